@@ -88,7 +88,8 @@ pub const SIGNATURE_BYTES: usize = 96;
 
 fn point_to_bytes(p: &EdwardsAffine) -> [u8; 32] {
     let mut out = [0u8; 32];
-    p.serialize_compressed(&mut out[..]).expect("a point packs into 32 bytes");
+    p.serialize_compressed(&mut out[..])
+        .expect("a point packs into 32 bytes");
     out
 }
 
@@ -115,7 +116,10 @@ impl PrivateKey {
     /// A key from arbitrary seed bytes (SHA-512, reduced mod `l`). The seed must be secret and
     /// high-entropy.
     pub fn from_seed(seed: &[u8]) -> Self {
-        let digest = Sha512::new().chain_update(b"rollup-l2-key").chain_update(seed).finalize();
+        let digest = Sha512::new()
+            .chain_update(b"rollup-l2-key")
+            .chain_update(seed)
+            .finalize();
         let mut k = Fs::from_le_bytes_mod_order(&digest);
         if k.is_zero() {
             k = Fs::from(1u8); // unreachable in practice (probability 2^-251)
@@ -146,7 +150,11 @@ impl PrivateKey {
         let big_r = (EdwardsProjective::generator() * r).into_affine();
         let h = challenge(&big_r, &pubkey.0, msg);
         let s = r + fr_as_scalar(&h) * self.0;
-        Signature { pubkey, r: big_r, s }
+        Signature {
+            pubkey,
+            r: big_r,
+            s,
+        }
     }
 }
 
@@ -219,7 +227,10 @@ mod tests {
         sig.verify(msg).unwrap();
         assert_eq!(sig.verify(Fr::from(43u8)), Err(CryptoError::BadSignature));
         let other = PrivateKey::from_seed(b"bob").public_key();
-        let forged = Signature { pubkey: other, ..sig };
+        let forged = Signature {
+            pubkey: other,
+            ..sig
+        };
         assert_eq!(forged.verify(msg), Err(CryptoError::BadSignature));
         let mut bad_s = sig;
         bad_s.s += Fs::from(1u8);
@@ -240,7 +251,10 @@ mod tests {
             big[64 + i] = v as u8;
             carry = v >> 8;
         }
-        assert_eq!(Signature::from_bytes(&big), Err(CryptoError::NonCanonicalScalar));
+        assert_eq!(
+            Signature::from_bytes(&big),
+            Err(CryptoError::NonCanonicalScalar)
+        );
         let mut bad_point = bytes;
         bad_point[0] ^= 0x55;
         bad_point[1] ^= 0x55;
@@ -248,7 +262,10 @@ mod tests {
         let zero = point_to_bytes(&EdwardsAffine::zero());
         let mut id = bytes;
         id[..32].copy_from_slice(&zero);
-        assert_eq!(Signature::from_bytes(&id), Err(CryptoError::InvalidPoint("identity")));
+        assert_eq!(
+            Signature::from_bytes(&id),
+            Err(CryptoError::InvalidPoint("identity"))
+        );
     }
 
     #[test]
@@ -257,7 +274,10 @@ mod tests {
         let b = EthSigner::from_bytes(&[2u8; 32]).unwrap();
         let ka = PrivateKey::derive_from_eth(&a).public_key();
         assert_eq!(ka, PrivateKey::derive_from_eth(&a).public_key());
-        assert_ne!(ka.hash(), PrivateKey::derive_from_eth(&b).public_key().hash());
+        assert_ne!(
+            ka.hash(),
+            PrivateKey::derive_from_eth(&b).public_key().hash()
+        );
         assert_ne!(ka.hash(), PubKeyHash::NONE);
     }
 

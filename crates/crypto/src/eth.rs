@@ -146,12 +146,22 @@ mod tests {
     #[test]
     fn known_address_and_recovery() {
         // Anvil's first development account.
-        let sk: [u8; 32] = hex32("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
+        let sk: [u8; 32] =
+            hex32("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
         let signer = EthSigner::from_bytes(&sk).unwrap();
-        assert_eq!(format!("{}", signer.address()), "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+        assert_eq!(
+            format!("{}", signer.address()),
+            "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+        );
         let sig = signer.personal_sign(b"hello");
-        assert_eq!(sig.recover(&personal_message_hash(b"hello")).unwrap(), signer.address());
-        assert_ne!(sig.recover(&personal_message_hash(b"hellO")).unwrap(), signer.address());
+        assert_eq!(
+            sig.recover(&personal_message_hash(b"hello")).unwrap(),
+            signer.address()
+        );
+        assert_ne!(
+            sig.recover(&personal_message_hash(b"hellO")).unwrap(),
+            signer.address()
+        );
     }
 
     #[test]

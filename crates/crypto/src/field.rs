@@ -23,7 +23,10 @@ pub fn fr_from_be_bytes(bytes: &[u8; 32]) -> Result<Fr, CryptoError> {
 
 /// Packs up to 31 big-endian bytes into one field element (always canonical: < 2^248).
 pub fn fr_from_short_be(bytes: &[u8]) -> Fr {
-    assert!(bytes.len() <= 31, "at most 31 bytes fit a field element losslessly");
+    assert!(
+        bytes.len() <= 31,
+        "at most 31 bytes fit a field element losslessly"
+    );
     Fr::from_be_bytes_mod_order(bytes)
 }
 

@@ -47,7 +47,12 @@ impl<const T: usize> Params<T> {
         for (i, row) in p.mds.iter().enumerate() {
             mds[i].copy_from_slice(row);
         }
-        Params { ark, mds, full_rounds: p.full_rounds, partial_rounds: p.partial_rounds }
+        Params {
+            ark,
+            mds,
+            full_rounds: p.full_rounds,
+            partial_rounds: p.partial_rounds,
+        }
     }
 }
 
@@ -186,16 +191,21 @@ mod tests {
         for n in 1..=MAX_INPUTS {
             let inputs: Vec<Fr> = (0..n).map(|i| Fr::from((i * 7919 + 13) as u64)).collect();
             let mut reference = Poseidon::<Fr>::new_circom(n).unwrap();
-            assert_eq!(hash(&inputs), reference.hash(&inputs).unwrap(), "width {}", n + 1);
+            assert_eq!(
+                hash(&inputs),
+                reference.hash(&inputs).unwrap(),
+                "width {}",
+                n + 1
+            );
         }
     }
 
     #[test]
     fn circomlib_reference_value() {
         // circomlib poseidon([1, 2]) — the published test vector.
-        let expected = Fr::from_be_bytes_mod_order(
-            &hex_literal("115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a"),
-        );
+        let expected = Fr::from_be_bytes_mod_order(&hex_literal(
+            "115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a",
+        ));
         assert_eq!(hash2(Fr::from(1u8), Fr::from(2u8)), expected);
     }
 
@@ -206,10 +216,16 @@ mod tests {
         let mut ys = xs.clone();
         ys[29] += Fr::from(1u8);
         assert_ne!(h, hash_chain(&ys));
-        assert_ne!(hash_chain(&xs[..29]), hash_chain(&[&xs[..29], &[Fr::zero()]].concat()));
+        assert_ne!(
+            hash_chain(&xs[..29]),
+            hash_chain(&[&xs[..29], &[Fr::zero()]].concat())
+        );
     }
 
     fn hex_literal(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 }

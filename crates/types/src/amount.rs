@@ -59,7 +59,10 @@ impl Amount {
     /// An amount, if within the bound.
     pub fn new(v: u128) -> Result<Self, DecodeError> {
         if v > MAX_AMOUNT {
-            return Err(DecodeError::OutOfRange { field: "amount", value: v });
+            return Err(DecodeError::OutOfRange {
+                field: "amount",
+                value: v,
+            });
         }
         Ok(Amount(v))
     }
@@ -157,10 +160,14 @@ pub fn pack_fee(a: Amount) -> Option<[u8; 2]> {
 }
 
 fn unpack(m: u128, e: u32, what: &'static str, mantissa_bits: u32) -> Result<Amount, DecodeError> {
-    let v = 10u128
-        .checked_pow(e)
-        .and_then(|p| p.checked_mul(m))
-        .ok_or(DecodeError::OutOfRange { field: what, value: m })?;
+    let v =
+        10u128
+            .checked_pow(e)
+            .and_then(|p| p.checked_mul(m))
+            .ok_or(DecodeError::OutOfRange {
+                field: what,
+                value: m,
+            })?;
     let a = Amount::new(v)?;
     // Canonical: no smaller exponent represents the same value.
     if split(v, mantissa_bits) != Some((m, e)) {
@@ -174,13 +181,23 @@ pub fn unpack_amount(b: &[u8; 5]) -> Result<Amount, DecodeError> {
     let mut full = [0u8; 8];
     full[3..].copy_from_slice(b);
     let v = u64::from_be_bytes(full);
-    unpack((v >> EXPONENT_BITS) as u128, (v & 31) as u32, "amount", AMOUNT_MANTISSA_BITS)
+    unpack(
+        (v >> EXPONENT_BITS) as u128,
+        (v & 31) as u32,
+        "amount",
+        AMOUNT_MANTISSA_BITS,
+    )
 }
 
 /// Unpacks a 2-byte packed fee.
 pub fn unpack_fee(b: &[u8; 2]) -> Result<Amount, DecodeError> {
     let v = u16::from_be_bytes(*b);
-    unpack((v >> EXPONENT_BITS) as u128, (v & 31) as u32, "fee", FEE_MANTISSA_BITS)
+    unpack(
+        (v >> EXPONENT_BITS) as u128,
+        (v & 31) as u32,
+        "fee",
+        FEE_MANTISSA_BITS,
+    )
 }
 
 #[cfg(test)]
@@ -194,7 +211,10 @@ mod tests {
         assert!(Amount::new(MAX_AMOUNT + 1).is_err());
         assert_eq!(Amount::MAX.checked_add(Amount(1)), None);
         assert_eq!(Amount(1).checked_sub(Amount(2)), None);
-        assert_eq!(Amount::from_be_bytes14(&Amount::MAX.to_be_bytes14()).unwrap(), Amount::MAX);
+        assert_eq!(
+            Amount::from_be_bytes14(&Amount::MAX.to_be_bytes14()).unwrap(),
+            Amount::MAX
+        );
     }
 
     #[test]
@@ -202,14 +222,22 @@ mod tests {
         let a = Amount(1_500_000_000_000_000_000); // 1.5 ETH
         assert_eq!(unpack_amount(&pack_amount(a).unwrap()).unwrap(), a);
         assert_eq!(pack_amount(Amount((1 << 35) + 1)), None);
-        assert_eq!(pack_fee(Amount(2047)).map(|b| unpack_fee(&b).unwrap()), Some(Amount(2047)));
+        assert_eq!(
+            pack_fee(Amount(2047)).map(|b| unpack_fee(&b).unwrap()),
+            Some(Amount(2047))
+        );
         assert_eq!(pack_fee(Amount(2049)), None);
         assert_eq!(Amount(2049).round_down_fee(), Amount(2040));
         // 10 packed as mantissa 1, exponent 1 is not canonical (mantissa 10, exponent 0 is).
         let non_canonical = ((1u64 << 5) | 1).to_be_bytes()[3..].try_into().unwrap();
-        assert_eq!(unpack_amount(&non_canonical), Err(DecodeError::NonCanonicalPacking("amount")));
+        assert_eq!(
+            unpack_amount(&non_canonical),
+            Err(DecodeError::NonCanonicalPacking("amount"))
+        );
         // Exponent 31 with a big mantissa exceeds the amount bound.
-        let huge = (((1u64 << 35) - 1) << 5 | 31).to_be_bytes()[3..].try_into().unwrap();
+        let huge = (((1u64 << 35) - 1) << 5 | 31).to_be_bytes()[3..]
+            .try_into()
+            .unwrap();
         assert!(unpack_amount(&huge).is_err());
     }
 

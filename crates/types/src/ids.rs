@@ -72,7 +72,10 @@ impl ChainId {
     /// A chain id in 1..=MAX_CHAINS.
     pub fn new(v: u8) -> Result<Self, DecodeError> {
         if v == 0 || v as usize > MAX_CHAINS {
-            return Err(DecodeError::OutOfRange { field: "chain id", value: v as u128 });
+            return Err(DecodeError::OutOfRange {
+                field: "chain id",
+                value: v as u128,
+            });
         }
         Ok(ChainId(v))
     }
@@ -90,7 +93,10 @@ impl AccountId {
     /// An account id below 2^24.
     pub fn new(v: u32) -> Result<Self, DecodeError> {
         if v >= MAX_ACCOUNTS {
-            return Err(DecodeError::OutOfRange { field: "account id", value: v as u128 });
+            return Err(DecodeError::OutOfRange {
+                field: "account id",
+                value: v as u128,
+            });
         }
         Ok(AccountId(v))
     }
@@ -100,7 +106,10 @@ impl TokenId {
     /// An ordinary token id below [`MAX_TOKENS`].
     pub fn new(v: u16) -> Result<Self, DecodeError> {
         if v >= MAX_TOKENS {
-            return Err(DecodeError::OutOfRange { field: "token id", value: v as u128 });
+            return Err(DecodeError::OutOfRange {
+                field: "token id",
+                value: v as u128,
+            });
         }
         Ok(TokenId(v))
     }
@@ -115,7 +124,10 @@ impl PoolId {
     /// A pool id below [`MAX_POOLS`].
     pub fn new(v: u16) -> Result<Self, DecodeError> {
         if v >= MAX_POOLS {
-            return Err(DecodeError::OutOfRange { field: "pool id", value: v as u128 });
+            return Err(DecodeError::OutOfRange {
+                field: "pool id",
+                value: v as u128,
+            });
         }
         Ok(PoolId(v))
     }

@@ -103,31 +103,65 @@ impl Link {
     pub fn to_fields(&self) -> [Fr; 4] {
         let header = |kind: u128, id: u32, x: u128| u(kind | (id as u128) << 8 | x << 40);
         match self {
-            Link::SwapIn { id, pool, account, reserve_before, amount_in, min_out, fee_bps } => [
-                header(1, *id, pool.0 as u128 | (account.0 as u128) << 16 | (*fee_bps as u128) << 40),
+            Link::SwapIn {
+                id,
+                pool,
+                account,
+                reserve_before,
+                amount_in,
+                min_out,
+                fee_bps,
+            } => [
+                header(
+                    1,
+                    *id,
+                    pool.0 as u128 | (account.0 as u128) << 16 | (*fee_bps as u128) << 40,
+                ),
                 u(reserve_before.get()),
                 u(amount_in.get()),
                 u(min_out.get()),
             ],
-            Link::SwapOut { id, pool, account, reserve_before, amount_out } => [
+            Link::SwapOut {
+                id,
+                pool,
+                account,
+                reserve_before,
+                amount_out,
+            } => [
                 header(2, *id, pool.0 as u128 | (account.0 as u128) << 16),
                 u(reserve_before.get()),
                 u(amount_out.get()),
                 Fr::from(0u8),
             ],
-            Link::CreateAccount { id, account, address } => [
+            Link::CreateAccount {
+                id,
+                account,
+                address,
+            } => [
                 header(3, *id, account.0 as u128),
                 field::fr_from_short_be(&address.0),
                 Fr::from(0u8),
                 Fr::from(0u8),
             ],
-            Link::SetPubKey { id, account, pubkey_hash } => [
+            Link::SetPubKey {
+                id,
+                account,
+                pubkey_hash,
+            } => [
                 header(4, *id, account.0 as u128),
                 pubkey_hash.to_fr(),
                 Fr::from(0u8),
                 Fr::from(0u8),
             ],
-            Link::CreatePool { id, pool, chain, token, peer_chain, peer_token, fee_bps } => [
+            Link::CreatePool {
+                id,
+                pool,
+                chain,
+                token,
+                peer_chain,
+                peer_token,
+                fee_bps,
+            } => [
                 header(
                     5,
                     *id,

@@ -32,6 +32,7 @@ pub mod code {
     pub const SET_PUBKEY: u8 = 0x0b;
     pub const SWAP_OUT: u8 = 0x0c;
     pub const DEPOSIT_REFUND: u8 = 0x0d;
+    pub const CREATE_POOL_PEER: u8 = 0x0e;
 }
 
 /// One chain-local operation.
@@ -173,8 +174,25 @@ pub enum Op {
         /// Output.
         amount: Amount,
     },
-    /// One half of a pool creation.
+    /// The origin half of a pool creation (nonce and fee of the creator).
     CreatePool {
+        /// Creator.
+        account: AccountId,
+        /// Pool.
+        pool: PoolId,
+        /// This half's token.
+        token: TokenId,
+        /// The other half's chain.
+        peer_chain: ChainId,
+        /// The other half's token.
+        peer_token: TokenId,
+        /// Swap fee (bps).
+        fee_bps: u16,
+        /// Tx fee in `token` (packed).
+        fee: Amount,
+    },
+    /// The other half of a pool creation.
+    CreatePoolPeer {
         /// Pool.
         pool: PoolId,
         /// This half's token.
@@ -206,6 +224,7 @@ impl Op {
             Op::SwapIn { .. } => code::SWAP_IN,
             Op::SwapOut { .. } => code::SWAP_OUT,
             Op::CreatePool { .. } => code::CREATE_POOL,
+            Op::CreatePoolPeer { .. } => code::CREATE_POOL_PEER,
         }
     }
 
@@ -223,7 +242,10 @@ impl Op {
 
     /// Whether this operation consumes an entry of the chain's priority queue.
     pub fn is_priority(&self) -> bool {
-        matches!(self, Op::Deposit { .. } | Op::DepositRefund { .. } | Op::FullExit { .. })
+        matches!(
+            self,
+            Op::Deposit { .. } | Op::DepositRefund { .. } | Op::FullExit { .. }
+        )
     }
 
     /// Number of chunks this operation occupies.
@@ -237,45 +259,151 @@ impl Op {
         w.u8(self.code());
         match self {
             Op::Noop => {}
-            Op::Deposit { account, token, amount, to }
-            | Op::DepositRefund { account, token, amount, to } => {
-                w.account(*account).token(*token).amount(*amount).address(to);
+            Op::Deposit {
+                account,
+                token,
+                amount,
+                to,
             }
-            Op::FullExit { account, token, amount, owner } => {
-                w.account(*account).token(*token).amount(*amount).address(owner);
+            | Op::DepositRefund {
+                account,
+                token,
+                amount,
+                to,
+            } => {
+                w.account(*account)
+                    .token(*token)
+                    .amount(*amount)
+                    .address(to);
             }
-            Op::ChangePubKey { account, pubkey_hash, address, nonce, fee_token, fee } => {
-                w.account(*account).pkh(pubkey_hash).address(address).nonce(*nonce);
+            Op::FullExit {
+                account,
+                token,
+                amount,
+                owner,
+            } => {
+                w.account(*account)
+                    .token(*token)
+                    .amount(*amount)
+                    .address(owner);
+            }
+            Op::ChangePubKey {
+                account,
+                pubkey_hash,
+                address,
+                nonce,
+                fee_token,
+                fee,
+            } => {
+                w.account(*account)
+                    .pkh(pubkey_hash)
+                    .address(address)
+                    .nonce(*nonce);
                 w.token(*fee_token).packed_fee(*fee);
             }
-            Op::SetPubKey { account, pubkey_hash } => {
+            Op::SetPubKey {
+                account,
+                pubkey_hash,
+            } => {
                 w.account(*account).pkh(pubkey_hash);
             }
             Op::CreateAccount { account, address } => {
                 w.account(*account).address(address);
             }
-            Op::Transfer { from, to, token, amount, fee } => {
-                w.account(*from).account(*to).token(*token).packed_amount(*amount);
+            Op::Transfer {
+                from,
+                to,
+                token,
+                amount,
+                fee,
+            } => {
+                w.account(*from)
+                    .account(*to)
+                    .token(*token)
+                    .packed_amount(*amount);
                 w.packed_fee(*fee);
             }
-            Op::Withdraw { account, token, amount, fee, to, nonce } => {
-                w.account(*account).token(*token).amount(*amount).packed_fee(*fee);
+            Op::Withdraw {
+                account,
+                token,
+                amount,
+                fee,
+                to,
+                nonce,
+            } => {
+                w.account(*account)
+                    .token(*token)
+                    .amount(*amount)
+                    .packed_fee(*fee);
                 w.address(to).nonce(*nonce);
             }
-            Op::AddLiquidity { account, pool, amount, fee } => {
-                w.account(*account).pool(*pool).packed_amount(*amount).packed_fee(*fee);
+            Op::AddLiquidity {
+                account,
+                pool,
+                amount,
+                fee,
+            } => {
+                w.account(*account)
+                    .pool(*pool)
+                    .packed_amount(*amount)
+                    .packed_fee(*fee);
             }
-            Op::RemoveLiquidity { account, pool, shares, fee } => {
-                w.account(*account).pool(*pool).amount(*shares).packed_fee(*fee);
+            Op::RemoveLiquidity {
+                account,
+                pool,
+                shares,
+                fee,
+            } => {
+                w.account(*account)
+                    .pool(*pool)
+                    .amount(*shares)
+                    .packed_fee(*fee);
             }
-            Op::SwapIn { account, pool, amount, fee } => {
-                w.account(*account).pool(*pool).packed_amount(*amount).packed_fee(*fee);
+            Op::SwapIn {
+                account,
+                pool,
+                amount,
+                fee,
+            } => {
+                w.account(*account)
+                    .pool(*pool)
+                    .packed_amount(*amount)
+                    .packed_fee(*fee);
             }
-            Op::SwapOut { account, pool, amount } => {
+            Op::SwapOut {
+                account,
+                pool,
+                amount,
+            } => {
                 w.account(*account).pool(*pool).amount(*amount);
             }
-            Op::CreatePool { pool, token, peer_chain, peer_token, fee_bps } => {
-                w.pool(*pool).token(*token).chain(*peer_chain).token(*peer_token).u16(*fee_bps);
+            Op::CreatePool {
+                account,
+                pool,
+                token,
+                peer_chain,
+                peer_token,
+                fee_bps,
+                fee,
+            } => {
+                w.account(*account)
+                    .pool(*pool)
+                    .token(*token)
+                    .chain(*peer_chain);
+                w.token(*peer_token).u16(*fee_bps).packed_fee(*fee);
+            }
+            Op::CreatePoolPeer {
+                pool,
+                token,
+                peer_chain,
+                peer_token,
+                fee_bps,
+            } => {
+                w.pool(*pool)
+                    .token(*token)
+                    .chain(*peer_chain)
+                    .token(*peer_token)
+                    .u16(*fee_bps);
             }
         }
         let len = self.chunks() * CHUNK_BYTES;
@@ -286,10 +414,16 @@ impl Op {
 
     /// Decodes one operation from the start of `bytes`; returns it and the bytes consumed.
     pub fn decode(bytes: &[u8]) -> Result<(Op, usize), DecodeError> {
-        let code = *bytes.first().ok_or(DecodeError::Truncated { offset: 0, needed: 1 })?;
+        let code = *bytes.first().ok_or(DecodeError::Truncated {
+            offset: 0,
+            needed: 1,
+        })?;
         let len = chunks_for_code(code).ok_or(DecodeError::UnknownType(code))? * CHUNK_BYTES;
         if bytes.len() < len {
-            return Err(DecodeError::Truncated { offset: bytes.len(), needed: len - bytes.len() });
+            return Err(DecodeError::Truncated {
+                offset: bytes.len(),
+                needed: len - bytes.len(),
+            });
         }
         let mut r = Reader::new(&bytes[1..len]);
         let op = match code {
@@ -298,9 +432,19 @@ impl Op {
                 let (account, token, amount, to) =
                     (r.account()?, r.token()?, r.amount()?, r.address()?);
                 if code == code::DEPOSIT {
-                    Op::Deposit { account, token, amount, to }
+                    Op::Deposit {
+                        account,
+                        token,
+                        amount,
+                        to,
+                    }
                 } else {
-                    Op::DepositRefund { account, token, amount, to }
+                    Op::DepositRefund {
+                        account,
+                        token,
+                        amount,
+                        to,
+                    }
                 }
             }
             code::FULL_EXIT => Op::FullExit {
@@ -317,10 +461,14 @@ impl Op {
                 fee_token: r.token()?,
                 fee: r.packed_fee()?,
             },
-            code::SET_PUBKEY => Op::SetPubKey { account: r.account()?, pubkey_hash: r.pkh()? },
-            code::CREATE_ACCOUNT => {
-                Op::CreateAccount { account: r.account()?, address: r.address()? }
-            }
+            code::SET_PUBKEY => Op::SetPubKey {
+                account: r.account()?,
+                pubkey_hash: r.pkh()?,
+            },
+            code::CREATE_ACCOUNT => Op::CreateAccount {
+                account: r.account()?,
+                address: r.address()?,
+            },
             code::TRANSFER => Op::Transfer {
                 from: r.account()?,
                 to: r.account()?,
@@ -354,10 +502,21 @@ impl Op {
                 amount: r.packed_amount()?,
                 fee: r.packed_fee()?,
             },
-            code::SWAP_OUT => {
-                Op::SwapOut { account: r.account()?, pool: r.pool()?, amount: r.amount()? }
-            }
+            code::SWAP_OUT => Op::SwapOut {
+                account: r.account()?,
+                pool: r.pool()?,
+                amount: r.amount()?,
+            },
             code::CREATE_POOL => Op::CreatePool {
+                account: r.account()?,
+                pool: r.pool()?,
+                token: r.token()?,
+                peer_chain: r.chain()?,
+                peer_token: r.token()?,
+                fee_bps: r.u16()?,
+                fee: r.packed_fee()?,
+            },
+            code::CREATE_POOL_PEER => Op::CreatePoolPeer {
                 pool: r.pool()?,
                 token: r.token()?,
                 peer_chain: r.chain()?,
@@ -377,7 +536,8 @@ impl Op {
 fn chunks_for_code(c: u8) -> Option<usize> {
     Some(match c {
         code::NOOP => 1,
-        code::TRANSFER | code::ADD_LIQUIDITY | code::SWAP_IN | code::CREATE_POOL => 1,
+        code::TRANSFER | code::ADD_LIQUIDITY | code::SWAP_IN => 1,
+        code::CREATE_POOL | code::CREATE_POOL_PEER => 1,
         code::REMOVE_LIQUIDITY | code::SWAP_OUT | code::CREATE_ACCOUNT | code::SET_PUBKEY => 2,
         code::DEPOSIT | code::DEPOSIT_REFUND | code::FULL_EXIT | code::WITHDRAW => 3,
         code::CHANGE_PUBKEY => 4,

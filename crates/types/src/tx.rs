@@ -223,8 +223,14 @@ pub enum L2Tx {
 pub enum Tx {
     Deposit(Deposit),
     FullExit(FullExit),
-    ChangePubKey { tx: ChangePubKey, auth: EthSignature },
-    L2 { tx: L2Tx, signature: Signature },
+    ChangePubKey {
+        tx: ChangePubKey,
+        auth: EthSignature,
+    },
+    L2 {
+        tx: L2Tx,
+        signature: Signature,
+    },
 }
 
 /// Bytes of each L2 message (without the signature), by type byte.
@@ -350,28 +356,62 @@ impl L2Tx {
         let mut w = Writer::new();
         match self {
             L2Tx::Transfer(t) => {
-                w.u8(kind::TRANSFER).chain(t.chain).account(t.from).address(&t.to).token(t.token);
+                w.u8(kind::TRANSFER)
+                    .chain(t.chain)
+                    .account(t.from)
+                    .address(&t.to)
+                    .token(t.token);
                 w.packed_amount(t.amount).packed_fee(t.fee).nonce(t.nonce);
             }
             L2Tx::Withdraw(t) => {
-                w.u8(kind::WITHDRAW).chain(t.chain).account(t.account).address(&t.to);
-                w.token(t.token).amount(t.amount).packed_fee(t.fee).nonce(t.nonce);
+                w.u8(kind::WITHDRAW)
+                    .chain(t.chain)
+                    .account(t.account)
+                    .address(&t.to);
+                w.token(t.token)
+                    .amount(t.amount)
+                    .packed_fee(t.fee)
+                    .nonce(t.nonce);
             }
             L2Tx::AddLiquidity(t) => {
-                w.u8(kind::ADD_LIQUIDITY).chain(t.chain).account(t.account).pool(t.pool);
-                w.packed_amount(t.amount).amount(t.min_shares).packed_fee(t.fee).nonce(t.nonce);
+                w.u8(kind::ADD_LIQUIDITY)
+                    .chain(t.chain)
+                    .account(t.account)
+                    .pool(t.pool);
+                w.packed_amount(t.amount)
+                    .amount(t.min_shares)
+                    .packed_fee(t.fee)
+                    .nonce(t.nonce);
             }
             L2Tx::RemoveLiquidity(t) => {
-                w.u8(kind::REMOVE_LIQUIDITY).chain(t.chain).account(t.account).pool(t.pool);
-                w.amount(t.shares).amount(t.min_out).packed_fee(t.fee).nonce(t.nonce);
+                w.u8(kind::REMOVE_LIQUIDITY)
+                    .chain(t.chain)
+                    .account(t.account)
+                    .pool(t.pool);
+                w.amount(t.shares)
+                    .amount(t.min_out)
+                    .packed_fee(t.fee)
+                    .nonce(t.nonce);
             }
             L2Tx::Swap(t) => {
-                w.u8(kind::SWAP).chain(t.chain).account(t.account).pool(t.pool);
-                w.packed_amount(t.amount_in).amount(t.min_out).packed_fee(t.fee).nonce(t.nonce);
+                w.u8(kind::SWAP)
+                    .chain(t.chain)
+                    .account(t.account)
+                    .pool(t.pool);
+                w.packed_amount(t.amount_in)
+                    .amount(t.min_out)
+                    .packed_fee(t.fee)
+                    .nonce(t.nonce);
             }
             L2Tx::CreatePool(t) => {
-                w.u8(kind::CREATE_POOL).chain(t.chain).account(t.account).pool(t.pool);
-                w.token(t.token).chain(t.peer_chain).token(t.peer_token).u16(t.fee_bps);
+                w.u8(kind::CREATE_POOL)
+                    .chain(t.chain)
+                    .account(t.account)
+                    .pool(t.pool);
+                w.token(t.token)
+                    .chain(t.peer_chain)
+                    .token(t.peer_token)
+                    .u16(t.fee_bps);
                 w.packed_fee(t.fee).nonce(t.nonce);
             }
         }
@@ -387,7 +427,10 @@ impl L2Tx {
     /// Signs the transaction (wallet side).
     pub fn sign(self, key: &rollup_crypto::PrivateKey) -> Result<Tx, TxFormatError> {
         let signature = key.sign(self.message_hash()?);
-        Ok(Tx::L2 { tx: self, signature })
+        Ok(Tx::L2 {
+            tx: self,
+            signature,
+        })
     }
 
     fn decode_message(bytes: &[u8]) -> Result<L2Tx, DecodeError> {
@@ -458,7 +501,11 @@ impl L2Tx {
 }
 
 fn positive(a: Amount, what: &'static str) -> Result<(), TxFormatError> {
-    if a.is_zero() { Err(TxFormatError::Zero(what)) } else { Ok(()) }
+    if a.is_zero() {
+        Err(TxFormatError::Zero(what))
+    } else {
+        Ok(())
+    }
 }
 
 fn packable_positive(a: Amount, what: &'static str) -> Result<(), TxFormatError> {
@@ -470,7 +517,11 @@ fn packable_positive(a: Amount, what: &'static str) -> Result<(), TxFormatError>
 }
 
 fn nonzero_address(a: &Address) -> Result<(), TxFormatError> {
-    if a.is_zero() { Err(TxFormatError::ZeroAddress) } else { Ok(()) }
+    if a.is_zero() {
+        Err(TxFormatError::ZeroAddress)
+    } else {
+        Ok(())
+    }
 }
 
 impl ChangePubKey {
@@ -483,8 +534,13 @@ impl ChangePubKey {
             return Err(TxFormatError::ZeroPubKeyHash);
         }
         let mut w = Writer::new();
-        w.u8(kind::CHANGE_PUBKEY).chain(self.chain).account(self.account).pkh(&self.new_pubkey_hash);
-        w.nonce(self.nonce).token(self.fee_token).packed_fee(self.fee);
+        w.u8(kind::CHANGE_PUBKEY)
+            .chain(self.chain)
+            .account(self.account)
+            .pkh(&self.new_pubkey_hash);
+        w.nonce(self.nonce)
+            .token(self.fee_token)
+            .packed_fee(self.fee);
         Ok(w.0)
     }
 
@@ -529,11 +585,17 @@ impl Tx {
                     return Err(TxFormatError::Zero("amount"));
                 }
                 nonzero_address(&d.to)?;
-                w.u8(kind::DEPOSIT).chain(d.chain).u64(d.serial_id).address(&d.from);
+                w.u8(kind::DEPOSIT)
+                    .chain(d.chain)
+                    .u64(d.serial_id)
+                    .address(&d.from);
                 w.address(&d.to).token(d.token).amount(d.amount);
             }
             Tx::FullExit(e) => {
-                w.u8(kind::FULL_EXIT).chain(e.chain).u64(e.serial_id).account(e.account);
+                w.u8(kind::FULL_EXIT)
+                    .chain(e.chain)
+                    .u64(e.serial_id)
+                    .account(e.account);
                 w.address(&e.owner).token(e.token);
             }
             Tx::ChangePubKey { tx, auth } => {
@@ -548,7 +610,10 @@ impl Tx {
 
     /// Decodes a canonical encoding; rejects every malformed input with a typed error.
     pub fn decode(bytes: &[u8]) -> Result<Tx, DecodeError> {
-        let kind = *bytes.first().ok_or(DecodeError::Truncated { offset: 0, needed: 1 })?;
+        let kind = *bytes.first().ok_or(DecodeError::Truncated {
+            offset: 0,
+            needed: 1,
+        })?;
         match kind {
             kind::DEPOSIT => {
                 let mut r = Reader::new(&bytes[1..]);

@@ -22,13 +22,17 @@ fn amount() -> impl Strategy<Value = Amount> {
     (1u128..=MAX_AMOUNT).prop_map(|v| Amount::new(v).unwrap())
 }
 fn packable() -> impl Strategy<Value = Amount> {
-    amount().prop_map(|a| a.round_down_packable()).prop_filter("positive", |a| !a.is_zero())
+    amount()
+        .prop_map(|a| a.round_down_packable())
+        .prop_filter("positive", |a| !a.is_zero())
 }
 fn fee() -> impl Strategy<Value = Amount> {
     (0u128..=MAX_AMOUNT).prop_map(|v| Amount::new(v).unwrap().round_down_fee())
 }
 fn address() -> impl Strategy<Value = Address> {
-    any::<[u8; 20]>().prop_filter("non-zero", |a| a != &[0; 20]).prop_map(Address)
+    any::<[u8; 20]>()
+        .prop_filter("non-zero", |a| a != &[0; 20])
+        .prop_map(Address)
 }
 fn nonce() -> impl Strategy<Value = Nonce> {
     any::<u32>().prop_map(Nonce)
@@ -36,30 +40,56 @@ fn nonce() -> impl Strategy<Value = Nonce> {
 
 fn l2_tx() -> impl Strategy<Value = L2Tx> {
     prop_oneof![
-        (chain(), account(), address(), token(), packable(), fee(), nonce()).prop_map(
-            |(chain, from, to, token, amount, fee, nonce)| L2Tx::Transfer(Transfer {
-                chain,
-                from,
-                to,
-                token,
-                amount,
-                fee,
-                nonce
-            })
-        ),
-        (chain(), account(), address(), token(), amount(), fee(), nonce()).prop_map(
-            |(chain, account, to, token, amount, fee, nonce)| L2Tx::Withdraw(Withdraw {
-                chain,
-                account,
-                to,
-                token,
-                amount,
-                fee,
-                nonce
-            })
-        ),
-        (chain(), account(), pool(), packable(), amount(), fee(), nonce()).prop_map(
-            |(chain, account, pool, amount, min_shares, fee, nonce)| {
+        (
+            chain(),
+            account(),
+            address(),
+            token(),
+            packable(),
+            fee(),
+            nonce()
+        )
+            .prop_map(
+                |(chain, from, to, token, amount, fee, nonce)| L2Tx::Transfer(Transfer {
+                    chain,
+                    from,
+                    to,
+                    token,
+                    amount,
+                    fee,
+                    nonce
+                })
+            ),
+        (
+            chain(),
+            account(),
+            address(),
+            token(),
+            amount(),
+            fee(),
+            nonce()
+        )
+            .prop_map(
+                |(chain, account, to, token, amount, fee, nonce)| L2Tx::Withdraw(Withdraw {
+                    chain,
+                    account,
+                    to,
+                    token,
+                    amount,
+                    fee,
+                    nonce
+                })
+            ),
+        (
+            chain(),
+            account(),
+            pool(),
+            packable(),
+            amount(),
+            fee(),
+            nonce()
+        )
+            .prop_map(|(chain, account, pool, amount, min_shares, fee, nonce)| {
                 L2Tx::AddLiquidity(AddLiquidity {
                     chain,
                     account,
@@ -69,10 +99,17 @@ fn l2_tx() -> impl Strategy<Value = L2Tx> {
                     fee,
                     nonce,
                 })
-            }
-        ),
-        (chain(), account(), pool(), amount(), amount(), fee(), nonce()).prop_map(
-            |(chain, account, pool, shares, min_out, fee, nonce)| {
+            }),
+        (
+            chain(),
+            account(),
+            pool(),
+            amount(),
+            amount(),
+            fee(),
+            nonce()
+        )
+            .prop_map(|(chain, account, pool, shares, min_out, fee, nonce)| {
                 L2Tx::RemoveLiquidity(RemoveLiquidity {
                     chain,
                     account,
@@ -82,52 +119,78 @@ fn l2_tx() -> impl Strategy<Value = L2Tx> {
                     fee,
                     nonce,
                 })
-            }
-        ),
-        (chain(), account(), pool(), packable(), amount(), fee(), nonce()).prop_map(
-            |(chain, account, pool, amount_in, min_out, fee, nonce)| L2Tx::Swap(Swap {
-                chain,
-                account,
-                pool,
-                amount_in,
-                min_out,
-                fee,
-                nonce
-            })
-        ),
-        (chain(), account(), pool(), token(), token(), 0u16..=MAX_POOL_FEE_BPS, fee(), nonce())
-            .prop_map(|(chain, account, pool, token, peer_token, fee_bps, fee, nonce)| {
-                let peer_chain = ChainId(chain.0 % MAX_CHAINS as u8 + 1);
-                L2Tx::CreatePool(CreatePool {
+            }),
+        (
+            chain(),
+            account(),
+            pool(),
+            packable(),
+            amount(),
+            fee(),
+            nonce()
+        )
+            .prop_map(
+                |(chain, account, pool, amount_in, min_out, fee, nonce)| L2Tx::Swap(Swap {
                     chain,
                     account,
                     pool,
-                    token,
-                    peer_chain,
-                    peer_token,
-                    fee_bps,
+                    amount_in,
+                    min_out,
                     fee,
-                    nonce,
+                    nonce
                 })
-            }),
+            ),
+        (
+            chain(),
+            account(),
+            pool(),
+            token(),
+            token(),
+            0u16..=MAX_POOL_FEE_BPS,
+            fee(),
+            nonce()
+        )
+            .prop_map(
+                |(chain, account, pool, token, peer_token, fee_bps, fee, nonce)| {
+                    let peer_chain = ChainId(chain.0 % MAX_CHAINS as u8 + 1);
+                    L2Tx::CreatePool(CreatePool {
+                        chain,
+                        account,
+                        pool,
+                        token,
+                        peer_chain,
+                        peer_token,
+                        fee_bps,
+                        fee,
+                        nonce,
+                    })
+                }
+            ),
     ]
 }
 
 fn any_tx() -> impl Strategy<Value = Tx> {
     prop_oneof![
-        (l2_tx(), any::<[u8; 8]>()).prop_map(|(tx, seed)| {
-            tx.sign(&PrivateKey::from_seed(&seed)).unwrap()
-        }),
-        (chain(), any::<u64>(), address(), address(), token(), amount()).prop_map(
-            |(chain, serial_id, from, to, token, amount)| Tx::Deposit(Deposit {
-                chain,
-                serial_id,
-                from,
-                to,
-                token,
-                amount
-            })
-        ),
+        (l2_tx(), any::<[u8; 8]>())
+            .prop_map(|(tx, seed)| { tx.sign(&PrivateKey::from_seed(&seed)).unwrap() }),
+        (
+            chain(),
+            any::<u64>(),
+            address(),
+            address(),
+            token(),
+            amount()
+        )
+            .prop_map(
+                |(chain, serial_id, from, to, token, amount)| Tx::Deposit(Deposit {
+                    chain,
+                    serial_id,
+                    from,
+                    to,
+                    token,
+                    amount
+                })
+            ),
         (chain(), any::<u64>(), account(), address(), token()).prop_map(
             |(chain, serial_id, account, owner, token)| Tx::FullExit(FullExit {
                 chain,
@@ -137,8 +200,15 @@ fn any_tx() -> impl Strategy<Value = Tx> {
                 token
             })
         ),
-        (chain(), account(), any::<[u8; 20]>(), nonce(), token(), fee()).prop_map(
-            |(chain, account, pkh, nonce, fee_token, fee)| {
+        (
+            chain(),
+            account(),
+            any::<[u8; 20]>(),
+            nonce(),
+            token(),
+            fee()
+        )
+            .prop_map(|(chain, account, pkh, nonce, fee_token, fee)| {
                 let mut pkh = pkh;
                 pkh[0] |= 1;
                 ChangePubKey {
@@ -151,37 +221,69 @@ fn any_tx() -> impl Strategy<Value = Tx> {
                 }
                 .sign(&EthSigner::from_bytes(&[9u8; 32]).unwrap())
                 .unwrap()
-            }
-        ),
+            }),
     ]
 }
 
 fn any_op() -> impl Strategy<Value = Op> {
     prop_oneof![
         Just(Op::Noop),
-        (account(), token(), amount(), address())
-            .prop_map(|(account, token, amount, to)| Op::Deposit { account, token, amount, to }),
         (account(), token(), amount(), address()).prop_map(|(account, token, amount, to)| {
-            Op::DepositRefund { account, token, amount, to }
+            Op::Deposit {
+                account,
+                token,
+                amount,
+                to,
+            }
+        }),
+        (account(), token(), amount(), address()).prop_map(|(account, token, amount, to)| {
+            Op::DepositRefund {
+                account,
+                token,
+                amount,
+                to,
+            }
         }),
         (account(), token(), amount(), address()).prop_map(|(account, token, amount, owner)| {
-            Op::FullExit { account, token, amount, owner }
-        }),
-        (account(), any::<[u8; 20]>(), address(), nonce(), token(), fee()).prop_map(
-            |(account, pkh, address, nonce, fee_token, fee)| Op::ChangePubKey {
+            Op::FullExit {
                 account,
-                pubkey_hash: PubKeyHash(pkh),
-                address,
-                nonce,
-                fee_token,
+                token,
+                amount,
+                owner,
+            }
+        }),
+        (
+            account(),
+            any::<[u8; 20]>(),
+            address(),
+            nonce(),
+            token(),
+            fee()
+        )
+            .prop_map(
+                |(account, pkh, address, nonce, fee_token, fee)| Op::ChangePubKey {
+                    account,
+                    pubkey_hash: PubKeyHash(pkh),
+                    address,
+                    nonce,
+                    fee_token,
+                    fee
+                }
+            ),
+        (account(), any::<[u8; 20]>()).prop_map(|(account, pkh)| Op::SetPubKey {
+            account,
+            pubkey_hash: PubKeyHash(pkh)
+        }),
+        (account(), address())
+            .prop_map(|(account, address)| Op::CreateAccount { account, address }),
+        (account(), account(), token(), packable(), fee()).prop_map(
+            |(from, to, token, amount, fee)| Op::Transfer {
+                from,
+                to,
+                token,
+                amount,
                 fee
             }
-        ),
-        (account(), any::<[u8; 20]>())
-            .prop_map(|(account, pkh)| Op::SetPubKey { account, pubkey_hash: PubKeyHash(pkh) }),
-        (account(), address()).prop_map(|(account, address)| Op::CreateAccount { account, address }),
-        (account(), account(), token(), packable(), fee()).prop_map(
-            |(from, to, token, amount, fee)| Op::Transfer { from, to, token, amount, fee }
         ),
         (account(), token(), amount(), fee(), address(), nonce()).prop_map(
             |(account, token, amount, fee, to, nonce)| Op::Withdraw {
@@ -194,17 +296,56 @@ fn any_op() -> impl Strategy<Value = Op> {
             }
         ),
         (account(), pool(), packable(), fee()).prop_map(|(account, pool, amount, fee)| {
-            Op::AddLiquidity { account, pool, amount, fee }
+            Op::AddLiquidity {
+                account,
+                pool,
+                amount,
+                fee,
+            }
         }),
         (account(), pool(), amount(), fee()).prop_map(|(account, pool, shares, fee)| {
-            Op::RemoveLiquidity { account, pool, shares, fee }
+            Op::RemoveLiquidity {
+                account,
+                pool,
+                shares,
+                fee,
+            }
         }),
-        (account(), pool(), packable(), fee())
-            .prop_map(|(account, pool, amount, fee)| Op::SwapIn { account, pool, amount, fee }),
-        (account(), pool(), amount())
-            .prop_map(|(account, pool, amount)| Op::SwapOut { account, pool, amount }),
+        (account(), pool(), packable(), fee()).prop_map(|(account, pool, amount, fee)| {
+            Op::SwapIn {
+                account,
+                pool,
+                amount,
+                fee,
+            }
+        }),
+        (account(), pool(), amount()).prop_map(|(account, pool, amount)| Op::SwapOut {
+            account,
+            pool,
+            amount
+        }),
+        (
+            account(),
+            pool(),
+            token(),
+            chain(),
+            token(),
+            0u16..=MAX_POOL_FEE_BPS,
+            fee()
+        )
+            .prop_map(
+                |(account, pool, token, peer_chain, peer_token, fee_bps, fee)| Op::CreatePool {
+                    account,
+                    pool,
+                    token,
+                    peer_chain,
+                    peer_token,
+                    fee_bps,
+                    fee
+                }
+            ),
         (pool(), token(), chain(), token(), 0u16..=MAX_POOL_FEE_BPS).prop_map(
-            |(pool, token, peer_chain, peer_token, fee_bps)| Op::CreatePool {
+            |(pool, token, peer_chain, peer_token, fee_bps)| Op::CreatePoolPeer {
                 pool,
                 token,
                 peer_chain,
@@ -278,23 +419,47 @@ fn sample_transfer() -> Tx {
 
 #[test]
 fn malformed_inputs_are_typed_errors() {
-    assert!(matches!(Tx::decode(&[]), Err(DecodeError::Truncated { .. })));
+    assert!(matches!(
+        Tx::decode(&[]),
+        Err(DecodeError::Truncated { .. })
+    ));
     assert_eq!(Tx::decode(&[0xee]), Err(DecodeError::UnknownType(0xee)));
     let good = sample_transfer().encode().unwrap();
     // Chain id 0 and > MAX_CHAINS.
     let mut bad = good.clone();
     bad[1] = 0;
-    assert!(matches!(Tx::decode(&bad), Err(DecodeError::OutOfRange { field: "chain id", .. })));
+    assert!(matches!(
+        Tx::decode(&bad),
+        Err(DecodeError::OutOfRange {
+            field: "chain id",
+            ..
+        })
+    ));
     bad[1] = MAX_CHAINS as u8 + 1;
-    assert!(matches!(Tx::decode(&bad), Err(DecodeError::OutOfRange { field: "chain id", .. })));
+    assert!(matches!(
+        Tx::decode(&bad),
+        Err(DecodeError::OutOfRange {
+            field: "chain id",
+            ..
+        })
+    ));
     // Token id above the registry range (bytes 25..27 of a transfer).
     let mut bad = good.clone();
     bad[25] = 0xff;
-    assert!(matches!(Tx::decode(&bad), Err(DecodeError::OutOfRange { field: "token id", .. })));
+    assert!(matches!(
+        Tx::decode(&bad),
+        Err(DecodeError::OutOfRange {
+            field: "token id",
+            ..
+        })
+    ));
     // Zero amount.
     let mut bad = good.clone();
     bad[27..32].copy_from_slice(&[0; 5]);
-    assert!(matches!(Tx::decode(&bad), Err(DecodeError::Format(TxFormatError::Zero("amount")))));
+    assert!(matches!(
+        Tx::decode(&bad),
+        Err(DecodeError::Format(TxFormatError::Zero("amount")))
+    ));
     // Corrupted signature point.
     let mut bad = good.clone();
     let n = bad.len();
@@ -305,8 +470,14 @@ fn malformed_inputs_are_typed_errors() {
     let mut pd = Op::Noop.to_pubdata();
     pd[5] = 1;
     assert_eq!(decode_pubdata(&pd), Err(DecodeError::NonZeroPadding));
-    assert!(matches!(decode_pubdata(&[0u8; CHUNK_BYTES + 1]), Err(DecodeError::Trailing(1))));
-    assert_eq!(decode_pubdata(&[0x7f; CHUNK_BYTES]), Err(DecodeError::UnknownType(0x7f)));
+    assert!(matches!(
+        decode_pubdata(&[0u8; CHUNK_BYTES + 1]),
+        Err(DecodeError::Trailing(1))
+    ));
+    assert_eq!(
+        decode_pubdata(&[0x7f; CHUNK_BYTES]),
+        Err(DecodeError::UnknownType(0x7f))
+    );
 }
 
 #[test]
@@ -323,8 +494,14 @@ fn format_rules() {
         })
     };
     assert_eq!(t(0, 0).check_format(), Err(TxFormatError::Zero("amount")));
-    assert_eq!(t((1 << 35) + 1, 0).check_format(), Err(TxFormatError::NotPackable("amount")));
-    assert_eq!(t(1, 2049).check_format(), Err(TxFormatError::FeeNotPackable));
+    assert_eq!(
+        t((1 << 35) + 1, 0).check_format(),
+        Err(TxFormatError::NotPackable("amount"))
+    );
+    assert_eq!(
+        t(1, 2049).check_format(),
+        Err(TxFormatError::FeeNotPackable)
+    );
     let pool = |chain: u8, peer: u8, bps: u16| {
         L2Tx::CreatePool(CreatePool {
             chain: ChainId(chain),
@@ -338,7 +515,13 @@ fn format_rules() {
             nonce: Nonce(0),
         })
     };
-    assert_eq!(pool(1, 1, 30).check_format(), Err(TxFormatError::SameChainPool));
-    assert_eq!(pool(1, 2, 1001).check_format(), Err(TxFormatError::PoolFee(1001)));
+    assert_eq!(
+        pool(1, 1, 30).check_format(),
+        Err(TxFormatError::SameChainPool)
+    );
+    assert_eq!(
+        pool(1, 2, 1001).check_format(),
+        Err(TxFormatError::PoolFee(1001))
+    );
     assert!(pool(1, 2, 30).check_format().is_ok());
 }

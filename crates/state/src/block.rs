@@ -1,0 +1,276 @@
+//! The block builder: applies a batch of transactions and produces, per chain, the halves, pubdata,
+//! onchain-operations hash, links and (optionally) circuit witness; and for the block, the
+//! commitment and the chained `sync_hash` (DESIGN §1).
+//!
+//! * `pubdata_hash_c = sha256(pubdata_c)` — recomputed by chain `c`'s contract from calldata with
+//!   the SHA-256 precompile (cheap on every EVM chain).
+//! * `onchain_ops_hash_c = fold keccak(h ‖ op)` from `keccak("")` over chain `c`'s onchain ops.
+//! * `commitment = keccak(u32 number ‖ u64 timestamp ‖ old_final_root ‖ new_final_root ‖
+//!   pubdata_hash_c for each connected chain c, ascending)`.
+//! * `sync_hash_n = keccak(sync_hash_{n−1} ‖ commitment_n ‖ onchain_ops_hash_c for each connected
+//!   chain c, ascending)`, with `sync_hash_0 = keccak("")`.
+
+use crate::TxError;
+use crate::network::{NetworkState, TxOutput, verify};
+use crate::witness::OpWitness;
+use ark_bn254::Fr;
+use rayon::prelude::*;
+use rollup_crypto::field::fr_to_be_bytes;
+use rollup_crypto::keccak256;
+use rollup_types::link::links_hash;
+use rollup_types::*;
+use sha2::{Digest, Sha256};
+
+/// `sync_hash` before the first block: `keccak("")`.
+pub fn genesis_sync_hash() -> [u8; 32] {
+    keccak256(&[])
+}
+
+/// What the builder needs from the previous block.
+#[derive(Clone, Debug)]
+pub struct BlockContext {
+    /// The new block's number.
+    pub number: BlockNumber,
+    /// Its timestamp (seconds).
+    pub timestamp: u64,
+    /// The previous block's `sync_hash` (genesis: [`genesis_sync_hash`]).
+    pub prev_sync_hash: [u8; 32],
+}
+
+/// An onchain operation as the contract finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnchainOp {
+    /// Chunk index where the operation starts in the chain's pubdata.
+    pub chunk: u32,
+    /// The operation's pubdata bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// One chain's part of a block.
+#[derive(Clone, Debug)]
+pub struct ChainBlock {
+    /// The chain.
+    pub chain: ChainId,
+    /// Chain root before the block.
+    pub old_root: Fr,
+    /// Chain root after the block.
+    pub new_root: Fr,
+    /// The halves on this chain, in order.
+    pub ops: Vec<Op>,
+    /// Their pubdata.
+    pub pubdata: Vec<u8>,
+    /// `sha256(pubdata)`.
+    pub pubdata_hash: [u8; 32],
+    /// Operations the contract processes.
+    pub onchain_ops: Vec<OnchainOp>,
+    /// Fold-keccak of the onchain operations.
+    pub onchain_ops_hash: [u8; 32],
+    /// Priority operations consumed from this chain's queue.
+    pub priority_ops: u32,
+    /// Cross-chain links this chain emits.
+    pub links: Vec<Link>,
+    /// Poseidon commitment to [`Self::links`].
+    pub links_hash: Fr,
+    /// Per-op witness, when requested.
+    pub witness: Option<Vec<OpWitness>>,
+}
+
+/// A sealed block.
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// Number.
+    pub number: BlockNumber,
+    /// Timestamp.
+    pub timestamp: u64,
+    /// `final_root` before.
+    pub old_final_root: Fr,
+    /// `final_root` after.
+    pub new_final_root: Fr,
+    /// Per connected chain, ascending.
+    pub chains: Vec<ChainBlock>,
+    /// Accepted transactions, in order (a tx's position is its link id).
+    pub txs: Vec<Tx>,
+    /// Rejected transactions: input position and reason.
+    pub rejected: Vec<(usize, TxError)>,
+    /// Block commitment.
+    pub commitment: [u8; 32],
+    /// Previous `sync_hash`.
+    pub prev_sync_hash: [u8; 32],
+    /// This block's `sync_hash`.
+    pub sync_hash: [u8; 32],
+}
+
+/// Builder options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BuildOptions {
+    /// Record the circuit witness (per-update paths; costs a root recomputation per update).
+    pub witness: bool,
+}
+
+struct ChainAcc {
+    ops: Vec<Op>,
+    links: Vec<Link>,
+    witness: Vec<OpWitness>,
+}
+
+/// Applies `txs` in order (rejecting the invalid ones without state change) and seals the block.
+pub fn build_block(
+    state: &mut NetworkState,
+    ctx: &BlockContext,
+    txs: Vec<Tx>,
+    opts: BuildOptions,
+) -> Block {
+    let chain_ids = state.chain_ids();
+    let old_roots: Vec<Fr> = chain_ids
+        .iter()
+        .map(|c| state.chain_mut(*c).expect("connected").root())
+        .collect();
+    let old_final_root = state.final_root();
+    if opts.witness {
+        state.start_witness();
+    }
+    // Signatures are checked in parallel; the state rules then run in order.
+    let verified: Vec<Result<_, TxError>> = txs.into_par_iter().map(verify).collect();
+    let mut acc: Vec<ChainAcc> = chain_ids
+        .iter()
+        .map(|_| ChainAcc {
+            ops: Vec::new(),
+            links: Vec::new(),
+            witness: Vec::new(),
+        })
+        .collect();
+    let pos = |c: ChainId| chain_ids.iter().position(|x| *x == c).expect("connected");
+    let mut accepted = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, v) in verified.into_iter().enumerate() {
+        let applied = v.and_then(|v| {
+            state
+                .apply(&v, accepted.len() as u32)
+                .map(|out| (v.tx().clone(), out))
+        });
+        match applied {
+            Ok((
+                tx,
+                TxOutput {
+                    halves,
+                    links,
+                    witness,
+                },
+            )) => {
+                for (c, op) in halves {
+                    acc[pos(c)].ops.push(op);
+                }
+                for (c, l) in links {
+                    acc[pos(c)].links.push(l);
+                }
+                for (c, w) in witness {
+                    acc[pos(c)].witness.push(w);
+                }
+                accepted.push(tx);
+            }
+            Err(e) => rejected.push((i, e)),
+        }
+    }
+    if opts.witness {
+        state.stop_witness();
+    }
+    let new_final_root = state.final_root();
+    let chains: Vec<ChainBlock> = chain_ids
+        .iter()
+        .zip(old_roots)
+        .zip(acc)
+        .map(|((c, old_root), a)| {
+            let new_root = state.chain_mut(*c).expect("connected").root();
+            seal_chain(*c, old_root, new_root, a, opts.witness)
+        })
+        .collect();
+    let commitment = block_commitment(ctx, &old_final_root, &new_final_root, &chains);
+    let sync_hash = sync_hash(&ctx.prev_sync_hash, &commitment, &chains);
+    Block {
+        number: ctx.number,
+        timestamp: ctx.timestamp,
+        old_final_root,
+        new_final_root,
+        chains,
+        txs: accepted,
+        rejected,
+        commitment,
+        prev_sync_hash: ctx.prev_sync_hash,
+        sync_hash,
+    }
+}
+
+fn seal_chain(
+    chain: ChainId,
+    old_root: Fr,
+    new_root: Fr,
+    a: ChainAcc,
+    witness: bool,
+) -> ChainBlock {
+    let mut pubdata = Vec::new();
+    let mut onchain_ops = Vec::new();
+    let mut priority_ops = 0;
+    for op in &a.ops {
+        let bytes = op.to_pubdata();
+        if op.is_onchain() {
+            onchain_ops.push(OnchainOp {
+                chunk: (pubdata.len() / op::CHUNK_BYTES) as u32,
+                bytes: bytes.clone(),
+            });
+        }
+        priority_ops += op.is_priority() as u32;
+        pubdata.extend_from_slice(&bytes);
+    }
+    ChainBlock {
+        chain,
+        old_root,
+        new_root,
+        pubdata_hash: Sha256::digest(&pubdata).into(),
+        onchain_ops_hash: onchain_ops_hash(onchain_ops.iter().map(|o| o.bytes.as_slice())),
+        links_hash: links_hash(&a.links),
+        ops: a.ops,
+        pubdata,
+        onchain_ops,
+        priority_ops,
+        links: a.links,
+        witness: witness.then_some(a.witness),
+    }
+}
+
+/// `fold keccak(h ‖ op)` from `keccak("")`.
+pub fn onchain_ops_hash<'a>(ops: impl Iterator<Item = &'a [u8]>) -> [u8; 32] {
+    let mut h = keccak256(&[]);
+    for op in ops {
+        h = rollup_crypto::eth::keccak256_concat(&[&h, op]);
+    }
+    h
+}
+
+/// The block commitment (see the module docs).
+pub fn block_commitment(
+    ctx: &BlockContext,
+    old_final_root: &Fr,
+    new_final_root: &Fr,
+    chains: &[ChainBlock],
+) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(12 + 64 + 32 * chains.len());
+    buf.extend_from_slice(&ctx.number.0.to_be_bytes());
+    buf.extend_from_slice(&ctx.timestamp.to_be_bytes());
+    buf.extend_from_slice(&fr_to_be_bytes(old_final_root));
+    buf.extend_from_slice(&fr_to_be_bytes(new_final_root));
+    for c in chains {
+        buf.extend_from_slice(&c.pubdata_hash);
+    }
+    keccak256(&buf)
+}
+
+/// `sync_hash_n` (see the module docs).
+pub fn sync_hash(prev: &[u8; 32], commitment: &[u8; 32], chains: &[ChainBlock]) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(64 + 32 * chains.len());
+    buf.extend_from_slice(prev);
+    buf.extend_from_slice(commitment);
+    for c in chains {
+        buf.extend_from_slice(&c.onchain_ops_hash);
+    }
+    keccak256(&buf)
+}
