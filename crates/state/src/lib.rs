@@ -9,10 +9,12 @@
 //!   halves and links, with all-or-nothing application.
 //! * [`block`]: the block builder — pubdata, onchain-ops hash, commitment, `sync_hash`, witness.
 //! * [`witness`]: per-update leaf values and Merkle paths for the circuits.
+//! * [`dev`]: deterministic, insecure development wallets for tests, benchmarks and the scenario.
 
 pub mod account;
 pub mod block;
 pub mod chain;
+pub mod dev;
 mod error;
 pub mod network;
 pub mod pool;

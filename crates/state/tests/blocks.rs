@@ -1,0 +1,248 @@
+//! Blocks: pubdata, onchain-ops hash, commitment and sync-hash chaining, replay from pubdata (the
+//! auditor's path), and the witness chaining every update from the old root to the new one.
+
+use rollup_state::block::onchain_ops_hash;
+use rollup_state::dev::{DevWallet, amount, deposit};
+use rollup_state::witness::Update;
+use rollup_state::*;
+use rollup_types::op::decode_pubdata;
+use rollup_types::tx::*;
+use rollup_types::*;
+
+const C1: ChainId = ChainId(1);
+const C2: ChainId = ChainId(2);
+const C3: ChainId = ChainId(3);
+
+fn genesis() -> NetworkState {
+    NetworkState::genesis(&NetworkConfig { chains: vec![C1, C2, C3], fee_account: DevWallet::new(0).address() })
+        .unwrap()
+}
+
+/// Block 1: deposits and keys. Block 2: pool, liquidity on both sides, a swap, a transfer, a
+/// withdrawal, and one invalid tx.
+fn scenario_blocks() -> (Vec<Vec<Tx>>, DevWallet, DevWallet) {
+    let alice = DevWallet::new(1);
+    let bob = DevWallet::new(2);
+    let b1 = vec![
+        deposit(1, 0, alice.address(), 0, 1_000_000),
+        deposit(2, 0, alice.address(), 1, 1_000_000),
+        deposit(1, 1, bob.address(), 0, 50_000),
+        alice.change_pubkey(C1, AccountId(1), 0, 0, 0),
+        bob.change_pubkey(C1, AccountId(2), 0, 0, 0),
+    ];
+    let a = AccountId(1);
+    let b = AccountId(2);
+    let b2 = vec![
+        alice.sign(L2Tx::CreatePool(CreatePool {
+            chain: C1,
+            account: a,
+            pool: PoolId(0),
+            token: TokenId(0),
+            peer_chain: C2,
+            peer_token: TokenId(1),
+            fee_bps: 30,
+            fee: amount(0),
+            nonce: Nonce(1),
+        })),
+        alice.sign(L2Tx::AddLiquidity(AddLiquidity {
+            chain: C1,
+            account: a,
+            pool: PoolId(0),
+            amount: amount(200_000),
+            min_shares: amount(0),
+            fee: amount(0),
+            nonce: Nonce(2),
+        })),
+        alice.sign(L2Tx::AddLiquidity(AddLiquidity {
+            chain: C2,
+            account: a,
+            pool: PoolId(0),
+            amount: amount(200_000),
+            min_shares: amount(0),
+            fee: amount(0),
+            nonce: Nonce(0),
+        })),
+        bob.sign(L2Tx::Swap(Swap {
+            chain: C1,
+            account: b,
+            pool: PoolId(0),
+            amount_in: amount(10_000),
+            min_out: amount(9_000),
+            fee: amount(10),
+            nonce: Nonce(1),
+        })),
+        // Invalid: nonce reused.
+        bob.sign(L2Tx::Swap(Swap {
+            chain: C1,
+            account: b,
+            pool: PoolId(0),
+            amount_in: amount(10_000),
+            min_out: amount(0),
+            fee: amount(10),
+            nonce: Nonce(1),
+        })),
+        bob.sign(L2Tx::Transfer(Transfer {
+            chain: C2,
+            from: b,
+            to: DevWallet::new(3).address(),
+            token: TokenId(1),
+            amount: amount(1000),
+            fee: amount(5),
+            nonce: Nonce(0),
+        })),
+        bob.sign(L2Tx::Withdraw(Withdraw {
+            chain: C2,
+            account: b,
+            to: bob.address(),
+            token: TokenId(1),
+            amount: amount(2000),
+            fee: amount(5),
+            nonce: Nonce(1),
+        })),
+    ];
+    (vec![b1, b2], alice, bob)
+}
+
+fn run(state: &mut NetworkState, blocks: Vec<Vec<Tx>>, witness: bool) -> Vec<Block> {
+    let mut prev = genesis_sync_hash();
+    let mut out = Vec::new();
+    for (i, txs) in blocks.into_iter().enumerate() {
+        let ctx = BlockContext { number: BlockNumber(i as u32 + 1), timestamp: 1000 + i as u64, prev_sync_hash: prev };
+        let block = build_block(state, &ctx, txs, BuildOptions { witness });
+        prev = block.sync_hash;
+        out.push(block);
+    }
+    out
+}
+
+#[test]
+fn block_outputs_are_consistent() {
+    let mut state = genesis();
+    let (blocks, _, bob) = scenario_blocks();
+    let blocks = run(&mut state, blocks, false);
+    assert!(blocks[0].rejected.is_empty());
+    assert_eq!(blocks[1].rejected.len(), 1);
+    assert_eq!(blocks[1].rejected[0].0, 4);
+    assert!(matches!(blocks[1].rejected[0].1, TxError::BadNonce { .. }));
+    assert_eq!(blocks[1].txs.len(), 6);
+    assert_eq!(blocks[1].prev_sync_hash, blocks[0].sync_hash, "sync hash is chained");
+    assert_eq!(blocks[1].old_final_root, blocks[0].new_final_root);
+    for block in &blocks {
+        assert_eq!(block.chains.len(), 3);
+        for cb in &block.chains {
+            let ops = decode_pubdata(&cb.pubdata).unwrap();
+            assert_eq!(ops, cb.ops, "pubdata decodes to the ops");
+            let onchain: Vec<Vec<u8>> = ops.iter().filter(|o| o.is_onchain()).map(|o| o.to_pubdata()).collect();
+            assert_eq!(cb.onchain_ops.len(), onchain.len());
+            assert_eq!(cb.onchain_ops_hash, onchain_ops_hash(onchain.iter().map(Vec::as_slice)));
+            for o in &cb.onchain_ops {
+                let start = o.chunk as usize * op::CHUNK_BYTES;
+                assert_eq!(&cb.pubdata[start..start + o.bytes.len()], &o.bytes[..]);
+            }
+        }
+    }
+    // Block 1: chain 1 got two deposits, chain 2 one, chain 3 none.
+    let pri: Vec<u32> = blocks[0].chains.iter().map(|c| c.priority_ops).collect();
+    assert_eq!(pri, vec![2, 1, 0]);
+    // The swap's halves pair across chains by link id.
+    let swap_in = blocks[1].chains[0].links.iter().find(|l| matches!(l, Link::SwapIn { .. })).unwrap();
+    let swap_out = blocks[1].chains[1].links.iter().find(|l| matches!(l, Link::SwapOut { .. })).unwrap();
+    assert_eq!(swap_in.id(), swap_out.id());
+    assert_eq!(swap_in.id(), 3);
+    // Withdrawal on chain 2 is an onchain op there; the final root reflects everything.
+    assert_eq!(blocks[1].chains[1].onchain_ops.len(), 1);
+    assert_eq!(state.final_root(), blocks[1].new_final_root);
+    let b = state.account_id(&bob.address()).unwrap();
+    assert_eq!(state.chain(C2).unwrap().account(b).unwrap().balance(TokenId(1)).get(), 9_496 - 1005 - 2005);
+}
+
+#[test]
+fn commitment_and_sync_hash_bind_every_chain() {
+    let (blocks, _, _) = scenario_blocks();
+    let a = run(&mut genesis(), blocks.clone(), false);
+    let b = run(&mut genesis(), blocks.clone(), false);
+    assert_eq!(a[1].sync_hash, b[1].sync_hash, "deterministic");
+    // A different block 1 (one deposit less) changes block 2's sync hash through the chain.
+    let mut fewer = blocks;
+    fewer[0].remove(2);
+    let c = run(&mut genesis(), fewer, false);
+    assert_ne!(a[0].commitment, c[0].commitment);
+    assert_ne!(a[1].sync_hash, c[1].sync_hash);
+    // Tampering with one chain's onchain ops hash changes the sync hash.
+    let mut chains = a[1].chains.clone();
+    chains[2].onchain_ops_hash[0] ^= 1;
+    assert_ne!(block::sync_hash(&a[1].prev_sync_hash, &a[1].commitment, &chains), a[1].sync_hash);
+}
+
+#[test]
+fn replaying_pubdata_reproduces_every_chain_root() {
+    let (blocks, _, _) = scenario_blocks();
+    let mut state = genesis();
+    let mut replica = state.clone();
+    for block in run(&mut state, blocks, false) {
+        for cb in &block.chains {
+            let chain = replica.chain_mut(cb.chain).unwrap();
+            assert_eq!(chain.root(), cb.old_root);
+            for op in decode_pubdata(&cb.pubdata).unwrap() {
+                chain.apply_op(&op).unwrap();
+            }
+            assert_eq!(chain.root(), cb.new_root, "chain {} replays to the same root", cb.chain);
+        }
+    }
+}
+
+#[test]
+fn replay_rejects_forged_ops() {
+    let (blocks, _, _) = scenario_blocks();
+    let mut state = genesis();
+    run(&mut state, blocks, false);
+    let c1 = state.chain_mut(C1).unwrap();
+    // A full exit claiming less than the whole balance, a swap output draining the reserve,
+    // a refund of a creditable deposit, a deposit to an address that does not own the account.
+    let owner = c1.account(AccountId(1)).unwrap().address;
+    let forged = [
+        Op::FullExit { account: AccountId(1), token: TokenId(0), amount: amount(1), owner },
+        Op::SwapOut { account: AccountId(1), pool: PoolId(0), amount: amount(10_000_000) },
+        Op::DepositRefund { account: AccountId(1), token: TokenId(0), amount: amount(5), to: owner },
+        Op::Deposit { account: AccountId(1), token: TokenId(0), amount: amount(5), to: Address([1; 20]) },
+        Op::CreateAccount { account: AccountId(99), address: Address([1; 20]) },
+    ];
+    for op in forged {
+        assert!(c1.apply_op(&op).is_err(), "{op:?} must be rejected");
+    }
+}
+
+#[test]
+fn witness_chains_updates_from_old_to_new_root() {
+    let (blocks, _, _) = scenario_blocks();
+    let mut plain = genesis();
+    let mut recorded = genesis();
+    let a = run(&mut plain, blocks.clone(), false);
+    let b = run(&mut recorded, blocks, true);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.sync_hash, y.sync_hash, "witness recording does not change the block");
+        assert!(x.chains.iter().all(|c| c.witness.is_none()));
+        for cb in &y.chains {
+            let w = cb.witness.as_ref().unwrap();
+            assert_eq!(w.len(), cb.ops.len());
+            let mut root = cb.old_root;
+            let mut updates = 0;
+            for (ow, op) in w.iter().zip(&cb.ops) {
+                assert_eq!(&ow.op, op);
+                for u in &ow.updates {
+                    assert_eq!(u.root_before(), root, "update {updates} starts from the previous root");
+                    assert!(u.balance_consistent());
+                    root = u.root_after();
+                    updates += 1;
+                }
+            }
+            assert_eq!(root, cb.new_root);
+            if cb.chain == C1 && y.number.0 == 2 {
+                // The swap's input half: the trader's debit (+nonce), the fee credit, the pool.
+                let swap = w.iter().find(|o| matches!(o.op, Op::SwapIn { .. })).unwrap();
+                assert_eq!(swap.updates.len(), 3);
+                assert!(matches!(swap.updates[2], Update::Pool { .. }));
+            }
+        }
+    }
+}
