@@ -23,6 +23,7 @@ use ark_ff::{BigInteger, PrimeField, Zero};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use sha2::{Digest, Sha512};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// The message a wallet signs (EIP-191) to derive its L2 key. Changing it changes every L2 key.
 pub const L2_KEY_MESSAGE: &str =
@@ -108,6 +109,35 @@ fn challenge(r: &EdwardsAffine, a: &EdwardsAffine, msg: Fr) -> Fr {
     poseidon::hash(&[r.x, r.y, a.x, a.y, msg])
 }
 
+/// `s·B` for the fixed generator, from a table of `j·16^w·B` (64 windows of 4 bits): 64 mixed
+/// additions instead of ~250 doublings and ~125 additions. Verification and signing both need it.
+fn mul_generator(s: &Fs) -> EdwardsProjective {
+    static TABLE: OnceLock<Vec<[EdwardsAffine; 16]>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut base = EdwardsProjective::generator();
+        (0..64)
+            .map(|_| {
+                let mut row = [EdwardsProjective::zero(); 16];
+                for j in 1..16 {
+                    row[j] = row[j - 1] + base;
+                }
+                base = row[15] + base;
+                let affine = EdwardsProjective::normalize_batch(&row);
+                <[EdwardsAffine; 16]>::try_from(affine).expect("16 points")
+            })
+            .collect()
+    });
+    let bytes = s.into_bigint().to_bytes_le();
+    let mut acc = EdwardsProjective::zero();
+    for (w, row) in table.iter().enumerate() {
+        let nibble = (bytes[w / 2] >> (4 * (w % 2))) & 0xf;
+        if nibble != 0 {
+            acc += row[nibble as usize];
+        }
+    }
+    acc
+}
+
 fn fr_as_scalar(h: &Fr) -> Fs {
     Fs::from_le_bytes_mod_order(&h.into_bigint().to_bytes_le())
 }
@@ -135,7 +165,7 @@ impl PrivateKey {
 
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey((EdwardsProjective::generator() * self.0).into_affine())
+        PublicKey(mul_generator(&self.0).into_affine())
     }
 
     /// Signs a message field element.
@@ -147,7 +177,7 @@ impl PrivateKey {
             .chain_update(msg.into_bigint().to_bytes_le())
             .finalize();
         let r = Fs::from_le_bytes_mod_order(&digest);
-        let big_r = (EdwardsProjective::generator() * r).into_affine();
+        let big_r = mul_generator(&r).into_affine();
         let h = challenge(&big_r, &pubkey.0, msg);
         let s = r + fr_as_scalar(&h) * self.0;
         Signature {
@@ -182,7 +212,7 @@ impl Signature {
     /// Verifies the signature over `msg` under its embedded public key.
     pub fn verify(&self, msg: Fr) -> Result<(), CryptoError> {
         let h = challenge(&self.r, &self.pubkey.0, msg);
-        let lhs = EdwardsProjective::generator() * self.s;
+        let lhs = mul_generator(&self.s);
         let rhs = self.r.into_group() + self.pubkey.0.mul_bigint(h.into_bigint());
         if (lhs - rhs).into_affine().mul_by_cofactor().is_zero() {
             Ok(())
@@ -279,6 +309,20 @@ mod tests {
             PrivateKey::derive_from_eth(&b).public_key().hash()
         );
         assert_ne!(ka.hash(), PubKeyHash::NONE);
+    }
+
+    #[test]
+    fn fixed_base_table_matches_generic_multiplication() {
+        let mut rng = ark_std::test_rng();
+        for _ in 0..16 {
+            let s = Fs::rand(&mut rng);
+            assert_eq!(mul_generator(&s), EdwardsProjective::generator() * s);
+        }
+        assert_eq!(mul_generator(&Fs::zero()), EdwardsProjective::zero());
+        assert_eq!(
+            mul_generator(&-Fs::from(1u8)),
+            -EdwardsProjective::generator()
+        );
     }
 
     #[test]

@@ -24,12 +24,94 @@ pub fn hash_count() -> u64 {
     HASHES.load(Ordering::Relaxed)
 }
 
-/// Round constants and MDS matrix for one state width `T`.
+/// Parameters for one state width `T`, rewritten for speed without changing the permutation:
+///
+/// 1. *Constant folding*: in a partial round only `state[0]` passes the S-box, so the round
+///    constants of the other elements commute with it and are pushed through the MDS matrix into
+///    the next round; each partial round then adds one scalar.
+/// 2. *Sparse factorisation*: each partial round's matrix `A = S·P` with
+///    `P = diag(1, A[1..,1..])` (which commutes with a partial round's S-box and scalar add) and `S`
+///    sparse (first row, first column, identity elsewhere). `P` is pushed back into the previous
+///    round, ending in the last full round before the partial rounds, whose matrix becomes dense
+///    `P·M` (it was dense anyway). A partial round then costs 2T−1 multiplications instead of T².
+///
+/// A test checks the result against `light-poseidon` for every width.
 struct Params<const T: usize> {
-    ark: Vec<[Fr; T]>,
-    mds: [[Fr; T]; T],
-    full_rounds: usize,
-    partial_rounds: usize,
+    first_ark: Vec<[Fr; T]>,
+    pre_partial_mds: Matrix<T>,
+    partial_ark: Vec<Fr>,
+    sparse: Vec<Sparse<T>>,
+    second_ark: Vec<[Fr; T]>,
+    mds: Matrix<T>,
+}
+
+/// `S = [[a00, row], [col, I]]` (index 0 of `row`/`col` unused).
+struct Sparse<const T: usize> {
+    a00: Fr,
+    row: [Fr; T],
+    col: [Fr; T],
+}
+
+type Matrix<const T: usize> = [[Fr; T]; T];
+
+fn identity<const T: usize>() -> Matrix<T> {
+    let mut id = [[Fr::zero(); T]; T];
+    (0..T).for_each(|i| id[i][i] = Fr::from(1u8));
+    id
+}
+
+fn mat_mul<const T: usize>(a: &Matrix<T>, b: &Matrix<T>) -> Matrix<T> {
+    let mut out = [[Fr::zero(); T]; T];
+    for (i, row) in out.iter_mut().enumerate() {
+        for (j, o) in row.iter_mut().enumerate() {
+            *o = (0..T).map(|k| a[i][k] * b[k][j]).sum();
+        }
+    }
+    out
+}
+
+fn mat_vec<const T: usize>(m: &Matrix<T>, v: &[Fr; T]) -> [Fr; T] {
+    let mut out = [Fr::zero(); T];
+    for (o, row) in out.iter_mut().zip(m.iter()) {
+        *o = row.iter().zip(v.iter()).map(|(a, b)| *a * b).sum();
+    }
+    out
+}
+
+/// Inverse of the lower-right (T−1)×(T−1) block of `m`, embedded in a T×T matrix (index 0 unused).
+fn inverse_lower_block<const T: usize>(m: &Matrix<T>) -> Matrix<T> {
+    let n = T - 1;
+    let mut a: Vec<Vec<Fr>> = (0..n).map(|i| m[i + 1][1..].to_vec()).collect();
+    let mut inv: Vec<Vec<Fr>> = (0..n)
+        .map(|i| (0..n).map(|j| Fr::from((i == j) as u8)).collect())
+        .collect();
+    for col in 0..n {
+        let pivot = (col..n)
+            .find(|&r| !a[r][col].is_zero())
+            .expect("MDS blocks are invertible");
+        a.swap(col, pivot);
+        inv.swap(col, pivot);
+        let p = a[col][col].inverse().expect("non-zero pivot");
+        for j in 0..n {
+            a[col][j] *= p;
+            inv[col][j] *= p;
+        }
+        for r in 0..n {
+            if r != col && !a[r][col].is_zero() {
+                let f = a[r][col];
+                for j in 0..n {
+                    let (x, y) = (a[col][j], inv[col][j]);
+                    a[r][j] -= f * x;
+                    inv[r][j] -= f * y;
+                }
+            }
+        }
+    }
+    let mut out = [[Fr::zero(); T]; T];
+    for i in 0..n {
+        out[i + 1][1..].copy_from_slice(&inv[i]);
+    }
+    out
 }
 
 impl<const T: usize> Params<T> {
@@ -38,7 +120,7 @@ impl<const T: usize> Params<T> {
             .expect("light-poseidon has parameters for widths 2..=13");
         assert_eq!(p.width, T);
         assert_eq!(p.alpha, 5);
-        let ark = p
+        let mut ark: Vec<[Fr; T]> = p
             .ark
             .chunks(T)
             .map(|c| <[Fr; T]>::try_from(c).expect("ark has width-sized rows"))
@@ -47,11 +129,53 @@ impl<const T: usize> Params<T> {
         for (i, row) in p.mds.iter().enumerate() {
             mds[i].copy_from_slice(row);
         }
+        let half = p.full_rounds / 2;
+        let partial = half..half + p.partial_rounds;
+
+        // 1. Constant folding, forward through the partial rounds.
+        for r in partial.clone() {
+            let mut rest = ark[r];
+            rest[0] = Fr::zero();
+            ark[r][1..].iter_mut().for_each(|c| *c = Fr::zero());
+            let carry = mat_vec(&mds, &rest);
+            for (c, x) in ark[r + 1].iter_mut().zip(carry) {
+                *c += x;
+            }
+        }
+        let partial_ark: Vec<Fr> = partial.clone().map(|r| ark[r][0]).collect();
+
+        // 2. Sparse factorisation, backward through the partial rounds.
+        let mut sparse = Vec::with_capacity(p.partial_rounds);
+        let mut pushed = identity::<T>();
+        for _ in partial.clone() {
+            let a = mat_mul(&pushed, &mds);
+            let b_inv = inverse_lower_block(&a);
+            let mut row = [Fr::zero(); T];
+            for (j, r) in row.iter_mut().enumerate().skip(1) {
+                *r = (1..T).map(|k| a[0][k] * b_inv[k][j]).sum();
+            }
+            let mut col = [Fr::zero(); T];
+            for (i, c) in col.iter_mut().enumerate().skip(1) {
+                *c = a[i][0];
+            }
+            sparse.push(Sparse {
+                a00: a[0][0],
+                row,
+                col,
+            });
+            pushed = identity::<T>();
+            for i in 1..T {
+                pushed[i][1..].copy_from_slice(&a[i][1..]);
+            }
+        }
+        sparse.reverse();
         Params {
-            ark,
+            first_ark: ark[..half].to_vec(),
+            pre_partial_mds: mat_mul(&pushed, &mds),
+            partial_ark,
+            sparse,
+            second_ark: ark[partial.end..].to_vec(),
             mds,
-            full_rounds: p.full_rounds,
-            partial_rounds: p.partial_rounds,
         }
     }
 }
@@ -102,26 +226,37 @@ where
     W: Width<T>,
 {
     let p = <W as Width<T>>::params();
-    let half = p.full_rounds / 2;
-    let mut round = 0;
-    let add_ark = |state: &mut [Fr; T], round: &mut usize| {
-        for (s, c) in state.iter_mut().zip(p.ark[*round].iter()) {
+    let add = |state: &mut [Fr; T], c: &[Fr; T]| {
+        for (s, c) in state.iter_mut().zip(c.iter()) {
             *s += c;
         }
-        *round += 1;
     };
-    for _ in 0..half {
-        add_ark(state, &mut round);
+    let last_first = p.first_ark.len() - 1;
+    for (r, c) in p.first_ark.iter().enumerate() {
+        add(state, c);
         state.iter_mut().for_each(sbox);
-        mds_mul(state, &p.mds);
+        mds_mul(
+            state,
+            if r == last_first {
+                &p.pre_partial_mds
+            } else {
+                &p.mds
+            },
+        );
     }
-    for _ in 0..p.partial_rounds {
-        add_ark(state, &mut round);
+    for (c, s) in p.partial_ark.iter().zip(p.sparse.iter()) {
+        state[0] += c;
         sbox(&mut state[0]);
-        mds_mul(state, &p.mds);
+        let x0 = state[0];
+        let mut y0 = s.a00 * x0;
+        for j in 1..T {
+            y0 += s.row[j] * state[j];
+            state[j] += s.col[j] * x0;
+        }
+        state[0] = y0;
     }
-    for _ in 0..half {
-        add_ark(state, &mut round);
+    for c in &p.second_ark {
+        add(state, c);
         state.iter_mut().for_each(sbox);
         mds_mul(state, &p.mds);
     }

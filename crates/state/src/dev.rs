@@ -35,7 +35,14 @@ impl DevWallet {
     }
 
     /// A ChangePubKey setting this wallet's L2 key, authorised by its L1 key.
-    pub fn change_pubkey(&self, chain: ChainId, account: AccountId, nonce: u32, fee_token: u16, fee: u128) -> Tx {
+    pub fn change_pubkey(
+        &self,
+        chain: ChainId,
+        account: AccountId,
+        nonce: u32,
+        fee_token: u16,
+        fee: u128,
+    ) -> Tx {
         ChangePubKey {
             chain,
             account,

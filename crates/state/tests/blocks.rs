@@ -14,8 +14,11 @@ const C2: ChainId = ChainId(2);
 const C3: ChainId = ChainId(3);
 
 fn genesis() -> NetworkState {
-    NetworkState::genesis(&NetworkConfig { chains: vec![C1, C2, C3], fee_account: DevWallet::new(0).address() })
-        .unwrap()
+    NetworkState::genesis(&NetworkConfig {
+        chains: vec![C1, C2, C3],
+        fee_account: DevWallet::new(0).address(),
+    })
+    .unwrap()
 }
 
 /// Block 1: deposits and keys. Block 2: pool, liquidity on both sides, a swap, a transfer, a
@@ -107,7 +110,11 @@ fn run(state: &mut NetworkState, blocks: Vec<Vec<Tx>>, witness: bool) -> Vec<Blo
     let mut prev = genesis_sync_hash();
     let mut out = Vec::new();
     for (i, txs) in blocks.into_iter().enumerate() {
-        let ctx = BlockContext { number: BlockNumber(i as u32 + 1), timestamp: 1000 + i as u64, prev_sync_hash: prev };
+        let ctx = BlockContext {
+            number: BlockNumber(i as u32 + 1),
+            timestamp: 1000 + i as u64,
+            prev_sync_hash: prev,
+        };
         let block = build_block(state, &ctx, txs, BuildOptions { witness });
         prev = block.sync_hash;
         out.push(block);
@@ -125,16 +132,26 @@ fn block_outputs_are_consistent() {
     assert_eq!(blocks[1].rejected[0].0, 4);
     assert!(matches!(blocks[1].rejected[0].1, TxError::BadNonce { .. }));
     assert_eq!(blocks[1].txs.len(), 6);
-    assert_eq!(blocks[1].prev_sync_hash, blocks[0].sync_hash, "sync hash is chained");
+    assert_eq!(
+        blocks[1].prev_sync_hash, blocks[0].sync_hash,
+        "sync hash is chained"
+    );
     assert_eq!(blocks[1].old_final_root, blocks[0].new_final_root);
     for block in &blocks {
         assert_eq!(block.chains.len(), 3);
         for cb in &block.chains {
             let ops = decode_pubdata(&cb.pubdata).unwrap();
             assert_eq!(ops, cb.ops, "pubdata decodes to the ops");
-            let onchain: Vec<Vec<u8>> = ops.iter().filter(|o| o.is_onchain()).map(|o| o.to_pubdata()).collect();
+            let onchain: Vec<Vec<u8>> = ops
+                .iter()
+                .filter(|o| o.is_onchain())
+                .map(|o| o.to_pubdata())
+                .collect();
             assert_eq!(cb.onchain_ops.len(), onchain.len());
-            assert_eq!(cb.onchain_ops_hash, onchain_ops_hash(onchain.iter().map(Vec::as_slice)));
+            assert_eq!(
+                cb.onchain_ops_hash,
+                onchain_ops_hash(onchain.iter().map(Vec::as_slice))
+            );
             for o in &cb.onchain_ops {
                 let start = o.chunk as usize * op::CHUNK_BYTES;
                 assert_eq!(&cb.pubdata[start..start + o.bytes.len()], &o.bytes[..]);
@@ -145,15 +162,32 @@ fn block_outputs_are_consistent() {
     let pri: Vec<u32> = blocks[0].chains.iter().map(|c| c.priority_ops).collect();
     assert_eq!(pri, vec![2, 1, 0]);
     // The swap's halves pair across chains by link id.
-    let swap_in = blocks[1].chains[0].links.iter().find(|l| matches!(l, Link::SwapIn { .. })).unwrap();
-    let swap_out = blocks[1].chains[1].links.iter().find(|l| matches!(l, Link::SwapOut { .. })).unwrap();
+    let swap_in = blocks[1].chains[0]
+        .links
+        .iter()
+        .find(|l| matches!(l, Link::SwapIn { .. }))
+        .unwrap();
+    let swap_out = blocks[1].chains[1]
+        .links
+        .iter()
+        .find(|l| matches!(l, Link::SwapOut { .. }))
+        .unwrap();
     assert_eq!(swap_in.id(), swap_out.id());
     assert_eq!(swap_in.id(), 3);
     // Withdrawal on chain 2 is an onchain op there; the final root reflects everything.
     assert_eq!(blocks[1].chains[1].onchain_ops.len(), 1);
     assert_eq!(state.final_root(), blocks[1].new_final_root);
     let b = state.account_id(&bob.address()).unwrap();
-    assert_eq!(state.chain(C2).unwrap().account(b).unwrap().balance(TokenId(1)).get(), 9_496 - 1005 - 2005);
+    assert_eq!(
+        state
+            .chain(C2)
+            .unwrap()
+            .account(b)
+            .unwrap()
+            .balance(TokenId(1))
+            .get(),
+        9_496 - 1005 - 2005
+    );
 }
 
 #[test]
@@ -171,7 +205,10 @@ fn commitment_and_sync_hash_bind_every_chain() {
     // Tampering with one chain's onchain ops hash changes the sync hash.
     let mut chains = a[1].chains.clone();
     chains[2].onchain_ops_hash[0] ^= 1;
-    assert_ne!(block::sync_hash(&a[1].prev_sync_hash, &a[1].commitment, &chains), a[1].sync_hash);
+    assert_ne!(
+        block::sync_hash(&a[1].prev_sync_hash, &a[1].commitment, &chains),
+        a[1].sync_hash
+    );
 }
 
 #[test]
@@ -186,7 +223,12 @@ fn replaying_pubdata_reproduces_every_chain_root() {
             for op in decode_pubdata(&cb.pubdata).unwrap() {
                 chain.apply_op(&op).unwrap();
             }
-            assert_eq!(chain.root(), cb.new_root, "chain {} replays to the same root", cb.chain);
+            assert_eq!(
+                chain.root(),
+                cb.new_root,
+                "chain {} replays to the same root",
+                cb.chain
+            );
         }
     }
 }
@@ -201,11 +243,33 @@ fn replay_rejects_forged_ops() {
     // a refund of a creditable deposit, a deposit to an address that does not own the account.
     let owner = c1.account(AccountId(1)).unwrap().address;
     let forged = [
-        Op::FullExit { account: AccountId(1), token: TokenId(0), amount: amount(1), owner },
-        Op::SwapOut { account: AccountId(1), pool: PoolId(0), amount: amount(10_000_000) },
-        Op::DepositRefund { account: AccountId(1), token: TokenId(0), amount: amount(5), to: owner },
-        Op::Deposit { account: AccountId(1), token: TokenId(0), amount: amount(5), to: Address([1; 20]) },
-        Op::CreateAccount { account: AccountId(99), address: Address([1; 20]) },
+        Op::FullExit {
+            account: AccountId(1),
+            token: TokenId(0),
+            amount: amount(1),
+            owner,
+        },
+        Op::SwapOut {
+            account: AccountId(1),
+            pool: PoolId(0),
+            amount: amount(10_000_000),
+        },
+        Op::DepositRefund {
+            account: AccountId(1),
+            token: TokenId(0),
+            amount: amount(5),
+            to: owner,
+        },
+        Op::Deposit {
+            account: AccountId(1),
+            token: TokenId(0),
+            amount: amount(5),
+            to: Address([1; 20]),
+        },
+        Op::CreateAccount {
+            account: AccountId(99),
+            address: Address([1; 20]),
+        },
     ];
     for op in forged {
         assert!(c1.apply_op(&op).is_err(), "{op:?} must be rejected");
@@ -220,7 +284,10 @@ fn witness_chains_updates_from_old_to_new_root() {
     let a = run(&mut plain, blocks.clone(), false);
     let b = run(&mut recorded, blocks, true);
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x.sync_hash, y.sync_hash, "witness recording does not change the block");
+        assert_eq!(
+            x.sync_hash, y.sync_hash,
+            "witness recording does not change the block"
+        );
         assert!(x.chains.iter().all(|c| c.witness.is_none()));
         for cb in &y.chains {
             let w = cb.witness.as_ref().unwrap();
@@ -230,7 +297,11 @@ fn witness_chains_updates_from_old_to_new_root() {
             for (ow, op) in w.iter().zip(&cb.ops) {
                 assert_eq!(&ow.op, op);
                 for u in &ow.updates {
-                    assert_eq!(u.root_before(), root, "update {updates} starts from the previous root");
+                    assert_eq!(
+                        u.root_before(),
+                        root,
+                        "update {updates} starts from the previous root"
+                    );
                     assert!(u.balance_consistent());
                     root = u.root_after();
                     updates += 1;
@@ -239,7 +310,10 @@ fn witness_chains_updates_from_old_to_new_root() {
             assert_eq!(root, cb.new_root);
             if cb.chain == C1 && y.number.0 == 2 {
                 // The swap's input half: the trader's debit (+nonce), the fee credit, the pool.
-                let swap = w.iter().find(|o| matches!(o.op, Op::SwapIn { .. })).unwrap();
+                let swap = w
+                    .iter()
+                    .find(|o| matches!(o.op, Op::SwapIn { .. }))
+                    .unwrap();
                 assert_eq!(swap.updates.len(), 3);
                 assert!(matches!(swap.updates[2], Update::Pool { .. }));
             }

@@ -23,13 +23,50 @@ fn pool_chains(p: u16) -> (ChainId, ChainId) {
 
 #[derive(Clone, Debug)]
 enum Action {
-    Deposit { chain: u8, user: u64, value: u128 },
-    FullExit { chain: u8, user: u64, wrong_owner: bool },
-    Transfer { chain: u8, from: u64, to: u64, value: u128, fee: u128, bad_nonce: bool },
-    Withdraw { chain: u8, user: u64, value: u128, fee: u128 },
-    AddLiquidity { pool: u16, side: bool, user: u64, value: u128, min: u128 },
-    RemoveLiquidity { pool: u16, side: bool, user: u64, per_mille: u128 },
-    Swap { pool: u16, side: bool, user: u64, value: u128, min_out: u128 },
+    Deposit {
+        chain: u8,
+        user: u64,
+        value: u128,
+    },
+    FullExit {
+        chain: u8,
+        user: u64,
+        wrong_owner: bool,
+    },
+    Transfer {
+        chain: u8,
+        from: u64,
+        to: u64,
+        value: u128,
+        fee: u128,
+        bad_nonce: bool,
+    },
+    Withdraw {
+        chain: u8,
+        user: u64,
+        value: u128,
+        fee: u128,
+    },
+    AddLiquidity {
+        pool: u16,
+        side: bool,
+        user: u64,
+        value: u128,
+        min: u128,
+    },
+    RemoveLiquidity {
+        pool: u16,
+        side: bool,
+        user: u64,
+        per_mille: u128,
+    },
+    Swap {
+        pool: u16,
+        side: bool,
+        user: u64,
+        value: u128,
+        min_out: u128,
+    },
 }
 
 fn value() -> impl Strategy<Value = u128> {
@@ -40,20 +77,75 @@ fn action() -> impl Strategy<Value = Action> {
     let chain = 1u8..=3;
     let user = 1u64..=USERS;
     prop_oneof![
-        (chain.clone(), user.clone(), value()).prop_map(|(chain, user, value)| Action::Deposit { chain, user, value }),
-        (chain.clone(), user.clone(), any::<bool>())
-            .prop_map(|(chain, user, wrong_owner)| Action::FullExit { chain, user, wrong_owner }),
-        (chain.clone(), user.clone(), 1u64..=USERS + 2, value(), 0u128..100, prop::bool::weighted(0.1)).prop_map(
-            |(chain, from, to, value, fee, bad_nonce)| Action::Transfer { chain, from, to, value, fee, bad_nonce }
+        (chain.clone(), user.clone(), value()).prop_map(|(chain, user, value)| Action::Deposit {
+            chain,
+            user,
+            value
+        }),
+        (chain.clone(), user.clone(), any::<bool>()).prop_map(|(chain, user, wrong_owner)| {
+            Action::FullExit {
+                chain,
+                user,
+                wrong_owner,
+            }
+        }),
+        (
+            chain.clone(),
+            user.clone(),
+            1u64..=USERS + 2,
+            value(),
+            0u128..100,
+            prop::bool::weighted(0.1)
+        )
+            .prop_map(
+                |(chain, from, to, value, fee, bad_nonce)| Action::Transfer {
+                    chain,
+                    from,
+                    to,
+                    value,
+                    fee,
+                    bad_nonce
+                }
+            ),
+        (chain, user.clone(), value(), 0u128..100).prop_map(|(chain, user, value, fee)| {
+            Action::Withdraw {
+                chain,
+                user,
+                value,
+                fee,
+            }
+        }),
+        (
+            0u16..3,
+            any::<bool>(),
+            user.clone(),
+            value(),
+            0u128..300_000
+        )
+            .prop_map(|(pool, side, user, value, min)| Action::AddLiquidity {
+                pool,
+                side,
+                user,
+                value,
+                min
+            }),
+        (0u16..3, any::<bool>(), user.clone(), 0u128..=1000).prop_map(
+            |(pool, side, user, per_mille)| Action::RemoveLiquidity {
+                pool,
+                side,
+                user,
+                per_mille
+            }
         ),
-        (chain, user.clone(), value(), 0u128..100)
-            .prop_map(|(chain, user, value, fee)| Action::Withdraw { chain, user, value, fee }),
-        (0u16..3, any::<bool>(), user.clone(), value(), 0u128..300_000)
-            .prop_map(|(pool, side, user, value, min)| Action::AddLiquidity { pool, side, user, value, min }),
-        (0u16..3, any::<bool>(), user.clone(), 0u128..=1000)
-            .prop_map(|(pool, side, user, per_mille)| Action::RemoveLiquidity { pool, side, user, per_mille }),
-        (0u16..3, any::<bool>(), user, value(), 0u128..100_000)
-            .prop_map(|(pool, side, user, value, min_out)| Action::Swap { pool, side, user, value, min_out }),
+        (0u16..3, any::<bool>(), user, value(), 0u128..100_000).prop_map(
+            |(pool, side, user, value, min_out)| Action::Swap {
+                pool,
+                side,
+                user,
+                value,
+                min_out
+            }
+        ),
     ]
 }
 
@@ -68,11 +160,23 @@ struct World {
 impl World {
     fn new() -> Self {
         let wallets: Vec<DevWallet> = (0..=USERS + 2).map(DevWallet::new).collect();
-        let config = NetworkConfig { chains: vec![ChainId(1), ChainId(2), ChainId(3)], fee_account: wallets[0].address() };
-        let mut w = World { state: NetworkState::genesis(&config).unwrap(), wallets, serial: [0; 4], ledger: BTreeMap::new() };
+        let config = NetworkConfig {
+            chains: vec![ChainId(1), ChainId(2), ChainId(3)],
+            fee_account: wallets[0].address(),
+        };
+        let mut w = World {
+            state: NetworkState::genesis(&config).unwrap(),
+            wallets,
+            serial: [0; 4],
+            ledger: BTreeMap::new(),
+        };
         for u in 1..=USERS {
             for c in 1..=3u8 {
-                w.run(Action::Deposit { chain: c, user: u, value: 1_000_000 });
+                w.run(Action::Deposit {
+                    chain: c,
+                    user: u,
+                    value: 1_000_000,
+                });
             }
             let id = w.id(u);
             let tx = w.wallets[u as usize].change_pubkey(ChainId(1), id, 0, 0, 0);
@@ -94,14 +198,22 @@ impl World {
             });
             w.sign_apply(1, tx).unwrap();
             for side in [false, true] {
-                w.run(Action::AddLiquidity { pool: p, side, user: 1, value: 300_000, min: 0 });
+                w.run(Action::AddLiquidity {
+                    pool: p,
+                    side,
+                    user: 1,
+                    value: 300_000,
+                    min: 0,
+                });
             }
         }
         w
     }
 
     fn id(&self, user: u64) -> AccountId {
-        self.state.account_id(&self.wallets[user as usize].address()).unwrap()
+        self.state
+            .account_id(&self.wallets[user as usize].address())
+            .unwrap()
     }
 
     fn nonce(&self, chain: ChainId, id: AccountId) -> Nonce {
@@ -115,7 +227,15 @@ impl World {
 
     fn pool_k(&self, p: u16) -> U256 {
         let (a, b) = pool_chains(p);
-        let r = |c: ChainId| U256::from(self.state.chain(c).unwrap().pool(PoolId(p)).map_or(0, |h| h.reserve.get()));
+        let r = |c: ChainId| {
+            U256::from(
+                self.state
+                    .chain(c)
+                    .unwrap()
+                    .pool(PoolId(p))
+                    .map_or(0, |h| h.reserve.get()),
+            )
+        };
         r(a) * r(b)
     }
 
@@ -127,21 +247,41 @@ impl World {
         };
         let result = match action {
             Action::Deposit { chain, user, value } => {
-                let Ok(v) = Amount::new(value.max(1)) else { return false };
+                let Ok(v) = Amount::new(value.max(1)) else {
+                    return false;
+                };
                 let to = self.wallets[user as usize].address();
                 let s = self.serial[chain as usize];
                 self.serial[chain as usize] += 1;
-                self.state.apply_tx(deposit(chain, s, to, chain as u16 - 1, v.get()), 0)
+                self.state
+                    .apply_tx(deposit(chain, s, to, chain as u16 - 1, v.get()), 0)
             }
-            Action::FullExit { chain, user, wrong_owner } => {
+            Action::FullExit {
+                chain,
+                user,
+                wrong_owner,
+            } => {
                 let owner = self.wallets[if wrong_owner { 0 } else { user as usize }].address();
                 let s = self.serial[chain as usize];
                 self.serial[chain as usize] += 1;
                 let account = self.id(user);
-                let tx = Tx::FullExit(FullExit { chain: ChainId(chain), serial_id: s, account, owner, token: TokenId(chain as u16 - 1) });
+                let tx = Tx::FullExit(FullExit {
+                    chain: ChainId(chain),
+                    serial_id: s,
+                    account,
+                    owner,
+                    token: TokenId(chain as u16 - 1),
+                });
                 self.state.apply_tx(tx, 0)
             }
-            Action::Transfer { chain, from, to, value, fee, bad_nonce } => {
+            Action::Transfer {
+                chain,
+                from,
+                to,
+                value,
+                fee,
+                bad_nonce,
+            } => {
                 let c = ChainId(chain);
                 let id = self.id(from);
                 let mut nonce = self.nonce(c, id);
@@ -159,7 +299,12 @@ impl World {
                 });
                 self.sign_apply(from, tx)
             }
-            Action::Withdraw { chain, user, value, fee } => {
+            Action::Withdraw {
+                chain,
+                user,
+                value,
+                fee,
+            } => {
                 let c = ChainId(chain);
                 let id = self.id(user);
                 let tx = L2Tx::Withdraw(Withdraw {
@@ -173,7 +318,13 @@ impl World {
                 });
                 self.sign_apply(user, tx)
             }
-            Action::AddLiquidity { pool, side, user, value, min } => {
+            Action::AddLiquidity {
+                pool,
+                side,
+                user,
+                value,
+                min,
+            } => {
                 let c = side_chain(pool, side);
                 let id = self.id(user);
                 let tx = L2Tx::AddLiquidity(AddLiquidity {
@@ -187,10 +338,21 @@ impl World {
                 });
                 self.sign_apply(user, tx)
             }
-            Action::RemoveLiquidity { pool, side, user, per_mille } => {
+            Action::RemoveLiquidity {
+                pool,
+                side,
+                user,
+                per_mille,
+            } => {
                 let c = side_chain(pool, side);
                 let id = self.id(user);
-                let held = self.state.chain(c).unwrap().account(id).unwrap().balance(TokenId::lp_share(PoolId(pool)));
+                let held = self
+                    .state
+                    .chain(c)
+                    .unwrap()
+                    .account(id)
+                    .unwrap()
+                    .balance(TokenId::lp_share(PoolId(pool)));
                 let tx = L2Tx::RemoveLiquidity(RemoveLiquidity {
                     chain: c,
                     account: id,
@@ -202,7 +364,13 @@ impl World {
                 });
                 self.sign_apply(user, tx)
             }
-            Action::Swap { pool, side, user, value, min_out } => {
+            Action::Swap {
+                pool,
+                side,
+                user,
+                value,
+                min_out,
+            } => {
                 let c = side_chain(pool, side);
                 let id = self.id(user);
                 let k = self.pool_k(pool);
@@ -218,7 +386,10 @@ impl World {
                 let before = self.state.final_root();
                 let r = self.sign_apply(user, tx);
                 if r.is_ok() {
-                    assert!(self.pool_k(pool) >= k, "constant product decreased across a swap");
+                    assert!(
+                        self.pool_k(pool) >= k,
+                        "constant product decreased across a swap"
+                    );
                 } else {
                     assert_eq!(self.state.final_root(), before);
                 }
@@ -229,7 +400,9 @@ impl World {
             Ok(out) => {
                 for (c, op) in &out.halves {
                     match op {
-                        Op::Deposit { token, amount, .. } => *self.ledger.entry((*c, *token)).or_default() += amount.get(),
+                        Op::Deposit { token, amount, .. } => {
+                            *self.ledger.entry((*c, *token)).or_default() += amount.get()
+                        }
                         Op::Withdraw { token, amount, .. } | Op::FullExit { token, amount, .. } => {
                             *self.ledger.entry((*c, *token)).or_default() -= amount.get()
                         }
@@ -248,12 +421,31 @@ impl World {
             let t = token_of(c);
             let accounts = (0..chain.account_count()).map(|i| chain.account(AccountId(i)).unwrap());
             let balances: u128 = accounts.clone().map(|a| a.balance(t).get()).sum();
-            let reserves: u128 = chain.pools().filter(|(_, h)| h.token == t).map(|(_, h)| h.reserve.get()).sum();
-            assert_eq!(balances + reserves, self.ledger.get(&(c, t)).copied().unwrap_or(0), "conservation of {t:?} on {c:?}");
+            let reserves: u128 = chain
+                .pools()
+                .filter(|(_, h)| h.token == t)
+                .map(|(_, h)| h.reserve.get())
+                .sum();
+            assert_eq!(
+                balances + reserves,
+                self.ledger.get(&(c, t)).copied().unwrap_or(0),
+                "conservation of {t:?} on {c:?}"
+            );
             for (p, h) in chain.pools() {
-                let shares: u128 = accounts.clone().map(|a| a.balance(TokenId::lp_share(p)).get()).sum();
-                let locked = if h.lp_supply.is_zero() { 0 } else { MIN_LIQUIDITY };
-                assert_eq!(shares + locked, h.lp_supply.get(), "LP shares of pool {p} on {c:?}");
+                let shares: u128 = accounts
+                    .clone()
+                    .map(|a| a.balance(TokenId::lp_share(p)).get())
+                    .sum();
+                let locked = if h.lp_supply.is_zero() {
+                    0
+                } else {
+                    MIN_LIQUIDITY
+                };
+                assert_eq!(
+                    shares + locked,
+                    h.lp_supply.get(),
+                    "LP shares of pool {p} on {c:?}"
+                );
             }
         }
     }
