@@ -249,9 +249,9 @@ where
         sbox(&mut state[0]);
         let x0 = state[0];
         let mut y0 = s.a00 * x0;
-        for j in 1..T {
-            y0 += s.row[j] * state[j];
-            state[j] += s.col[j] * x0;
+        for ((x, r), c) in state.iter_mut().zip(&s.row).zip(&s.col).skip(1) {
+            y0 += *r * *x;
+            *x += *c * x0;
         }
         state[0] = y0;
     }

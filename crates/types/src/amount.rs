@@ -134,7 +134,7 @@ fn split(v: u128, mantissa_bits: u32) -> Option<(u128, u32)> {
     let mut m = v;
     let mut e = 0u32;
     while m >= 1u128 << mantissa_bits {
-        if m % 10 != 0 {
+        if !m.is_multiple_of(10) {
             return None;
         }
         m /= 10;

@@ -547,7 +547,7 @@ fn chunks_for_code(c: u8) -> Option<usize> {
 
 /// Decodes a chain's whole pubdata into its operations.
 pub fn decode_pubdata(mut bytes: &[u8]) -> Result<Vec<Op>, DecodeError> {
-    if bytes.len() % CHUNK_BYTES != 0 {
+    if !bytes.len().is_multiple_of(CHUNK_BYTES) {
         return Err(DecodeError::Trailing(bytes.len() % CHUNK_BYTES));
     }
     let mut ops = Vec::new();
