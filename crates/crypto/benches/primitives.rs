@@ -34,11 +34,15 @@ fn main() {
             v[0] = Fr::from(i);
             reference.hash(&v).expect("hash")
         });
-        let o = time(&format!("rollup-crypto Poseidon, {inputs} inputs"), n, |i| {
-            let mut v = xs.clone();
-            v[0] = Fr::from(i);
-            poseidon::hash(&v)
-        });
+        let o = time(
+            &format!("rollup-crypto Poseidon, {inputs} inputs"),
+            n,
+            |i| {
+                let mut v = xs.clone();
+                v[0] = Fr::from(i);
+                poseidon::hash(&v)
+            },
+        );
         println!("| speed-up, {inputs} inputs | {:.2}× |", r / o);
     }
     let sk = PrivateKey::from_seed(b"bench");
