@@ -635,3 +635,36 @@ fn swap_on_empty_pool_is_rejected_on_its_second_chain_without_trace() {
     );
     assert_eq!(n.nonce(C1, a), 3);
 }
+
+#[test]
+fn credits_beyond_the_amount_bound_are_rejected() {
+    let mut n = Net::new();
+    let (w, a) = n.user(1);
+    let whale = DevWallet::new(2);
+    let b = n.deposit(1, whale.address(), 0, MAX_AMOUNT);
+    n.reject(
+        w.sign(transfer(C1, a, whale.address(), 1, 0, 1)),
+        TxError::BalanceOverflow {
+            account: b,
+            token: TokenId(0),
+        },
+    );
+    // A pool half whose reserve would pass the bound.
+    n.state.apply_tx(w.sign(create_pool(a, 0, 1)), 0).unwrap();
+    n.state
+        .apply_tx(whale.change_pubkey(C1, b, 0, 0, 0), 0)
+        .unwrap();
+    let big = amount(MAX_AMOUNT / 4 * 3).round_down_packable();
+    n.state
+        .apply_tx(whale.sign(add_liq(C1, b, big.get(), 0, 1)), 0)
+        .unwrap();
+    let whale2 = DevWallet::new(3);
+    let c = n.deposit(1, whale2.address(), 0, MAX_AMOUNT);
+    n.state
+        .apply_tx(whale2.change_pubkey(C1, c, 0, 0, 0), 0)
+        .unwrap();
+    n.reject(
+        whale2.sign(add_liq(C1, c, big.get(), 0, 1)),
+        TxError::PoolOverflow(PoolId(0)),
+    );
+}
