@@ -275,6 +275,67 @@ where
     state[0]
 }
 
+/// The round schedule of the permutation for `inputs` inputs, in the optimised form the native
+/// code runs (see [`Params`]): the in-circuit gadget walks the same rounds, so the two are twins
+/// round by round.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// State width (inputs + 1).
+    pub width: usize,
+    /// Round constants of the first full rounds.
+    pub first_ark: Vec<Vec<Fr>>,
+    /// Matrix of the last first-half full round (dense `P·M`).
+    pub pre_partial_mds: Vec<Vec<Fr>>,
+    /// Scalar constant added to `state[0]` in each partial round.
+    pub partial_ark: Vec<Fr>,
+    /// Sparse matrix of each partial round: `(a00, row, col)`, index 0 of `row`/`col` unused.
+    pub sparse: Vec<(Fr, Vec<Fr>, Vec<Fr>)>,
+    /// Round constants of the last full rounds.
+    pub second_ark: Vec<Vec<Fr>>,
+    /// The MDS matrix.
+    pub mds: Vec<Vec<Fr>>,
+}
+
+fn schedule_of<const T: usize>() -> Schedule
+where
+    W: Width<T>,
+{
+    let p = <W as Width<T>>::params();
+    let rows = |m: &Matrix<T>| m.iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+    Schedule {
+        width: T,
+        first_ark: p.first_ark.iter().map(|r| r.to_vec()).collect(),
+        pre_partial_mds: rows(&p.pre_partial_mds),
+        partial_ark: p.partial_ark.clone(),
+        sparse: p
+            .sparse
+            .iter()
+            .map(|s| (s.a00, s.row.to_vec(), s.col.to_vec()))
+            .collect(),
+        second_ark: p.second_ark.iter().map(|r| r.to_vec()).collect(),
+        mds: rows(&p.mds),
+    }
+}
+
+/// The schedule for 1..=[`MAX_INPUTS`] inputs.
+pub fn schedule(inputs: usize) -> Schedule {
+    match inputs {
+        1 => schedule_of::<2>(),
+        2 => schedule_of::<3>(),
+        3 => schedule_of::<4>(),
+        4 => schedule_of::<5>(),
+        5 => schedule_of::<6>(),
+        6 => schedule_of::<7>(),
+        7 => schedule_of::<8>(),
+        8 => schedule_of::<9>(),
+        9 => schedule_of::<10>(),
+        10 => schedule_of::<11>(),
+        11 => schedule_of::<12>(),
+        12 => schedule_of::<13>(),
+        n => panic!("Poseidon takes 1..={MAX_INPUTS} inputs, got {n}"),
+    }
+}
+
 /// Poseidon of two inputs (width 3): binary nodes, public-key hashes.
 pub fn hash2(a: Fr, b: Fr) -> Fr {
     hash_fixed::<2, 3>(&[a, b])

@@ -1,0 +1,1 @@
+//! EdDSA (todo in this session)
