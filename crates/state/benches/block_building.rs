@@ -50,8 +50,8 @@ fn address(i: u32) -> Address {
 }
 
 /// The ideal number of Poseidon permutations for a block of transfers on one chain: every touched
-/// balance-tree node, account leaf and account-tree node once, plus the chain and final roots, plus
-/// three per signature (message hash, challenge, public-key hash).
+/// balance-tree node, account leaf and state-tree node once, plus the final root, plus three per
+/// signature (message hash, challenge, public-key hash).
 fn ideal_hashes(touched: &BTreeMap<u32, BTreeSet<u16>>, transfers: usize) -> u64 {
     let ancestors = |leaves: Box<dyn Iterator<Item = u64> + '_>, depth: usize| {
         let mut level: BTreeSet<u64> = leaves.collect();
@@ -71,7 +71,7 @@ fn ideal_hashes(touched: &BTreeMap<u32, BTreeSet<u16>>, transfers: usize) -> u64
         Box::new(touched.keys().map(|x| *x as u64)),
         ACCOUNT_TREE_DEPTH,
     );
-    balance + leaves + accounts + 1 + 1 + 3 * transfers as u64
+    balance + leaves + accounts + 1 + 3 * transfers as u64
 }
 
 fn main() {

@@ -2,6 +2,11 @@
 //! onchain-operations hash, links and (optionally) circuit witness; and for the block, the
 //! commitment and the chained `sync_hash` (DESIGN §1).
 //!
+//! Fees are collected per chain and token during the block and credited to the fee account when
+//! the block is sealed (at most [`FEE_TOKENS_PER_BLOCK`] tokens per chain; a transaction needing
+//! another goes to [`Block::deferred`]). A replayer applies the pubdata's ops and then
+//! `settle_fees`, exactly as the builder did.
+//!
 //! * `pubdata_hash_c = sha256(pubdata_c)` — recomputed by chain `c`'s contract from calldata with
 //!   the SHA-256 precompile (cheap on every EVM chain).
 //! * `onchain_ops_hash_c = fold keccak(h ‖ op)` from `keccak("")` over chain `c`'s onchain ops.
@@ -12,7 +17,7 @@
 
 use crate::TxError;
 use crate::network::{NetworkState, TxOutput, verify};
-use crate::witness::OpWitness;
+use crate::witness::{OpWitness, Update};
 use ark_bn254::Fr;
 use rayon::prelude::*;
 use rollup_crypto::field::fr_to_be_bytes;
@@ -73,6 +78,9 @@ pub struct ChainBlock {
     pub links_hash: Fr,
     /// Per-op witness, when requested.
     pub witness: Option<Vec<OpWitness>>,
+    /// The fee-account updates that settle the block's fees (one per fee token, in token order),
+    /// when the witness is requested.
+    pub fee_witness: Option<Vec<Update>>,
 }
 
 /// A sealed block.
@@ -92,6 +100,9 @@ pub struct Block {
     pub txs: Vec<Tx>,
     /// Rejected transactions: input position and reason.
     pub rejected: Vec<(usize, TxError)>,
+    /// Valid transactions that did not fit this block (fee slots), in input order: they go first
+    /// into the next block.
+    pub deferred: Vec<Tx>,
     /// Block commitment.
     pub commitment: [u8; 32],
     /// Previous `sync_hash`.
@@ -142,11 +153,14 @@ pub fn build_block(
     let pos = |c: ChainId| chain_ids.iter().position(|x| *x == c).expect("connected");
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
+    let mut deferred = Vec::new();
     for (i, v) in verified.into_iter().enumerate() {
-        let applied = v.and_then(|v| {
-            state
-                .apply(&v, accepted.len() as u32)
-                .map(|out| (v.tx().clone(), out))
+        let applied = v.and_then(|v| match state.apply(&v, accepted.len() as u32) {
+            Err(TxError::BlockFull) => {
+                deferred.push(v.tx().clone());
+                Err(TxError::BlockFull)
+            }
+            r => r.map(|out| (v.tx().clone(), out)),
         });
         match applied {
             Ok((
@@ -168,8 +182,19 @@ pub fn build_block(
                 }
                 accepted.push(tx);
             }
+            Err(TxError::BlockFull) => {}
             Err(e) => rejected.push((i, e)),
         }
+    }
+    let mut fee_witness: Vec<Vec<Update>> = Vec::with_capacity(chain_ids.len());
+    for c in &chain_ids {
+        let chain = state.chain_mut(*c).expect("connected");
+        chain.settle_fees();
+        fee_witness.push(if opts.witness {
+            chain.take_witness()
+        } else {
+            Vec::new()
+        });
     }
     if opts.witness {
         state.stop_witness();
@@ -179,9 +204,12 @@ pub fn build_block(
         .iter()
         .zip(old_roots)
         .zip(acc)
-        .map(|((c, old_root), a)| {
+        .zip(fee_witness)
+        .map(|(((c, old_root), a), fees)| {
             let new_root = state.chain_mut(*c).expect("connected").root();
-            seal_chain(*c, old_root, new_root, a, opts.witness)
+            let mut cb = seal_chain(*c, old_root, new_root, a, opts.witness);
+            cb.fee_witness = opts.witness.then_some(fees);
+            cb
         })
         .collect();
     let commitment = block_commitment(ctx, &old_final_root, &new_final_root, &chains);
@@ -194,6 +222,7 @@ pub fn build_block(
         chains,
         txs: accepted,
         rejected,
+        deferred,
         commitment,
         prev_sync_hash: ctx.prev_sync_hash,
         sync_hash,
@@ -234,6 +263,7 @@ fn seal_chain(
         priority_ops,
         links: a.links,
         witness: witness.then_some(a.witness),
+        fee_witness: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! One chain's state: its account tree and pool tree, and the chain-local operation rules.
 //!
-//! `chain_root = Poseidon(account_root, pool_root)`.
+//! `chain_root` is the root of one 4-ary tree of depth 12: account leaves at their ids, pool halves
+//! at `PoolId::leaf_index` (the last `MAX_POOLS` leaves).
 //!
 //! [`ChainState::apply_op`] applies one operation half as it appears in the chain's pubdata. It is
 //! the rule set the auditor and state recovery replay, and the block builder reaches it through the
@@ -15,7 +16,6 @@ use crate::smt::{MerklePath, SparseMerkleTree};
 use crate::witness::{BalanceChange, Update};
 use ark_bn254::Fr;
 use rayon::prelude::*;
-use rollup_crypto::poseidon;
 use rollup_types::*;
 use rustc_hash::FxHashMap;
 
@@ -28,6 +28,7 @@ enum Undo {
     Pool(PoolId, Option<PoolHalf>),
     CreateAccount,
     PrioritySerial(u64),
+    Fee(TokenId, Amount),
 }
 
 /// Journal and witness positions to roll back to.
@@ -45,19 +46,17 @@ pub struct ChainState {
     account_tree: SparseMerkleTree,
     dirty: Vec<u32>,
     pools: FxHashMap<PoolId, PoolHalf>,
-    pool_tree: SparseMerkleTree,
     /// Serial id of the next priority operation expected from this chain's queue.
     next_priority_serial: u64,
+    /// Fees collected in the current block, credited to the fee account when the block is sealed.
+    pending_fees: Vec<(TokenId, Amount)>,
     journal: Vec<Undo>,
     witness: Option<Vec<Update>>,
 }
 
 /// The root of a chain with no accounts and no pools (unused `final_root` slots hold this).
 pub fn empty_chain_root() -> Fr {
-    poseidon::hash2(
-        crate::smt::empty_hash(ACCOUNT_TREE_DEPTH),
-        crate::smt::empty_hash(POOL_TREE_DEPTH),
-    )
+    crate::smt::empty_hash(ACCOUNT_TREE_DEPTH)
 }
 
 impl ChainState {
@@ -69,8 +68,8 @@ impl ChainState {
             account_tree: SparseMerkleTree::new(ACCOUNT_TREE_DEPTH),
             dirty: Vec::new(),
             pools: FxHashMap::default(),
-            pool_tree: SparseMerkleTree::new(POOL_TREE_DEPTH),
             next_priority_serial: 0,
+            pending_fees: Vec::new(),
             journal: Vec::new(),
             witness: None,
         }
@@ -109,18 +108,7 @@ impl ChainState {
     /// Recomputes every dirty leaf and path; returns the chain root.
     pub fn root(&mut self) -> Fr {
         self.refresh();
-        poseidon::hash2(self.account_tree.clean_root(), self.pool_tree.clean_root())
-    }
-
-    /// The account tree's root (recomputed).
-    pub fn account_root(&mut self) -> Fr {
-        self.refresh();
         self.account_tree.clean_root()
-    }
-
-    /// The pool tree's root (recomputed).
-    pub fn pool_root(&mut self) -> Fr {
-        self.pool_tree.root()
     }
 
     fn refresh(&mut self) {
@@ -152,7 +140,6 @@ impl ChainState {
             }
         }
         self.account_tree.root();
-        self.pool_tree.root();
     }
 
     /// Merkle path of an account leaf (after recomputation).
@@ -164,7 +151,7 @@ impl ChainState {
     /// Merkle path of a pool leaf (after recomputation).
     pub fn pool_path(&mut self, id: PoolId) -> MerklePath {
         self.refresh();
-        self.pool_tree.path(id.0 as u64)
+        self.account_tree.path(id.leaf_index())
     }
 
     /// The leaf fields of an account (after recomputing its balance root).
@@ -215,6 +202,7 @@ impl ChainState {
                     self.account_tree.set_leaf(id as u64, Fr::from(0u8));
                 }
                 Undo::PrioritySerial(s) => self.next_priority_serial = s,
+                Undo::Fee(t, v) => self.set_pending_fee(t, v),
             }
         }
         if let Some(w) = self.witness.as_mut() {
@@ -250,11 +238,11 @@ impl ChainState {
     fn write_pool(&mut self, id: PoolId, half: Option<PoolHalf>) {
         match half {
             Some(h) => {
-                self.pool_tree.set_leaf(id.0 as u64, h.hash());
+                self.account_tree.set_leaf(id.leaf_index(), h.hash());
                 self.pools.insert(id, h);
             }
             None => {
-                self.pool_tree.set_leaf(id.0 as u64, Fr::from(0u8));
+                self.account_tree.set_leaf(id.leaf_index(), Fr::from(0u8));
                 self.pools.remove(&id);
             }
         }
@@ -269,15 +257,14 @@ impl ChainState {
     ) {
         let pre = self.witness.is_some().then(|| {
             self.refresh();
-            let pool_root = self.pool_tree.clean_root();
             let path = self.account_tree.path(id.0 as u64);
             let acc = &mut self.accounts[id.0 as usize];
             let balance = token.map(|t| (t, acc.balance(t), acc.balance_path(t)));
-            (acc.leaf(), balance, path, pool_root)
+            (acc.leaf(), balance, path)
         });
         f(&mut self.accounts[id.0 as usize]);
         self.mark_dirty(id);
-        if let Some((before, balance, path, pool_root)) = pre {
+        if let Some((before, balance, path)) = pre {
             self.refresh();
             let acc = &mut self.accounts[id.0 as usize];
             let after = acc.leaf();
@@ -293,7 +280,6 @@ impl ChainState {
                 after,
                 balance,
                 path,
-                pool_root,
             };
             self.witness.as_mut().expect("recording").push(update);
         }
@@ -304,20 +290,16 @@ impl ChainState {
         self.journal.push(Undo::Pool(id, old));
         let pre = self.witness.is_some().then(|| {
             self.refresh();
-            (
-                self.pool_tree.path(id.0 as u64),
-                self.account_tree.clean_root(),
-            )
+            self.account_tree.path(id.leaf_index())
         });
         self.write_pool(id, Some(half));
-        if let Some((path, account_root)) = pre {
-            self.pool_tree.root();
+        if let Some(path) = pre {
+            self.refresh();
             let update = Update::Pool {
                 pool: id,
                 before: old,
                 after: half,
                 path,
-                account_root,
             };
             self.witness.as_mut().expect("recording").push(update);
         }
@@ -402,7 +384,62 @@ impl ChainState {
             return Ok(());
         }
         self.debit(payer, token, fee, false)?;
-        self.credit(AccountId::FEE, token, fee)
+        self.accrue_fee(token, fee)
+    }
+
+    /// Fees collected in the current block, by token (not yet in the fee account's balance).
+    pub fn pending_fees(&self) -> &[(TokenId, Amount)] {
+        &self.pending_fees
+    }
+
+    fn set_pending_fee(&mut self, token: TokenId, amount: Amount) {
+        match self.pending_fees.iter().position(|(t, _)| *t == token) {
+            Some(i) if amount.is_zero() => {
+                self.pending_fees.remove(i);
+            }
+            Some(i) => self.pending_fees[i].1 = amount,
+            None if amount.is_zero() => {}
+            None => self.pending_fees.push((token, amount)),
+        }
+    }
+
+    /// Adds a fee to the block's collection. Fees are credited once per block and token
+    /// ([`Self::settle_fees`]) instead of once per transaction: the circuit then pays one fee-account
+    /// update per token per block, not one per transaction. The bound is checked now, so settling
+    /// can never fail.
+    fn accrue_fee(&mut self, token: TokenId, fee: Amount) -> Result<(), TxError> {
+        if fee.is_zero() {
+            return Ok(());
+        }
+        let pending = self
+            .pending_fees
+            .iter()
+            .find(|(t, _)| *t == token)
+            .map_or(Amount::ZERO, |p| p.1);
+        let overflow = TxError::BalanceOverflow {
+            account: AccountId::FEE,
+            token,
+        };
+        let total = pending.checked_add(fee).ok_or(overflow.clone())?;
+        if !self.can_credit(AccountId::FEE, token, total) {
+            return Err(overflow);
+        }
+        self.journal.push(Undo::Fee(token, pending));
+        self.set_pending_fee(token, total);
+        Ok(())
+    }
+
+    /// Credits the block's collected fees to the fee account, in token order (one recorded update
+    /// per token), and clears the collection. Called when a block is sealed — by the builder and by
+    /// anyone replaying a block from its pubdata.
+    pub fn settle_fees(&mut self) {
+        let mut fees = std::mem::take(&mut self.pending_fees);
+        fees.sort();
+        for (token, amount) in fees {
+            self.credit(AccountId::FEE, token, amount)
+                .expect("bound checked when accrued");
+        }
+        self.journal.clear();
     }
 
     fn half(&self, pool: PoolId) -> Result<PoolHalf, TxError> {
@@ -448,15 +485,12 @@ impl ChainState {
         }
         let pre = self.witness.is_some().then(|| {
             self.refresh();
-            (
-                self.account_tree.path(id.0 as u64),
-                self.pool_tree.clean_root(),
-            )
+            self.account_tree.path(id.0 as u64)
         });
         self.journal.push(Undo::CreateAccount);
         self.accounts.push(Account::new(address));
         self.mark_dirty(id);
-        if let Some((path, pool_root)) = pre {
+        if let Some(path) = pre {
             self.refresh();
             let after = self.accounts[id.0 as usize].leaf();
             let update = Update::Account {
@@ -465,7 +499,6 @@ impl ChainState {
                 after,
                 balance: None,
                 path,
-                pool_root,
             };
             self.witness.as_mut().expect("recording").push(update);
         }
@@ -541,9 +574,7 @@ impl ChainState {
                 self.check_address(account, address)?;
                 self.check_nonce(account, nonce)?;
                 self.debit(account, fee_token, fee, true)?;
-                if !fee.is_zero() {
-                    self.credit(AccountId::FEE, fee_token, fee)?;
-                }
+                self.accrue_fee(fee_token, fee)?;
                 self.set_pubkey(account, pubkey_hash)
             }
             Op::SetPubKey {
@@ -569,9 +600,7 @@ impl ChainState {
                     })?;
                 self.debit(from, token, total, true)?;
                 self.credit(to, token, amount)?;
-                if !fee.is_zero() {
-                    self.credit(AccountId::FEE, token, fee)?;
-                }
+                self.accrue_fee(token, fee)?;
                 Ok(())
             }
             Op::Withdraw {
@@ -586,9 +615,7 @@ impl ChainState {
                 self.check_nonce(account, nonce)?;
                 let total = self.total(account, token, amount, fee)?;
                 self.debit(account, token, total, true)?;
-                if !fee.is_zero() {
-                    self.credit(AccountId::FEE, token, fee)?;
-                }
+                self.accrue_fee(token, fee)?;
                 Ok(())
             }
             Op::AddLiquidity {
@@ -610,9 +637,7 @@ impl ChainState {
                     .checked_add(minted)
                     .ok_or(TxError::PoolOverflow(pool))?;
                 self.debit(account, half.token, total, true)?;
-                if !fee.is_zero() {
-                    self.credit(AccountId::FEE, half.token, fee)?;
-                }
+                self.accrue_fee(half.token, fee)?;
                 self.touch_pool(pool, half);
                 self.credit(account, TokenId::lp_share(pool), to_user)
             }
@@ -648,9 +673,7 @@ impl ChainState {
                     .checked_add(amount)
                     .ok_or(TxError::PoolOverflow(pool))?;
                 self.debit(account, half.token, total, true)?;
-                if !fee.is_zero() {
-                    self.credit(AccountId::FEE, half.token, fee)?;
-                }
+                self.accrue_fee(half.token, fee)?;
                 self.touch_pool(pool, half);
                 Ok(())
             }
@@ -679,9 +702,7 @@ impl ChainState {
             } => {
                 self.check_new_pool(pool, token, peer_chain, peer_token, fee_bps)?;
                 self.debit(account, token, fee, true)?;
-                if !fee.is_zero() {
-                    self.credit(AccountId::FEE, token, fee)?;
-                }
+                self.accrue_fee(token, fee)?;
                 self.new_pool(pool, token, peer_chain, peer_token, fee_bps);
                 Ok(())
             }

@@ -110,6 +110,10 @@ pub enum TxError {
         /// Serial id given.
         got: u64,
     },
+    /// The transaction is valid but does not fit the current block (it would need another fee
+    /// slot on a chain); it goes into the next block.
+    #[error("block full: retry in the next block")]
+    BlockFull,
     /// A replayed operation is inconsistent with the state (only reachable from pubdata that the
     /// native rules would never produce: the auditor's signal of a bad block).
     #[error("invalid operation: {0}")]

@@ -197,6 +197,11 @@ impl NetworkState {
         poseidon::hash(&self.chain_roots())
     }
 
+    /// Credits every chain's collected fees to the fee account (the end of a block).
+    pub fn settle_fees(&mut self) {
+        self.chains.iter_mut().for_each(ChainState::settle_fees);
+    }
+
     /// Starts recording witnesses on every chain.
     pub fn start_witness(&mut self) {
         self.recording = true;
@@ -242,7 +247,18 @@ impl NetworkState {
     pub fn apply(&mut self, vtx: &VerifiedTx, link_id: u32) -> Result<TxOutput, TxError> {
         let marks = self.marks();
         let mut out = TxOutput::default();
-        match self.rules(vtx, link_id, &mut out) {
+        let fits = |s: &Self| {
+            s.chains
+                .iter()
+                .all(|c| c.pending_fees().len() <= FEE_TOKENS_PER_BLOCK)
+        };
+        match self.rules(vtx, link_id, &mut out).and_then(|()| {
+            if fits(self) {
+                Ok(())
+            } else {
+                Err(TxError::BlockFull)
+            }
+        }) {
             Ok(()) => {
                 self.commit();
                 Ok(out)

@@ -9,7 +9,6 @@ use crate::account::AccountLeaf;
 use crate::pool::PoolHalf;
 use crate::smt::MerklePath;
 use ark_bn254::Fr;
-use rollup_crypto::poseidon;
 use rollup_types::{AccountId, Amount, Op, PoolId, TokenId};
 
 /// A balance change inside an account update.
@@ -40,8 +39,6 @@ pub enum Update {
         balance: Option<BalanceChange>,
         /// Path of the account leaf before the update.
         path: MerklePath,
-        /// The pool-tree root at the time (the other half of the chain root).
-        pool_root: Fr,
     },
     /// A pool half changed (created when `before` is `None`).
     Pool {
@@ -51,10 +48,8 @@ pub enum Update {
         before: Option<PoolHalf>,
         /// Half after.
         after: PoolHalf,
-        /// Path of the pool leaf before the update.
+        /// Path of the pool leaf (index `pool.leaf_index()`) before the update.
         path: MerklePath,
-        /// The account-tree root at the time.
-        account_root: Fr,
     },
 }
 
@@ -62,23 +57,11 @@ impl Update {
     /// The chain root before this update, recomputed from the witness alone.
     pub fn root_before(&self) -> Fr {
         match self {
-            Update::Account {
-                before,
-                path,
-                pool_root,
-                ..
-            } => {
-                let leaf = before.map_or(Fr::from(0u8), |l| l.hash());
-                poseidon::hash2(path.compute_root(leaf), *pool_root)
+            Update::Account { before, path, .. } => {
+                path.compute_root(before.map_or(Fr::from(0u8), |l| l.hash()))
             }
-            Update::Pool {
-                before,
-                path,
-                account_root,
-                ..
-            } => {
-                let leaf = before.map_or(Fr::from(0u8), |h| h.hash());
-                poseidon::hash2(*account_root, path.compute_root(leaf))
+            Update::Pool { before, path, .. } => {
+                path.compute_root(before.map_or(Fr::from(0u8), |h| h.hash()))
             }
         }
     }
@@ -86,18 +69,8 @@ impl Update {
     /// The chain root after this update, recomputed from the witness alone.
     pub fn root_after(&self) -> Fr {
         match self {
-            Update::Account {
-                after,
-                path,
-                pool_root,
-                ..
-            } => poseidon::hash2(path.compute_root(after.hash()), *pool_root),
-            Update::Pool {
-                after,
-                path,
-                account_root,
-                ..
-            } => poseidon::hash2(*account_root, path.compute_root(after.hash())),
+            Update::Account { after, path, .. } => path.compute_root(after.hash()),
+            Update::Pool { after, path, .. } => path.compute_root(after.hash()),
         }
     }
 

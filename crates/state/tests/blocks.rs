@@ -223,6 +223,7 @@ fn replaying_pubdata_reproduces_every_chain_root() {
             for op in decode_pubdata(&cb.pubdata).unwrap() {
                 chain.apply_op(&op).unwrap();
             }
+            chain.settle_fees();
             assert_eq!(
                 chain.root(),
                 cb.new_root,
@@ -307,16 +308,76 @@ fn witness_chains_updates_from_old_to_new_root() {
                     updates += 1;
                 }
             }
+            for u in cb.fee_witness.as_ref().unwrap() {
+                assert!(matches!(
+                    u,
+                    Update::Account {
+                        account: AccountId::FEE,
+                        ..
+                    }
+                ));
+                assert_eq!(u.root_before(), root);
+                root = u.root_after();
+            }
             assert_eq!(root, cb.new_root);
             if cb.chain == C1 && y.number.0 == 2 {
-                // The swap's input half: the trader's debit (+nonce), the fee credit, the pool.
+                // The swap's input half: the trader's debit (+nonce), then the pool; its fee is
+                // settled with the block's other chain-1 fees at the end.
                 let swap = w
                     .iter()
                     .find(|o| matches!(o.op, Op::SwapIn { .. }))
                     .unwrap();
-                assert_eq!(swap.updates.len(), 3);
-                assert!(matches!(swap.updates[2], Update::Pool { .. }));
+                assert_eq!(swap.updates.len(), 2);
+                assert!(matches!(swap.updates[1], Update::Pool { .. }));
+                assert_eq!(cb.fee_witness.as_ref().unwrap().len(), 1);
             }
         }
     }
+}
+
+#[test]
+fn transactions_beyond_the_fee_slots_are_deferred_not_rejected() {
+    let mut state = genesis();
+    let alice = DevWallet::new(1);
+    let mut setup: Vec<Tx> = (0..=FEE_TOKENS_PER_BLOCK as u16)
+        .map(|t| deposit(1, t as u64, alice.address(), t, 1000))
+        .collect();
+    setup.push(alice.change_pubkey(C1, AccountId(1), 0, 0, 0));
+    run(&mut state, vec![setup], false);
+    let pay = |t: u16, nonce: u32| {
+        alice.sign(L2Tx::Transfer(Transfer {
+            chain: C1,
+            from: AccountId(1),
+            to: Address([5; 20]),
+            token: TokenId(t),
+            amount: amount(1),
+            fee: amount(1),
+            nonce: Nonce(nonce),
+        }))
+    };
+    let txs: Vec<Tx> = (0..=FEE_TOKENS_PER_BLOCK as u16)
+        .map(|t| pay(t, t as u32 + 1))
+        .collect();
+    let ctx = BlockContext {
+        number: BlockNumber(2),
+        timestamp: 0,
+        prev_sync_hash: [0; 32],
+    };
+    let block = build_block(&mut state, &ctx, txs.clone(), BuildOptions::default());
+    assert_eq!(block.txs.len(), FEE_TOKENS_PER_BLOCK);
+    assert!(block.rejected.is_empty());
+    assert_eq!(block.deferred, vec![txs[FEE_TOKENS_PER_BLOCK].clone()]);
+    let fee_account = state.chain(C1).unwrap().account(AccountId::FEE).unwrap();
+    assert_eq!(
+        fee_account.balance(TokenId(0)).get(),
+        1,
+        "fees settled when the block sealed"
+    );
+    let ctx = BlockContext {
+        number: BlockNumber(3),
+        timestamp: 0,
+        prev_sync_hash: block.sync_hash,
+    };
+    let next = build_block(&mut state, &ctx, block.deferred, BuildOptions::default());
+    assert_eq!(next.txs.len(), 1);
 }

@@ -207,6 +207,7 @@ impl World {
                 });
             }
         }
+        w.state.settle_fees();
         w
     }
 
@@ -461,6 +462,8 @@ proptest! {
         let mut accepted = 0;
         for a in actions {
             accepted += w.run(a) as usize;
+            // Each action is its own block: the fees it collected are credited now.
+            w.state.settle_fees();
             w.check_invariants();
         }
         prop_assert!(accepted <= 40);

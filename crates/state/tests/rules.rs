@@ -283,6 +283,16 @@ fn change_pubkey_broadcasts_and_checks_l1_owner() {
     assert_eq!(n.nonce(C2, a), 1);
     assert_eq!(n.nonce(C1, a), 0, "nonces are per chain");
     assert_eq!(n.balance(C2, a, TokenId(1)), 990);
+    assert_eq!(
+        n.balance(C2, AccountId::FEE, TokenId(1)),
+        0,
+        "fees are credited at block end"
+    );
+    assert_eq!(
+        n.state.chain(C2).unwrap().pending_fees(),
+        &[(TokenId(1), amount(10))]
+    );
+    n.state.settle_fees();
     assert_eq!(n.balance(C2, AccountId::FEE, TokenId(1)), 10);
     // Signed by someone else.
     let other = DevWallet::new(4);
@@ -333,6 +343,7 @@ fn transfer_to_existing_and_new_accounts() {
         .unwrap();
     assert_eq!(n.balance(C1, a, TokenId(0)), 1_000_000 - 307);
     assert_eq!(n.balance(C1, b, TokenId(0)), 1_000_300);
+    n.state.settle_fees();
     assert_eq!(n.balance(C1, AccountId::FEE, TokenId(0)), 7);
     assert_eq!(n.nonce(C1, a), 2);
     let carol = DevWallet::new(9).address();
@@ -667,4 +678,38 @@ fn credits_beyond_the_amount_bound_are_rejected() {
         whale2.sign(add_liq(C1, c, big.get(), 0, 1)),
         TxError::PoolOverflow(PoolId(0)),
     );
+}
+
+#[test]
+fn fees_use_at_most_the_block_fee_slots_per_chain() {
+    let mut n = Net::new();
+    let (w, a) = n.user(1);
+    for t in 2..=FEE_TOKENS_PER_BLOCK as u16 + 1 {
+        n.deposit(1, w.address(), t, 100);
+    }
+    let pay = |t: u16, nonce: u32| {
+        w.sign(L2Tx::Transfer(Transfer {
+            chain: C1,
+            from: a,
+            to: Address([5; 20]),
+            token: TokenId(t),
+            amount: amount(1),
+            fee: amount(1),
+            nonce: Nonce(nonce),
+        }))
+    };
+    for (i, t) in (2..FEE_TOKENS_PER_BLOCK as u16 + 2).enumerate() {
+        n.state.apply_tx(pay(t, i as u32 + 1), 0).unwrap();
+    }
+    assert_eq!(
+        n.state.chain(C1).unwrap().pending_fees().len(),
+        FEE_TOKENS_PER_BLOCK
+    );
+    let next = FEE_TOKENS_PER_BLOCK as u32 + 1;
+    n.reject(pay(0, next), TxError::BlockFull);
+    // A fee in a token already collected still fits; after the block ends, so does a new one.
+    n.state.apply_tx(pay(2, next), 0).unwrap();
+    n.state.settle_fees();
+    assert!(n.state.chain(C1).unwrap().pending_fees().is_empty());
+    n.state.apply_tx(pay(0, next + 1), 0).unwrap();
 }

@@ -10,18 +10,20 @@ use std::fmt;
 /// Maximum number of connected chains; `final_root` hashes this many chain roots (unused slots
 /// hold the empty chain root).
 pub const MAX_CHAINS: usize = 8;
-/// 4-ary depth of each chain's account tree: 4^12 = 2^24 accounts.
+/// 4-ary depth of each chain's state tree: 4^12 = 2^24 leaves — accounts first, then the pool
+/// halves in the last [`MAX_POOLS`] leaves (one tree keeps every update the same shape in-circuit).
 pub const ACCOUNT_TREE_DEPTH: usize = 12;
 /// 4-ary depth of each account's balance tree: 4^5 = 1024 slots (tokens, then LP shares).
 pub const BALANCE_TREE_DEPTH: usize = 5;
-/// 4-ary depth of each chain's pool tree: 4^5 = 1024 slots (only [`MAX_POOLS`] used).
-pub const POOL_TREE_DEPTH: usize = 5;
 /// Number of ordinary token ids per chain; balance slots above it hold LP shares.
 pub const MAX_TOKENS: u16 = 512;
 /// Number of pool ids; pool `p`'s LP shares on a chain live in balance slot `MAX_TOKENS + p`.
 pub const MAX_POOLS: u16 = 512;
-/// Number of account ids (2^24).
-pub const MAX_ACCOUNTS: u32 = 1 << 24;
+/// Distinct fee tokens a block may collect per chain: the block circuit credits the fee account
+/// once per token at the end of the block, in this many fixed slots.
+pub const FEE_TOKENS_PER_BLOCK: usize = 4;
+/// Number of account ids: the state tree's leaves minus the pool leaves.
+pub const MAX_ACCOUNTS: u32 = (1 << 24) - MAX_POOLS as u32;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident($inner:ty)) => {
@@ -121,6 +123,11 @@ impl TokenId {
 }
 
 impl PoolId {
+    /// The state-tree leaf holding this pool's half on a chain.
+    pub fn leaf_index(self) -> u64 {
+        MAX_ACCOUNTS as u64 + self.0 as u64
+    }
+
     /// A pool id below [`MAX_POOLS`].
     pub fn new(v: u16) -> Result<Self, DecodeError> {
         if v >= MAX_POOLS {
@@ -164,7 +171,10 @@ mod tests {
         assert!(PoolId::new(MAX_POOLS).is_err());
         assert_eq!(TokenId::lp_share(PoolId(3)), TokenId(515));
         assert!(((MAX_TOKENS + MAX_POOLS) as usize) <= 4usize.pow(BALANCE_TREE_DEPTH as u32));
-        assert!(MAX_POOLS as usize <= 4usize.pow(POOL_TREE_DEPTH as u32));
-        assert_eq!(4u64.pow(ACCOUNT_TREE_DEPTH as u32), MAX_ACCOUNTS as u64);
+        assert_eq!(
+            PoolId(MAX_POOLS - 1).leaf_index() + 1,
+            4u64.pow(ACCOUNT_TREE_DEPTH as u32)
+        );
+        assert!(AccountId(MAX_ACCOUNTS - 1).0 as u64 <= PoolId(0).leaf_index());
     }
 }
