@@ -373,18 +373,33 @@ impl ChainState {
         Ok(())
     }
 
+    /// `balance + add − sub` as one update (the bound and non-negativity checked on the result).
+    fn adjust(
+        &mut self,
+        id: AccountId,
+        token: TokenId,
+        add: Amount,
+        sub: Amount,
+    ) -> Result<(), TxError> {
+        let balance = self.existing(id)?.balance(token);
+        let up = balance
+            .checked_add(add)
+            .ok_or(TxError::BalanceOverflow { account: id, token })?;
+        let new = up.checked_sub(sub).ok_or(TxError::InsufficientBalance {
+            account: id,
+            token,
+            balance: up,
+            needed: sub,
+        })?;
+        self.journal.push(Undo::Balance(id, token, balance));
+        self.touch_account(id, Some(token), |a| a.set_balance(token, new));
+        Ok(())
+    }
+
     /// Whether crediting would stay within the bound (used to route impossible deposits to refunds).
     pub(crate) fn can_credit(&self, id: AccountId, token: TokenId, amount: Amount) -> bool {
         self.account(id)
             .is_some_and(|a| a.balance(token).checked_add(amount).is_some())
-    }
-
-    fn pay_fee(&mut self, payer: AccountId, token: TokenId, fee: Amount) -> Result<(), TxError> {
-        if fee.is_zero() {
-            return Ok(());
-        }
-        self.debit(payer, token, fee, false)?;
-        self.accrue_fee(token, fee)
     }
 
     /// Fees collected in the current block, by token (not yet in the fee account's balance).
@@ -657,8 +672,9 @@ impl ChainState {
                 half.lp_supply = half.lp_supply.checked_sub(shares).expect("shares ≤ supply");
                 self.debit(account, TokenId::lp_share(pool), shares, true)?;
                 self.touch_pool(pool, half);
-                self.credit(account, half.token, out)?;
-                self.pay_fee(account, half.token, fee)
+                // Payout and fee in one update, as the circuit's second step does it.
+                self.adjust(account, half.token, out, fee)?;
+                self.accrue_fee(half.token, fee)
             }
             Op::SwapIn {
                 account,
@@ -686,10 +702,11 @@ impl ChainState {
                 if amount.is_zero() || amount >= half.reserve {
                     return Err(TxError::InsufficientLiquidity(pool));
                 }
-                self.existing(account)?;
                 half.reserve = half.reserve.checked_sub(amount).expect("amount < reserve");
+                // Trader first, then the pool: the circuit's update order within a step.
+                self.credit(account, half.token, amount)?;
                 self.touch_pool(pool, half);
-                self.credit(account, half.token, amount)
+                Ok(())
             }
             Op::CreatePool {
                 account,

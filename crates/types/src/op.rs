@@ -536,9 +536,10 @@ impl Op {
 fn chunks_for_code(c: u8) -> Option<usize> {
     Some(match c {
         code::NOOP => 1,
-        code::TRANSFER | code::ADD_LIQUIDITY | code::SWAP_IN => 1,
+        code::TRANSFER | code::SWAP_IN => 1,
         code::CREATE_POOL | code::CREATE_POOL_PEER => 1,
-        code::REMOVE_LIQUIDITY | code::SWAP_OUT | code::CREATE_ACCOUNT | code::SET_PUBKEY => 2,
+        code::ADD_LIQUIDITY | code::REMOVE_LIQUIDITY | code::SWAP_OUT => 2,
+        code::CREATE_ACCOUNT | code::SET_PUBKEY => 2,
         code::DEPOSIT | code::DEPOSIT_REFUND | code::FULL_EXIT | code::WITHDRAW => 3,
         code::CHANGE_PUBKEY => 4,
         _ => return None,
