@@ -4,6 +4,7 @@ pub mod amount;
 pub mod eddsa;
 pub mod merkle;
 pub mod poseidon;
+pub mod update;
 
 #[cfg(test)]
 pub(crate) mod test_util {
