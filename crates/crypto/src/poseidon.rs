@@ -363,19 +363,6 @@ pub fn hash(inputs: &[Fr]) -> Fr {
               11 => 12, 12 => 13)
 }
 
-/// Hashes an arbitrary number of field elements by chaining: `h = Poseidon(h, x_1..x_11)` over
-/// chunks of 11, starting from `h = length`. Used for variable-length data (link lists).
-pub fn hash_chain(inputs: &[Fr]) -> Fr {
-    let mut acc = Fr::from(inputs.len() as u64);
-    for chunk in inputs.chunks(MAX_INPUTS - 1) {
-        let mut buf = Vec::with_capacity(chunk.len() + 1);
-        buf.push(acc);
-        buf.extend_from_slice(chunk);
-        acc = hash(&buf);
-    }
-    acc
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,19 +390,6 @@ mod tests {
             "115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a",
         ));
         assert_eq!(hash2(Fr::from(1u8), Fr::from(2u8)), expected);
-    }
-
-    #[test]
-    fn chain_depends_on_every_input_and_length() {
-        let xs: Vec<Fr> = (0..30u64).map(Fr::from).collect();
-        let h = hash_chain(&xs);
-        let mut ys = xs.clone();
-        ys[29] += Fr::from(1u8);
-        assert_ne!(h, hash_chain(&ys));
-        assert_ne!(
-            hash_chain(&xs[..29]),
-            hash_chain(&[&xs[..29], &[Fr::zero()]].concat())
-        );
     }
 
     fn hex_literal(s: &str) -> Vec<u8> {

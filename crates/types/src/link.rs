@@ -6,7 +6,7 @@
 //! change, pool creation — the binding circuit checks all chains carry the same half). Links are
 //! numbered by the transaction's position in the block, so halves pair by `id`.
 //!
-//! Each chain commits to its links with [`links_hash`], a Poseidon chain over [`Link::to_fields`].
+//! Each chain commits to its links with [`links_hash`], a Poseidon fold over [`Link::to_fields`].
 
 use crate::amount::Amount;
 use crate::ids::{AccountId, ChainId, PoolId, TokenId};
@@ -180,9 +180,12 @@ impl Link {
     }
 }
 
-/// The hash a chain commits to over all its links (Poseidon chain; empty list hashes to
-/// `Poseidon(0)`-free constant `hash_chain([])`).
+/// The hash a chain commits to over all its links: `h_0 = 0`, `h_{i+1} = Poseidon(h_i, link_i)` over
+/// [`Link::to_fields`]. A fold of fixed-size steps is what the chain circuit computes, one
+/// conditional step per pubdata chunk.
 pub fn links_hash(links: &[Link]) -> Fr {
-    let fields: Vec<Fr> = links.iter().flat_map(|l| l.to_fields()).collect();
-    poseidon::hash_chain(&fields)
+    links.iter().fold(Fr::from(0u8), |acc, l| {
+        let [a, b, c, d] = l.to_fields();
+        poseidon::hash(&[acc, a, b, c, d])
+    })
 }
