@@ -252,7 +252,18 @@ impl NetworkState {
                 .iter()
                 .all(|c| c.pending_fees().len() <= FEE_TOKENS_PER_BLOCK)
         };
-        match self.rules(vtx, link_id, &mut out).and_then(|()| {
+        let result = self.rules(vtx, link_id, &mut out);
+        if let (Ok(()), Tx::L2 { tx, signature }) = (&result, &vtx.tx) {
+            // The signed half is the first half on the tx's chain that is not an account creation.
+            let signed = out
+                .witness
+                .iter_mut()
+                .find(|(c, w)| *c == tx.chain() && !matches!(w.op, Op::CreateAccount { .. }));
+            if let Some((_, w)) = signed {
+                w.signature = Some(*signature);
+            }
+        }
+        match result.and_then(|()| {
             if fits(self) {
                 Ok(())
             } else {
@@ -281,6 +292,7 @@ impl NetworkState {
                 OpWitness {
                     op: op.clone(),
                     updates: c.take_witness(),
+                    signature: None,
                 },
             ));
         }

@@ -102,4 +102,6 @@ pub struct OpWitness {
     pub op: Op,
     /// Its leaf updates.
     pub updates: Vec<Update>,
+    /// The L2 signature authorising it (only on the signed half of an L2 transaction).
+    pub signature: Option<rollup_crypto::Signature>,
 }
