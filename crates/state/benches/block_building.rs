@@ -120,7 +120,7 @@ fn main() {
             token: TokenId(0),
             amount: amount(1_000_000_000),
         }));
-        if deposits.len() == 20_000 {
+        if deposits.len() == 10_000 {
             seal(&mut state, std::mem::take(&mut deposits));
         }
     }
@@ -231,7 +231,15 @@ fn main() {
             prev_sync_hash: prev,
         };
         let t = Instant::now();
-        let b = build_block(&mut s, &ctx, txs, BuildOptions { witness: true });
+        let b = build_block(
+            &mut s,
+            &ctx,
+            txs,
+            BuildOptions {
+                witness: true,
+                ..Default::default()
+            },
+        );
         let dt = t.elapsed().as_secs_f64();
         assert_eq!(b.txs.len(), n);
         println!(

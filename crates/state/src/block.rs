@@ -7,8 +7,8 @@
 //! another goes to [`Block::deferred`]). A replayer applies the pubdata's ops and then
 //! `settle_fees`, exactly as the builder did.
 //!
-//! * `pubdata_hash_c = sha256(pubdata_c)` — recomputed by chain `c`'s contract from calldata with
-//!   the SHA-256 precompile (cheap on every EVM chain).
+//! * `pubdata_hash_c = sha256(pubdata_c ‖ zero chunks up to its capacity)` — recomputed by chain
+//!   `c`'s contract from calldata with the SHA-256 precompile (cheap on every EVM chain).
 //! * `onchain_ops_hash_c = fold keccak(h ‖ op)` from `keccak("")` over chain `c`'s onchain ops.
 //! * `commitment = keccak(u32 number ‖ u64 timestamp ‖ old_final_root ‖ new_final_root ‖
 //!   pubdata_hash_c for each connected chain c, ascending)`.
@@ -64,7 +64,7 @@ pub struct ChainBlock {
     pub ops: Vec<Op>,
     /// Their pubdata.
     pub pubdata: Vec<u8>,
-    /// `sha256(pubdata)`.
+    /// `sha256` of the pubdata zero-padded to its capacity ([`padded_pubdata_hash`]).
     pub pubdata_hash: [u8; 32],
     /// Operations the contract processes.
     pub onchain_ops: Vec<OnchainOp>,
@@ -100,7 +100,7 @@ pub struct Block {
     pub txs: Vec<Tx>,
     /// Rejected transactions: input position and reason.
     pub rejected: Vec<(usize, TxError)>,
-    /// Valid transactions that did not fit this block (fee slots), in input order: they go first
+    /// Valid transactions that did not fit this block (fee slots or chunk capacity), in input order: they go first
     /// into the next block.
     pub deferred: Vec<Tx>,
     /// Block commitment.
@@ -112,10 +112,21 @@ pub struct Block {
 }
 
 /// Builder options.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct BuildOptions {
     /// Record the circuit witness (per-update paths; costs a root recomputation per update).
     pub witness: bool,
+    /// Most pubdata chunks per chain (the largest capacity the provers have keys for).
+    pub max_chunks: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            witness: false,
+            max_chunks: *op::CHUNK_CAPACITIES.last().expect("non-empty"),
+        }
+    }
 }
 
 struct ChainAcc {
@@ -140,6 +151,7 @@ pub fn build_block(
     if opts.witness {
         state.start_witness();
     }
+    state.set_chunk_limit(opts.max_chunks);
     // Signatures are checked in parallel; the state rules then run in order.
     let verified: Vec<Result<_, TxError>> = txs.into_par_iter().map(verify).collect();
     let mut acc: Vec<ChainAcc> = chain_ids
@@ -154,13 +166,30 @@ pub fn build_block(
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
     let mut deferred = Vec::new();
+    // Once a chain's priority operation is deferred, its later ones must wait too (queue order).
+    let mut queue_blocked = [false; MAX_CHAINS];
+    let priority_chain = |tx: &Tx| match tx {
+        Tx::Deposit(d) => Some(d.chain),
+        Tx::FullExit(e) => Some(e.chain),
+        _ => None,
+    };
     for (i, v) in verified.into_iter().enumerate() {
-        let applied = v.and_then(|v| match state.apply(&v, accepted.len() as u32) {
-            Err(TxError::BlockFull) => {
-                deferred.push(v.tx().clone());
-                Err(TxError::BlockFull)
+        let applied = v.and_then(|v| {
+            let queue = priority_chain(v.tx()).filter(|c| c.index() < MAX_CHAINS);
+            let result = match queue {
+                Some(c) if queue_blocked[c.index()] => Err(TxError::BlockFull),
+                _ => state.apply(&v, accepted.len() as u32),
+            };
+            match result {
+                Err(TxError::BlockFull) => {
+                    if let Some(c) = queue {
+                        queue_blocked[c.index()] = true;
+                    }
+                    deferred.push(v.tx().clone());
+                    Err(TxError::BlockFull)
+                }
+                r => r.map(|out| (v.tx().clone(), out)),
             }
-            r => r.map(|out| (v.tx().clone(), out)),
         });
         match applied {
             Ok((
@@ -254,7 +283,7 @@ fn seal_chain(
         chain,
         old_root,
         new_root,
-        pubdata_hash: Sha256::digest(&pubdata).into(),
+        pubdata_hash: padded_pubdata_hash(&pubdata),
         onchain_ops_hash: onchain_ops_hash(onchain_ops.iter().map(|o| o.bytes.as_slice())),
         links_hash: links_hash(&a.links),
         ops: a.ops,
@@ -265,6 +294,17 @@ fn seal_chain(
         witness: witness.then_some(a.witness),
         fee_witness: None,
     }
+}
+
+/// `sha256(pubdata ‖ zero chunks up to its capacity)` — see [`op::CHUNK_CAPACITIES`].
+pub fn padded_pubdata_hash(pubdata: &[u8]) -> [u8; 32] {
+    let chunks = pubdata.len() / op::CHUNK_BYTES;
+    let capacity =
+        op::capacity_for(chunks).expect("the builder never exceeds the largest capacity");
+    let mut h = Sha256::new();
+    h.update(pubdata);
+    h.update(vec![0u8; (capacity - chunks) * op::CHUNK_BYTES]);
+    h.finalize().into()
 }
 
 /// `fold keccak(h ‖ op)` from `keccak("")`.

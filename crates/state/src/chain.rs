@@ -29,6 +29,7 @@ enum Undo {
     CreateAccount,
     PrioritySerial(u64),
     Fee(TokenId, Amount),
+    Chunks(usize),
 }
 
 /// Journal and witness positions to roll back to.
@@ -50,6 +51,8 @@ pub struct ChainState {
     next_priority_serial: u64,
     /// Fees collected in the current block, credited to the fee account when the block is sealed.
     pending_fees: Vec<(TokenId, Amount)>,
+    /// Pubdata chunks used by the current block.
+    block_chunks: usize,
     journal: Vec<Undo>,
     witness: Option<Vec<Update>>,
 }
@@ -70,6 +73,7 @@ impl ChainState {
             pools: FxHashMap::default(),
             next_priority_serial: 0,
             pending_fees: Vec::new(),
+            block_chunks: 0,
             journal: Vec::new(),
             witness: None,
         }
@@ -203,6 +207,7 @@ impl ChainState {
                 }
                 Undo::PrioritySerial(s) => self.next_priority_serial = s,
                 Undo::Fee(t, v) => self.set_pending_fee(t, v),
+                Undo::Chunks(n) => self.block_chunks = n,
             }
         }
         if let Some(w) = self.witness.as_mut() {
@@ -402,6 +407,11 @@ impl ChainState {
             .is_some_and(|a| a.balance(token).checked_add(amount).is_some())
     }
 
+    /// Pubdata chunks the current block uses on this chain.
+    pub fn block_chunks(&self) -> usize {
+        self.block_chunks
+    }
+
     /// Fees collected in the current block, by token (not yet in the fee account's balance).
     pub fn pending_fees(&self) -> &[(TokenId, Amount)] {
         &self.pending_fees
@@ -448,6 +458,7 @@ impl ChainState {
     /// per token), and clears the collection. Called when a block is sealed — by the builder and by
     /// anyone replaying a block from its pubdata.
     pub fn settle_fees(&mut self) {
+        self.block_chunks = 0;
         let mut fees = std::mem::take(&mut self.pending_fees);
         fees.sort();
         for (token, amount) in fees {
@@ -525,6 +536,8 @@ impl ChainState {
     /// Applies one operation half. On error the chain may be partially modified: callers wrap it
     /// with [`Self::mark`]/[`Self::rollback`] (the network layer does).
     pub fn apply_op(&mut self, op: &Op) -> Result<(), TxError> {
+        self.journal.push(Undo::Chunks(self.block_chunks));
+        self.block_chunks += op.chunks();
         match *op {
             Op::Noop => Ok(()),
             Op::CreateAccount { account, address } => self.create_account(account, address),

@@ -106,6 +106,7 @@ pub struct NetworkState {
     addresses: FxHashMap<Address, AccountId>,
     created: Vec<Address>,
     recording: bool,
+    max_chunks: usize,
 }
 
 impl NetworkState {
@@ -130,12 +131,15 @@ impl NetworkState {
             addresses: FxHashMap::default(),
             created: Vec::new(),
             recording: false,
+            max_chunks: *op::CHUNK_CAPACITIES.last().expect("non-empty"),
         };
         let mut out = TxOutput::default();
         state
             .create_account(config.fee_account, 0, &mut out)
             .expect("empty state has room");
         state.commit();
+        // Genesis is not a block: the first block starts with no chunks used.
+        state.settle_fees();
         Ok(state)
     }
 
@@ -197,6 +201,12 @@ impl NetworkState {
         poseidon::hash(&self.chain_roots())
     }
 
+    /// Limits the pubdata chunks a block may use per chain (a transaction that would pass it gets
+    /// [`TxError::BlockFull`]); clamped to the largest capacity.
+    pub fn set_chunk_limit(&mut self, max_chunks: usize) {
+        self.max_chunks = max_chunks.min(*op::CHUNK_CAPACITIES.last().expect("non-empty"));
+    }
+
     /// Credits every chain's collected fees to the fee account (the end of a block).
     pub fn settle_fees(&mut self) {
         self.chains.iter_mut().for_each(ChainState::settle_fees);
@@ -248,9 +258,9 @@ impl NetworkState {
         let marks = self.marks();
         let mut out = TxOutput::default();
         let fits = |s: &Self| {
-            s.chains
-                .iter()
-                .all(|c| c.pending_fees().len() <= FEE_TOKENS_PER_BLOCK)
+            s.chains.iter().all(|c| {
+                c.pending_fees().len() <= FEE_TOKENS_PER_BLOCK && c.block_chunks() <= s.max_chunks
+            })
         };
         let result = self.rules(vtx, link_id, &mut out);
         if let (Ok(()), Tx::L2 { tx, signature }) = (&result, &vtx.tx) {

@@ -115,7 +115,15 @@ fn run(state: &mut NetworkState, blocks: Vec<Vec<Tx>>, witness: bool) -> Vec<Blo
             timestamp: 1000 + i as u64,
             prev_sync_hash: prev,
         };
-        let block = build_block(state, &ctx, txs, BuildOptions { witness });
+        let block = build_block(
+            state,
+            &ctx,
+            txs,
+            BuildOptions {
+                witness,
+                ..Default::default()
+            },
+        );
         prev = block.sync_hash;
         out.push(block);
     }
@@ -392,4 +400,40 @@ fn transactions_beyond_the_fee_slots_are_deferred_not_rejected() {
     };
     let next = build_block(&mut state, &ctx, block.deferred, BuildOptions::default());
     assert_eq!(next.txs.len(), 1);
+}
+
+#[test]
+fn blocks_respect_the_chunk_limit_and_pad_to_a_capacity() {
+    let mut state = genesis();
+    // Each new account's deposit takes 2 (CreateAccount) + 3 (Deposit) chunks on chain 1.
+    let txs: Vec<Tx> = (0..5u64)
+        .map(|i| deposit(1, i, DevWallet::new(10 + i).address(), 0, 1))
+        .collect();
+    let ctx = BlockContext {
+        number: BlockNumber(1),
+        timestamp: 0,
+        prev_sync_hash: [0; 32],
+    };
+    let opts = BuildOptions {
+        witness: false,
+        max_chunks: 16,
+    };
+    let block = build_block(&mut state, &ctx, txs.clone(), opts);
+    assert_eq!(
+        block.txs.len(),
+        3,
+        "3 × 5 = 15 chunks fit in 16, a fourth does not"
+    );
+    assert_eq!(block.deferred, txs[3..].to_vec());
+    let cb = &block.chains[0];
+    assert_eq!(cb.pubdata.len(), 15 * op::CHUNK_BYTES);
+    let mut padded = cb.pubdata.clone();
+    padded.resize(16 * op::CHUNK_BYTES, 0);
+    use sha2::Digest;
+    assert_eq!(
+        cb.pubdata_hash,
+        <[u8; 32]>::from(sha2::Sha256::digest(&padded))
+    );
+    // Chain 3 carries 3 × 2 chunks of account creation, padded to 16 as well.
+    assert_eq!(block.chains[2].pubdata.len(), 6 * op::CHUNK_BYTES);
 }

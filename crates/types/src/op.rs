@@ -15,6 +15,18 @@ use rollup_crypto::{Address, PubKeyHash};
 /// Bytes per pubdata chunk.
 pub const CHUNK_BYTES: usize = 16;
 
+/// The block capacities in chunks per chain. A chain's pubdata is zero-padded (Noop chunks) to the
+/// smallest capacity that holds it, and that padded form is what `pubdata_hash` covers; the
+/// contract pads its calldata the same way. The largest is the most a block may ever put on one
+/// chain; a deployment proves only the capacities it has keys for and tells the block builder its
+/// limit (`BuildOptions::max_chunks`).
+pub const CHUNK_CAPACITIES: [usize; 7] = [16, 64, 256, 1024, 4096, 16384, 65536];
+
+/// The capacity a chain's pubdata of `chunks` chunks is padded to, if it fits any.
+pub fn capacity_for(chunks: usize) -> Option<usize> {
+    CHUNK_CAPACITIES.iter().copied().find(|c| *c >= chunks)
+}
+
 /// Operation type bytes (first byte of each operation's pubdata).
 #[allow(missing_docs)]
 pub mod code {

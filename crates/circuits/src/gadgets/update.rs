@@ -283,7 +283,15 @@ mod tests {
             timestamp: 0,
             prev_sync_hash: [0; 32],
         };
-        let b = build_block(&mut state, &ctx, txs, BuildOptions { witness: true });
+        let b = build_block(
+            &mut state,
+            &ctx,
+            txs,
+            BuildOptions {
+                witness: true,
+                ..Default::default()
+            },
+        );
         assert!(b.rejected.is_empty(), "{:?}", b.rejected);
         b
     }
