@@ -689,3 +689,290 @@ fn step(
 pub fn supported_codes() -> Vec<u8> {
     SUPPORTED.iter().map(|(c, _)| *c).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! Forgeries of one rule each. Every forged witness is made *consistent* everywhere else — the
+    //! Merkle paths and roots are recomputed around the forged leaves ([`rechain`]), the public
+    //! input is recomputed, and changed messages are re-signed with the real key — so the only
+    //! thing wrong is the rule under test. A control run of the same pipeline without forgery is
+    //! satisfied.
+
+    use super::*;
+    use ark_relations::gr1cs::ConstraintSystem;
+    use rollup_crypto::poseidon::hash4;
+    use rollup_state::dev::{DevWallet, amount, deposit};
+    use rollup_state::smt::MerklePath;
+    use rollup_state::*;
+    use rollup_types::tx::*;
+    use std::collections::HashMap;
+
+    const CAPACITY: usize = 8;
+    const C1: ChainId = ChainId(1);
+
+    struct Case {
+        block: Block,
+        alice: DevWallet,
+        carol: Address,
+    }
+
+    /// Block 2 on chain 1: one transfer alice → carol (10, fee 1). Bob holds nearly the maximum.
+    fn case(transfer_to_bob: bool) -> Case {
+        let alice = DevWallet::new(1);
+        let bob = DevWallet::new(2).address();
+        let carol = DevWallet::new(3).address();
+        let mut state = NetworkState::genesis(&NetworkConfig {
+            chains: vec![C1, ChainId(2)],
+            fee_account: DevWallet::new(0).address(),
+        })
+        .unwrap();
+        let ctx = BlockContext {
+            number: BlockNumber(1),
+            timestamp: 0,
+            prev_sync_hash: [0; 32],
+        };
+        let setup = vec![
+            deposit(1, 0, alice.address(), 0, 1_000_000),
+            deposit(1, 1, bob, 0, MAX_AMOUNT - 100),
+            deposit(1, 2, carol, 0, 1),
+            alice.change_pubkey(C1, AccountId(1), 0, 0, 0),
+        ];
+        assert!(
+            build_block(&mut state, &ctx, setup, BuildOptions::default())
+                .rejected
+                .is_empty()
+        );
+        let to = if transfer_to_bob { bob } else { carol };
+        let tx = alice.sign(L2Tx::Transfer(Transfer {
+            chain: C1,
+            from: AccountId(1),
+            to,
+            token: TokenId(0),
+            amount: amount(10),
+            fee: amount(1),
+            nonce: Nonce(1),
+        }));
+        let ctx = BlockContext {
+            number: BlockNumber(2),
+            timestamp: 1,
+            prev_sync_hash: [0; 32],
+        };
+        let block = build_block(
+            &mut state,
+            &ctx,
+            vec![tx],
+            BuildOptions {
+                witness: true,
+                ..Default::default()
+            },
+        );
+        assert!(block.rejected.is_empty());
+        Case {
+            block,
+            alice,
+            carol,
+        }
+    }
+
+    fn witness(c: &Case) -> ChainWitness {
+        ChainWitness::new(&c.block.chains[0], c.block.number, CAPACITY).unwrap()
+    }
+
+    fn satisfied(w: ChainWitness) -> bool {
+        let cs = ConstraintSystem::<F>::new_ref();
+        ChainCircuit {
+            capacity: CAPACITY,
+            witness: Some(w),
+        }
+        .generate_constraints(cs.clone())
+        .unwrap();
+        cs.is_satisfied().unwrap()
+    }
+
+    fn place(sibs: &[F; 3], pos: usize, cur: F) -> [F; 4] {
+        let mut out = [F::from(0u8); 4];
+        let mut it = sibs.iter();
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = if i == pos { cur } else { *it.next().unwrap() };
+        }
+        out
+    }
+
+    /// Re-derives every path, `before` field and balance root from the (possibly forged) `after`
+    /// values, in update order, as a forger would; sets `new_root`.
+    fn rechain(w: &mut ChainWitness) {
+        type Nodes = HashMap<(usize, u64), F>;
+        fn fix_and_root(nodes: &mut Nodes, path: &mut MerklePath, leaf: F, before: F) -> (F, F) {
+            let mut idx = path.index;
+            let (mut cur_b, mut cur_a) = (before, leaf);
+            for (h, sib) in path.siblings.iter_mut().enumerate() {
+                let base = idx - idx % 4;
+                let mut k = 0;
+                for c in base..base + 4 {
+                    if c != idx {
+                        if let Some(v) = nodes.get(&(h, c)) {
+                            sib[k] = *v;
+                        }
+                        k += 1;
+                    }
+                }
+                let pos = (idx % 4) as usize;
+                nodes.insert((h, idx), cur_a);
+                cur_b = hash4(&place(sib, pos, cur_b));
+                cur_a = hash4(&place(sib, pos, cur_a));
+                idx /= 4;
+            }
+            (cur_b, cur_a)
+        }
+        let mut state: Nodes = HashMap::new();
+        let mut balance_trees: HashMap<u64, Nodes> = HashMap::new();
+        let mut leaves: HashMap<u64, [F; 4]> = HashMap::new();
+        let mut balances: HashMap<(u64, u64), F> = HashMap::new();
+        let mut root = w.old_root;
+        let slots = w
+            .steps
+            .iter_mut()
+            .flat_map(|s| [&mut s.a, &mut s.b])
+            .chain(w.fees.iter_mut().map(|f| &mut f.2));
+        for u in slots.filter(|u| u.real) {
+            if let Some(f) = leaves.get(&u.index) {
+                u.before = Some(*f);
+            }
+            if u.has_balance {
+                let key = (u.index, u.balance.0);
+                if let Some(b) = balances.get(&key) {
+                    u.balance.1 = *b;
+                }
+                let tree = balance_trees.entry(u.index).or_default();
+                u.balance.3.index = u.balance.0;
+                let (_, after_root) =
+                    fix_and_root(tree, &mut u.balance.3, u.balance.2, u.balance.1);
+                u.after[3] = after_root;
+                balances.insert(key, u.balance.2);
+            }
+            let before_leaf = u.before.map_or(F::from(0u8), |f| hash4(&f));
+            let (before_root, after_root) =
+                fix_and_root(&mut state, &mut u.path, hash4(&u.after), before_leaf);
+            assert_eq!(
+                before_root, root,
+                "rechain keeps every membership proof valid"
+            );
+            root = after_root;
+            state.insert((ACCOUNT_TREE_DEPTH, 0), root);
+            leaves.insert(u.index, u.after);
+        }
+        w.new_root = root;
+    }
+
+    /// Rewrites the transfer's op bytes (and the block pubdata) with `amount`, re-signed.
+    fn set_transfer_amount(c: &Case, w: &mut ChainWitness, value: u128, to: Address) {
+        let a = amount(value);
+        let s = &mut w.steps[0];
+        s.op[9..14].copy_from_slice(&rollup_types::amount::pack_amount(a).unwrap());
+        w.pubdata[..CHUNK_BYTES].copy_from_slice(&s.op[..CHUNK_BYTES]);
+        let tx = L2Tx::Transfer(Transfer {
+            chain: C1,
+            from: AccountId(1),
+            to,
+            token: TokenId(0),
+            amount: a,
+            fee: amount(1),
+            nonce: Nonce(1),
+        });
+        s.signature = Some(c.alice.l2.sign(tx.message_hash().unwrap()));
+    }
+
+    #[test]
+    fn control_rechained_honest_witness_is_satisfied() {
+        let c = case(false);
+        let mut w = witness(&c);
+        rechain(&mut w);
+        assert_eq!(w.new_root, c.block.chains[0].new_root);
+        assert!(satisfied(w));
+    }
+
+    #[test]
+    fn forged_signature_is_rejected() {
+        let c = case(false);
+        let mut w = witness(&c);
+        let msg = F::from(77u8);
+        w.steps[0].signature = Some(c.alice.l2.sign(msg)); // alice's key, wrong message
+        assert!(!satisfied(w));
+        let mut w = witness(&c);
+        let mallory = DevWallet::new(9);
+        let tx = L2Tx::Transfer(Transfer {
+            chain: C1,
+            from: AccountId(1),
+            to: c.carol,
+            token: TokenId(0),
+            amount: amount(10),
+            fee: amount(1),
+            nonce: Nonce(1),
+        });
+        w.steps[0].signature = Some(mallory.l2.sign(tx.message_hash().unwrap())); // right message, wrong key
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn wrong_nonce_is_rejected() {
+        let c = case(false);
+        let mut w = witness(&c);
+        w.steps[0].a.after[2] += F::from(1u8); // nonce + 2
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn overdraft_is_rejected() {
+        let c = case(false);
+        let mut w = witness(&c);
+        set_transfer_amount(&c, &mut w, 2_000_000, c.carol);
+        // Debit more than the balance (the field wraps), credit the recipient accordingly.
+        w.steps[0].a.balance.2 = w.steps[0].a.balance.1 - F::from(2_000_001u64);
+        w.steps[0].b.balance.2 = w.steps[0].b.balance.1 + F::from(2_000_000u64);
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn overflowing_credit_is_rejected() {
+        let c = case(true);
+        let bob = DevWallet::new(2).address();
+        let mut w = witness(&c);
+        set_transfer_amount(&c, &mut w, 1000, bob);
+        w.steps[0].a.balance.2 = w.steps[0].a.balance.1 - F::from(1001u64);
+        w.steps[0].b.balance.2 = w.steps[0].b.balance.1 + F::from(1000u64); // past 2^112 − 1
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn wrong_merkle_path_is_rejected() {
+        let c = case(false);
+        let mut w = witness(&c);
+        w.steps[0].b.path.siblings[3][1] += F::from(1u8);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn wrong_old_root_is_rejected() {
+        let c = case(false);
+        let mut w = witness(&c);
+        w.old_root += F::from(1u8);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn tampered_pubdata_is_rejected() {
+        let c = case(false);
+        // The published recipient differs from the account the updates credit.
+        let mut w = witness(&c);
+        w.steps[0].op[6] ^= 1;
+        w.pubdata[6] ^= 1;
+        assert!(!satisfied(w));
+        // The published chunk differs from the operation the step executed.
+        let mut w = witness(&c);
+        w.pubdata[3] ^= 0x80;
+        assert!(!satisfied(w));
+    }
+}

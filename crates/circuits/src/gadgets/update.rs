@@ -75,11 +75,18 @@ pub fn fields_of_pool(h: &PoolHalf) -> [F; 4] {
 /// Native values of one update slot, from a recorded witness or as padding.
 #[derive(Clone, Debug)]
 pub struct UpdateWitness {
-    index: u64,
-    before: Option<[F; 4]>,
-    after: [F; 4],
-    path: MerklePath,
-    balance: (u64, F, F, MerklePath),
+    pub(crate) index: u64,
+    pub(crate) before: Option<[F; 4]>,
+    pub(crate) after: [F; 4],
+    pub(crate) path: MerklePath,
+    /// (slot, before, after, path in the balance tree)
+    pub(crate) balance: (u64, F, F, MerklePath),
+    /// Whether this slot carries a recorded update (not padding); read by the forgery tests.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) real: bool,
+    /// Whether the update changes a balance; read by the forgery tests.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) has_balance: bool,
 }
 
 impl UpdateWitness {
@@ -93,6 +100,7 @@ impl UpdateWitness {
                 balance,
                 path,
             } => {
+                let has_balance = balance.is_some();
                 let balance = match balance {
                     Some(b) => (
                         b.token.0 as u64,
@@ -108,6 +116,8 @@ impl UpdateWitness {
                     after: fields_of_account(after),
                     path: path.clone(),
                     balance,
+                    real: true,
+                    has_balance,
                 }
             }
             Update::Pool {
@@ -121,6 +131,8 @@ impl UpdateWitness {
                 after: fields_of_pool(after),
                 path: path.clone(),
                 balance: Self::no_balance(),
+                real: true,
+                has_balance: false,
             },
         }
     }
@@ -142,6 +154,8 @@ impl UpdateWitness {
             after: [F::from(0u8); 4],
             path: empty_path(ACCOUNT_TREE_DEPTH),
             balance: Self::no_balance(),
+            real: false,
+            has_balance: false,
         }
     }
 }
