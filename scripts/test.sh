@@ -8,5 +8,5 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== cargo test (proving and property tests build with opt-level 3, see [profile.test])"
-cargo test --workspace
+echo "== cargo test --release (real Groth16 proving; keys cached under .data/keys, safe to delete)"
+cargo test --workspace --release

@@ -1,0 +1,246 @@
+//! Groth16 keys, proving and verification for the rollup's circuits.
+//!
+//! * Keys are per circuit shape ([`Shape`]: the circuit and its capacity). [`Keys::load_or_setup`]
+//!   reads them from a cache directory (safe to delete) where each file name carries a fingerprint
+//!   of the circuit's constraint matrices, so a key made for another version of a circuit is never
+//!   used — a changed circuit simply gets new keys.
+//! * The only setup implemented is the **development setup**: deterministic, seeded from a public
+//!   constant, and therefore **insecure** — anyone can forge proofs for keys made this way. It is
+//!   refused unless the network is [`Network::Dev`]; production needs a multi-party ceremony.
+//! * [`prove_chain`] proves one chain's part of a block; chains are independent, so they can be
+//!   proved in parallel or on different workers.
+
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_snark::SNARK;
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rollup_circuits::chain::{ChainCircuit, ChainWitness};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Errors from key handling and proving. `retryable` tells a job queue whether to try again.
+#[derive(Debug, thiserror::Error)]
+pub enum ProverError {
+    /// The development setup was requested for a network that is not the development network.
+    #[error("the insecure development setup is refused for network {0:?}")]
+    InsecureSetupRefused(Network),
+    /// Reading or writing the key cache failed.
+    #[error("key cache {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A cached key could not be decoded (corrupt or truncated file).
+    #[error("key cache {0}: corrupt key file")]
+    CorruptKey(PathBuf),
+    /// Constraint synthesis or proving failed (bad witness or a circuit bug).
+    #[error("proving failed: {0}")]
+    Synthesis(#[from] ark_relations::gr1cs::SynthesisError),
+    /// The circuit's witness could not be built from the block.
+    #[error("witness: {0}")]
+    Witness(#[from] rollup_circuits::chain::CircuitError),
+}
+
+impl ProverError {
+    /// Whether retrying the same job may succeed (I/O), as opposed to a deterministic failure.
+    pub fn retryable(&self) -> bool {
+        matches!(self, ProverError::Io { .. })
+    }
+}
+
+/// Which network keys are for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Network {
+    /// Local development and tests: the insecure deterministic setup is allowed.
+    Dev,
+    /// Any network holding value.
+    Production,
+}
+
+/// A circuit shape: what one proving key serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// The per-chain block circuit with this many chunk steps.
+    Chain {
+        /// Steps.
+        capacity: usize,
+    },
+}
+
+impl Shape {
+    fn name(&self) -> String {
+        match self {
+            Shape::Chain { capacity } => format!("chain-{capacity}"),
+        }
+    }
+
+    fn blank(&self) -> ChainCircuit {
+        match *self {
+            Shape::Chain { capacity } => ChainCircuit {
+                capacity,
+                witness: None,
+            },
+        }
+    }
+}
+
+/// The public seed of the development setup. INSECURE: the toxic waste is derivable from it.
+const DEV_SETUP_SEED: [u8; 32] = *b"INSECURE dev setup: never prod!!";
+
+/// A shape's proving and verifying keys.
+pub struct Keys {
+    /// The shape.
+    pub shape: Shape,
+    /// Proving key.
+    pub pk: ProvingKey<Bn254>,
+    /// Verifying key.
+    pub vk: VerifyingKey<Bn254>,
+    /// Prepared verifying key (for fast native verification).
+    pub pvk: PreparedVerifyingKey<Bn254>,
+    /// Hex fingerprint of the constraint matrices.
+    pub fingerprint: String,
+}
+
+/// SHA-256 over the circuit's constraint matrices (synthesised without a witness).
+pub fn fingerprint(shape: Shape) -> Result<String, ProverError> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_mode(SynthesisMode::Setup);
+    shape.blank().generate_constraints(cs.clone())?;
+    cs.finalize();
+    let mut h = Sha256::new();
+    h.update(shape.name());
+    h.update((cs.num_instance_variables() as u64).to_le_bytes());
+    h.update((cs.num_witness_variables() as u64).to_le_bytes());
+    for (label, matrices) in cs.to_matrices()? {
+        h.update(label.as_bytes());
+        for m in matrices {
+            h.update((m.len() as u64).to_le_bytes());
+            for row in m {
+                h.update((row.len() as u64).to_le_bytes());
+                for (coeff, var) in row {
+                    let mut b = Vec::with_capacity(32);
+                    coeff
+                        .serialize_compressed(&mut b)
+                        .expect("serialising to memory");
+                    h.update(&b);
+                    h.update((var as u64).to_le_bytes());
+                }
+            }
+        }
+    }
+    Ok(hex::encode(&h.finalize()[..16]))
+}
+
+fn spinner(msg: String) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(msg);
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ProverError + '_ {
+    move |source| ProverError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Keys {
+    /// Loads the keys of `shape` from `cache_dir`, or runs the development setup and stores them.
+    pub fn load_or_setup(
+        shape: Shape,
+        cache_dir: &Path,
+        network: Network,
+    ) -> Result<Self, ProverError> {
+        if network != Network::Dev {
+            return Err(ProverError::InsecureSetupRefused(network));
+        }
+        let fp = fingerprint(shape)?;
+        let base = cache_dir.join(format!("{}-{fp}", shape.name()));
+        let (pk_path, vk_path) = (base.with_extension("pk"), base.with_extension("vk"));
+        let (pk, vk) = if pk_path.exists() && vk_path.exists() {
+            let pb = spinner(format!("loading {} keys", shape.name()));
+            let read = |p: &Path| std::fs::read(p).map_err(io(p));
+            let pk = ProvingKey::deserialize_uncompressed_unchecked(&read(&pk_path)?[..])
+                .map_err(|_| ProverError::CorruptKey(pk_path.clone()))?;
+            let vk = VerifyingKey::deserialize_uncompressed(&read(&vk_path)?[..])
+                .map_err(|_| ProverError::CorruptKey(vk_path.clone()))?;
+            pb.finish_and_clear();
+            (pk, vk)
+        } else {
+            let pb = spinner(format!(
+                "INSECURE development setup for {} (minutes for large shapes)",
+                shape.name()
+            ));
+            let mut rng = ChaCha20Rng::from_seed(DEV_SETUP_SEED);
+            let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(shape.blank(), &mut rng)?;
+            pb.finish_and_clear();
+            std::fs::create_dir_all(cache_dir).map_err(io(cache_dir))?;
+            let mut bytes = Vec::new();
+            pk.serialize_uncompressed(&mut bytes)
+                .expect("serialising to memory");
+            write_atomically(&pk_path, &bytes)?;
+            bytes.clear();
+            vk.serialize_uncompressed(&mut bytes)
+                .expect("serialising to memory");
+            write_atomically(&vk_path, &bytes)?;
+            (pk, vk)
+        };
+        let pvk = ark_groth16::prepare_verifying_key(&vk);
+        Ok(Keys {
+            shape,
+            pk,
+            vk,
+            pvk,
+            fingerprint: fp,
+        })
+    }
+}
+
+/// Writes through a temporary file and a rename, so a crash never leaves a truncated key.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// A proof with its public input.
+#[derive(Clone, Debug)]
+pub struct ChainProof {
+    /// The proof.
+    pub proof: Proof<Bn254>,
+    /// Its single public input.
+    pub public_input: Fr,
+}
+
+/// Proves one chain's part of a block.
+pub fn prove_chain(keys: &Keys, witness: ChainWitness) -> Result<ChainProof, ProverError> {
+    let Shape::Chain { capacity } = keys.shape;
+    let public_input = witness.public_input();
+    // Proof randomness must be unpredictable (zero knowledge), unlike the setup's.
+    let mut rng = ChaCha20Rng::from_entropy();
+    let proof = Groth16::<Bn254>::prove(
+        &keys.pk,
+        ChainCircuit {
+            capacity,
+            witness: Some(witness),
+        },
+        &mut rng,
+    )?;
+    Ok(ChainProof {
+        proof,
+        public_input,
+    })
+}
+
+/// Verifies a chain proof natively.
+pub fn verify_chain(keys: &Keys, proof: &ChainProof) -> bool {
+    Groth16::<Bn254>::verify_with_processed_vk(&keys.pvk, &[proof.public_input], &proof.proof)
+        .unwrap_or(false)
+}
