@@ -6,10 +6,9 @@
 //! pubdata zero-padded to the circuit's capacity — what the chain's contract computes from
 //! calldata.
 //!
-//! Operations proven so far: Noop, CreateAccount, Deposit, Transfer, Withdraw (with per-block fee
-//! settlement). Any other operation code fails the type selection, so a block containing one is
-//! unprovable rather than unchecked; [`ChainWitness::new`] reports it as
-//! [`CircuitError::Unsupported`].
+//! Every operation of docs/PROTOCOL.md is proven, with per-block fee settlement. Not provable: a
+//! deposit refunded because the account space is exhausted (the circuit does not track the account
+//! count; 2^24 − 512 accounts), which [`ChainWitness::new`] reports as missing witness data.
 
 use crate::F;
 use crate::gadgets::{
@@ -39,19 +38,38 @@ const OP_BYTES: usize = 4 * CHUNK_BYTES;
 const OP_BITS: usize = 8 * OP_BYTES;
 const CHUNK_BITS: usize = 8 * CHUNK_BYTES;
 
-/// The operation types this circuit proves: (code, chunks).
-const SUPPORTED: [(u8, usize); 5] = [
-    (code::NOOP, 1),
-    (code::DEPOSIT, 3),
-    (code::TRANSFER, 1),
-    (code::WITHDRAW, 3),
-    (code::CREATE_ACCOUNT, 2),
+/// The operation types the circuit proves: (code, chunks, bytes).
+const SUPPORTED: [(u8, usize, usize); 15] = [
+    (code::NOOP, 1, 1),
+    (code::DEPOSIT, 3, 40),
+    (code::FULL_EXIT, 3, 40),
+    (code::CHANGE_PUBKEY, 4, 52),
+    (code::TRANSFER, 1, 16),
+    (code::WITHDRAW, 3, 46),
+    (code::ADD_LIQUIDITY, 2, 13),
+    (code::REMOVE_LIQUIDITY, 2, 22),
+    (code::SWAP_IN, 1, 13),
+    (code::CREATE_POOL, 1, 15),
+    (code::CREATE_ACCOUNT, 2, 24),
+    (code::SET_PUBKEY, 2, 24),
+    (code::SWAP_OUT, 2, 20),
+    (code::DEPOSIT_REFUND, 3, 40),
+    (code::CREATE_POOL_PEER, 1, 10),
 ];
-const NOOP: usize = 0;
 const DEPOSIT: usize = 1;
-const TRANSFER: usize = 2;
-const WITHDRAW: usize = 3;
-const CREATE_ACCOUNT: usize = 4;
+const FULL_EXIT: usize = 2;
+const CHANGE_PUBKEY: usize = 3;
+const TRANSFER: usize = 4;
+const WITHDRAW: usize = 5;
+const ADD_LIQUIDITY: usize = 6;
+const REMOVE_LIQUIDITY: usize = 7;
+const SWAP_IN: usize = 8;
+const CREATE_POOL: usize = 9;
+const CREATE_ACCOUNT: usize = 10;
+const SET_PUBKEY: usize = 11;
+const SWAP_OUT: usize = 12;
+const DEPOSIT_REFUND: usize = 13;
+const CREATE_POOL_PEER: usize = 14;
 
 /// Why a block cannot be turned into a circuit witness.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,6 +103,9 @@ pub struct StepWitness {
     signature: Option<Signature>,
     fee_slot: Option<usize>,
     link_id: u32,
+    /// The signed-only value of the op: a swap's minimum output, a liquidity add's minimum shares,
+    /// a removal's minimum output.
+    aux: u128,
 }
 
 impl StepWitness {
@@ -97,6 +118,7 @@ impl StepWitness {
             signature: None,
             fee_slot: None,
             link_id: 0,
+            aux: 0,
         }
     }
 }
@@ -157,15 +179,11 @@ impl ChainWitness {
                 .then(|| fees.iter().position(|f| f.0 == token.0 && f.1 > 0))
                 .flatten()
         };
-        let mut link_ids = cb
-            .links
-            .iter()
-            .filter(|l| matches!(l, Link::CreateAccount { .. }))
-            .map(Link::id);
+        let mut links = cb.links.iter().map(Link::id);
         let mut steps = Vec::with_capacity(capacity);
         for w in ops {
             let code = w.op.code();
-            if !SUPPORTED.iter().any(|(c, _)| *c == code) {
+            if !SUPPORTED.iter().any(|(c, _, _)| *c == code) {
                 return Err(CircuitError::Unsupported(code));
             }
             let mut bytes = [0u8; OP_BYTES];
@@ -176,34 +194,67 @@ impl ChainWitness {
                     .get(i)
                     .map_or_else(UpdateWitness::padding, UpdateWitness::from_update)
             };
+            // The pool token of a pool op is in the pool leaf (update 1).
+            let pool_token = || match w.updates.get(1) {
+                Some(Update::Pool { after, .. }) => after.token,
+                _ => TokenId(0),
+            };
             let fee_slot = match &w.op {
                 Op::Transfer { token, fee, .. } | Op::Withdraw { token, fee, .. } => {
                     slot_of(*token, *fee)
                 }
+                Op::ChangePubKey { fee_token, fee, .. } => slot_of(*fee_token, *fee),
+                Op::CreatePool { token, fee, .. } => slot_of(*token, *fee),
+                Op::AddLiquidity { fee, .. }
+                | Op::RemoveLiquidity { fee, .. }
+                | Op::SwapIn { fee, .. } => slot_of(pool_token(), *fee),
                 _ => None,
             };
-            let link_id = match w.op {
-                Op::CreateAccount { .. } => link_ids.next().expect("each creation emits a link"),
+            let emits = matches!(
+                w.op,
+                Op::CreateAccount { .. }
+                    | Op::ChangePubKey { .. }
+                    | Op::SetPubKey { .. }
+                    | Op::SwapIn { .. }
+                    | Op::SwapOut { .. }
+                    | Op::CreatePool { .. }
+                    | Op::CreatePoolPeer { .. }
+            );
+            let link_id = if emits {
+                links.next().ok_or(CircuitError::NoWitness)?
+            } else {
+                0
+            };
+            let aux = match &w.signed {
+                Some(L2Tx::AddLiquidity(t)) => t.min_shares.get(),
+                Some(L2Tx::RemoveLiquidity(t)) => t.min_out.get(),
+                Some(L2Tx::Swap(t)) => t.min_out.get(),
                 _ => 0,
             };
+            // Update schedule (docs/CIRCUITS.md): updates 0 and 1 in the first step's slots A and
+            // B, update 2 in the second step's slot A; a peer pool half has only B.
+            let (a0, b0, a1) = match w.op {
+                Op::CreatePoolPeer { .. } => {
+                    (UpdateWitness::padding(), upd(0), UpdateWitness::padding())
+                }
+                _ => (upd(0), upd(1), upd(2)),
+            };
             for chunk in 0..w.op.chunks() {
+                let (a, b) = match chunk {
+                    0 => (a0.clone(), b0.clone()),
+                    1 => (a1.clone(), UpdateWitness::padding()),
+                    _ => (UpdateWitness::padding(), UpdateWitness::padding()),
+                };
                 let first = chunk == 0;
                 steps.push(StepWitness {
                     op: bytes,
                     chunk: chunk as u8,
-                    a: if first {
-                        upd(0)
-                    } else {
-                        UpdateWitness::padding()
-                    },
-                    b: if first {
-                        upd(1)
-                    } else {
-                        UpdateWitness::padding()
-                    },
+                    a,
+                    b,
                     signature: if first { w.signature } else { None },
                     fee_slot: if first { fee_slot } else { None },
                     link_id,
+                    aux,
                 });
             }
         }
@@ -351,6 +402,10 @@ struct Carry {
     chunks: FpVar<F>,
     fee_sums: Vec<FpVar<F>>,
     links: FpVar<F>,
+    /// Smallest id the next link may have (link ids strictly increase on a chain).
+    next_link_id: FpVar<F>,
+    /// A two-step operation's value for its second step: (amount, balance slot).
+    pending: (FpVar<F>, FpVar<F>),
     pubdata: Vec<UInt8<F>>,
 }
 
@@ -373,6 +428,8 @@ impl ConstraintSynthesizer<F> for ChainCircuit {
             chunks: FpVar::one(),
             fee_sums: vec![FpVar::zero(); FEE_TOKENS_PER_BLOCK],
             links: FpVar::zero(),
+            next_link_id: FpVar::zero(),
+            pending: (FpVar::zero(), FpVar::zero()),
             pubdata: Vec::with_capacity(self.capacity * CHUNK_BYTES),
         };
         let noop = StepWitness::noop();
@@ -421,7 +478,104 @@ impl ConstraintSynthesizer<F> for ChainCircuit {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Powers of two as constants.
+fn p2(e: u32) -> F {
+    use ark_ff::Field;
+    F::from(2u8).pow([e as u64])
+}
+
+/// Bits `[lo, lo + n)` of a little-endian bit vector as a number (linear, free).
+fn le_slice(bits: &[Boolean<F>], lo: usize, n: usize) -> FpVar<F> {
+    let mut be: Vec<Boolean<F>> = bits[lo..lo + n].to_vec();
+    be.reverse();
+    be_num(&be)
+}
+
+/// Everything a step's rules read.
+struct Ctx<'a> {
+    bits: &'a [Boolean<F>],
+    a: UpdateVar,
+    b: UpdateVar,
+}
+
+impl Ctx<'_> {
+    fn f(&self, off: usize, n: usize) -> FpVar<F> {
+        field(self.bits, off, n)
+    }
+
+    /// An existing account keeps its address and key (and, without a balance change, its
+    /// balances).
+    fn keep_identity(
+        &self,
+        u: &UpdateVar,
+        on: &Boolean<F>,
+        keep_nonce: bool,
+        keep_balances: bool,
+    ) -> Result<(), SynthesisError> {
+        u.before_empty
+            .conditional_enforce_equal(&Boolean::FALSE, on)?;
+        u.after[0].conditional_enforce_equal(&u.before[0], on)?;
+        u.after[1].conditional_enforce_equal(&u.before[1], on)?;
+        if keep_nonce {
+            u.after[2].conditional_enforce_equal(&u.before[2], on)?;
+        } else {
+            u.after[2].conditional_enforce_equal(&(&u.before[2] + FpVar::one()), on)?;
+        }
+        if keep_balances {
+            u.after[3].conditional_enforce_equal(&u.before[3], on)?;
+        }
+        Ok(())
+    }
+
+    /// `u` is the balance change `after = before + delta` of `token` on account `index`.
+    fn balance_change(
+        &self,
+        u: &UpdateVar,
+        on: &Boolean<F>,
+        index: &FpVar<F>,
+        token: &FpVar<F>,
+        delta: &FpVar<F>,
+    ) -> Result<(), SynthesisError> {
+        u.index.conditional_enforce_equal(index, on)?;
+        u.balance.token.conditional_enforce_equal(token, on)?;
+        u.balance
+            .after
+            .conditional_enforce_equal(&(&u.balance.before + delta), on)
+    }
+}
+
+/// A pool leaf's meta field split into (token, peer_token, peer_chain, fee_bps), range-checked.
+fn split_meta(meta: &FpVar<F>) -> Result<[FpVar<F>; 4], SynthesisError> {
+    let bits = amount::range_check(meta, 56)?;
+    Ok([
+        le_slice(&bits, 0, 16),
+        le_slice(&bits, 16, 16),
+        le_slice(&bits, 32, 8),
+        le_slice(&bits, 40, 16),
+    ])
+}
+
+fn meta_of(
+    token: &FpVar<F>,
+    peer_token: &FpVar<F>,
+    peer_chain: &FpVar<F>,
+    fee_bps: &FpVar<F>,
+) -> FpVar<F> {
+    token + peer_token * p2(16) + peer_chain * p2(32) + fee_bps * p2(40)
+}
+
+/// Enforces `lo ≤ x` as a `bits`-bit difference when `on`.
+fn at_least(
+    x: &FpVar<F>,
+    lo: &FpVar<F>,
+    bits: usize,
+    on: &Boolean<F>,
+) -> Result<(), SynthesisError> {
+    amount::range_check(&gated(&(x - lo), on)?, bits)?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_lines)]
 fn step(
     cs: &ConstraintSystemRef<F>,
     sw: &StepWitness,
@@ -431,6 +585,7 @@ fn step(
     carry: &mut Carry,
 ) -> Result<(), SynthesisError> {
     let one = FpVar::<F>::one();
+    let zero = FpVar::<F>::zero();
     // The operation's bits, most significant bit of byte 0 first.
     let bits = (0..OP_BITS)
         .map(|i| Boolean::new_witness(cs.clone(), || Ok(sw.op[i / 8] >> (7 - i % 8) & 1 == 1)))
@@ -440,7 +595,7 @@ fn step(
     let op_code = sw.op[0];
     let s = SUPPORTED
         .iter()
-        .map(|(c, _)| Boolean::new_witness(cs.clone(), || Ok(*c == op_code)))
+        .map(|(c, _, _)| Boolean::new_witness(cs.clone(), || Ok(*c == op_code)))
         .collect::<Result<Vec<_>, _>>()?;
     let sel = |k: usize| FpVar::from(s[k].clone());
     (0..s.len())
@@ -450,14 +605,20 @@ fn step(
     SUPPORTED
         .iter()
         .enumerate()
-        .fold(FpVar::zero(), |a, (k, (c, _))| a + sel(k) * F::from(*c))
+        .fold(FpVar::zero(), |a, (k, (c, _, _))| a + sel(k) * F::from(*c))
         .enforce_equal(&code)?;
     let chunks = SUPPORTED
         .iter()
         .enumerate()
-        .fold(FpVar::zero(), |a, (k, (_, n))| {
+        .fold(FpVar::zero(), |a, (k, (_, n, _))| {
             a + sel(k) * F::from(*n as u64)
         });
+    // Bytes past the operation's length are zero (the decoder rejects anything else).
+    for (k, (_, _, len)) in SUPPORTED.iter().enumerate() {
+        for tail in bits[8 * len..].chunks(248) {
+            be_num(tail).conditional_enforce_equal(&zero, &s[k])?;
+        }
+    }
     // Position within the operation, and continuity with the previous step.
     let c0 = Boolean::new_witness(cs.clone(), || Ok(sw.chunk & 1 == 1))?;
     let c1 = Boolean::new_witness(cs.clone(), || Ok(sw.chunk & 2 == 2))?;
@@ -466,6 +627,7 @@ fn step(
     amount::range_check(&(&chunks - &one - &chunk), 2)?;
     let cont = &c0 | &c1;
     let first = !&cont;
+    let second = &c0 & &!&c1;
     let op_words = [
         be_num(&bits[..248]),
         be_num(&bits[248..496]),
@@ -505,148 +667,554 @@ fn step(
         }
         carry.pubdata.push(UInt8::from_bits_le(&le));
     }
-    // Per-type gates: the type's rules apply at its first step.
+    // Per-type gates: a type's first-step rules, and its second-step rules.
     let g: Vec<Boolean<F>> = s.iter().map(|x| x & &first).collect();
-    // Bytes past the operation's length are zero (the decoder rejects anything else).
-    for (k, len) in [
-        (NOOP, 1),
-        (DEPOSIT, 40),
-        (TRANSFER, 16),
-        (WITHDRAW, 46),
-        (CREATE_ACCOUNT, 24),
-    ] {
-        for tail in bits[8 * len..].chunks(248) {
-            be_num(tail).conditional_enforce_equal(&FpVar::zero(), &s[k])?;
-        }
-    }
-    // Fields, per type (byte offsets in docs/PROTOCOL.md).
-    let t_from = field(&bits, 1, 3);
-    let t_to = field(&bits, 4, 3);
-    let t_token = field(&bits, 7, 2);
-    let t_amount = packed(&bits, 9, 5)?;
-    let t_fee = packed(&bits, 14, 2)?;
-    let d_account = field(&bits, 1, 3);
-    let d_token = field(&bits, 4, 2);
-    let d_amount = field(&bits, 6, 14);
-    let d_to = field(&bits, 20, 20);
-    let w_account = field(&bits, 1, 3);
-    let w_token = field(&bits, 4, 2);
-    let w_amount = field(&bits, 6, 14);
-    let w_fee = packed(&bits, 20, 2)?;
-    let w_to = field(&bits, 22, 20);
-    let w_nonce = field(&bits, 42, 4);
-    let c_account = field(&bits, 1, 3);
-    let c_address = field(&bits, 4, 20);
+    let g2: Vec<Boolean<F>> = s.iter().map(|x| x & &second).collect();
+    let gf = |k: usize| FpVar::from(g[k].clone());
 
-    // Leaf updates.
     let a = UpdateVar::witness(cs.clone(), &sw.a)?;
     let b = UpdateVar::witness(cs.clone(), &sw.b)?;
-    let a_bal = any_of(cs, &[&g[DEPOSIT], &g[TRANSFER], &g[WITHDRAW]])?;
+    let x = Ctx { bits: &bits, a, b };
+    let (a, b) = (&x.a, &x.b);
+
+    // Which slots are used, and how.
     let a_on = any_of(
         cs,
-        &[&g[DEPOSIT], &g[TRANSFER], &g[WITHDRAW], &g[CREATE_ACCOUNT]],
+        &[
+            &g[CREATE_ACCOUNT],
+            &g[DEPOSIT],
+            &g[DEPOSIT_REFUND],
+            &g[FULL_EXIT],
+            &g[CHANGE_PUBKEY],
+            &g[SET_PUBKEY],
+            &g[TRANSFER],
+            &g[WITHDRAW],
+            &g[ADD_LIQUIDITY],
+            &g[REMOVE_LIQUIDITY],
+            &g[SWAP_IN],
+            &g[SWAP_OUT],
+            &g[CREATE_POOL],
+            &g2[ADD_LIQUIDITY],
+            &g2[REMOVE_LIQUIDITY],
+        ],
     )?;
-    let b_on = g[TRANSFER].clone();
-    let signed = any_of(cs, &[&g[TRANSFER], &g[WITHDRAW]])?;
-    // Account indices stay below the pool leaves; tokens are ordinary tokens.
+    // A full exit of an account that does not exist touches no balance.
+    let fe_bal = &g[FULL_EXIT] & &!&a.before_empty;
+    let a_bal = any_of(
+        cs,
+        &[
+            &g[DEPOSIT],
+            &g[DEPOSIT_REFUND],
+            &fe_bal,
+            &g[CHANGE_PUBKEY],
+            &g[TRANSFER],
+            &g[WITHDRAW],
+            &g[ADD_LIQUIDITY],
+            &g[REMOVE_LIQUIDITY],
+            &g[SWAP_IN],
+            &g[SWAP_OUT],
+            &g[CREATE_POOL],
+            &g2[ADD_LIQUIDITY],
+            &g2[REMOVE_LIQUIDITY],
+        ],
+    )?;
+    let b_account = any_of(cs, &[&g[TRANSFER], &g[CHANGE_PUBKEY]])?;
+    let b_pool = any_of(
+        cs,
+        &[
+            &g[ADD_LIQUIDITY],
+            &g[REMOVE_LIQUIDITY],
+            &g[SWAP_IN],
+            &g[SWAP_OUT],
+            &g[CREATE_POOL],
+            &g[CREATE_POOL_PEER],
+        ],
+    )?;
+    let b_on = any_of(cs, &[&b_account, &b_pool])?;
+    let b_bal = g[TRANSFER].clone();
+    let signed = any_of(
+        cs,
+        &[
+            &g[TRANSFER],
+            &g[WITHDRAW],
+            &g[ADD_LIQUIDITY],
+            &g[REMOVE_LIQUIDITY],
+            &g[SWAP_IN],
+            &g[CREATE_POOL],
+        ],
+    )?;
+    let nonce_bump = any_of(cs, &[&signed, &g[CHANGE_PUBKEY]])?;
+
+    // Shape rules shared by every type: accounts below the pool leaves, ordinary tokens for
+    // balances touched by the first step, balances within the bound, nonces that do not wrap.
     let max_account = FpVar::constant(F::from(MAX_ACCOUNTS as u64 - 1));
     amount::range_check(&gated(&(&max_account - &a.index), &a_on)?, 24)?;
-    amount::range_check(&gated(&(&max_account - &b.index), &b_on)?, 24)?;
-    let max_token = FpVar::constant(F::from(MAX_TOKENS as u64 - 1));
-    amount::range_check(&gated(&(&max_token - &a.balance.token), &a_bal)?, 9)?;
-    // Balances after an update stay within the amount bound (no overdraft, no overflow).
+    amount::range_check(&gated(&(&max_account - &b.index), &b_account)?, 24)?;
     amount::range_check(&gated(&a.balance.after, &a_bal)?, AMOUNT_BITS)?;
-    amount::range_check(&gated(&b.balance.after, &b_on)?, AMOUNT_BITS)?;
-    // Nonces do not wrap.
-    amount::range_check(&gated(&a.after[2], &signed)?, 32)?;
+    amount::range_check(&gated(&b.balance.after, &b_bal)?, AMOUNT_BITS)?;
+    let nonce_bits = amount::range_check(&gated(&a.before[2], &nonce_bump)?, 32)?;
+    amount::range_check(&gated(&a.after[2], &nonce_bump)?, 32)?;
+    let ordinary = any_of(
+        cs,
+        &[
+            &g[DEPOSIT],
+            &g[DEPOSIT_REFUND],
+            &g[FULL_EXIT],
+            &g[CHANGE_PUBKEY],
+            &g[TRANSFER],
+            &g[WITHDRAW],
+        ],
+    )?;
+    let max_token = FpVar::constant(F::from(MAX_TOKENS as u64 - 1));
+    amount::range_check(&gated(&(&max_token - &a.balance.token), &ordinary)?, 9)?;
 
-    // CreateAccount: an empty leaf becomes (address, no key, nonce 0, empty balances).
-    let gc = &g[CREATE_ACCOUNT];
-    a.index.conditional_enforce_equal(&c_account, gc)?;
-    a.before_empty
-        .conditional_enforce_equal(&Boolean::TRUE, gc)?;
-    a.after[0].conditional_enforce_equal(&c_address, gc)?;
-    a.after[1].conditional_enforce_equal(&FpVar::zero(), gc)?;
-    a.after[2].conditional_enforce_equal(&FpVar::zero(), gc)?;
-    a.after[3].conditional_enforce_equal(&FpVar::constant(empty_hash(BALANCE_TREE_DEPTH)), gc)?;
-    enforce_nonzero(cs, &c_address, gc)?;
+    // Fee of this op (0 for unsigned ones) and its token.
+    let mut fee = FpVar::zero();
+    let mut fee_token = FpVar::zero();
+    // The signed message, as (chunk 1, chunk 2) for two-chunk messages.
+    let mut m1 = FpVar::zero();
+    let mut m2 = FpVar::zero();
+    // This step's link, if any: 4 fields.
+    let mut link = [FpVar::zero(), FpVar::zero(), FpVar::zero(), FpVar::zero()];
+    let link_id = FpVar::new_witness(cs.clone(), || Ok(F::from(sw.link_id)))?;
+    let aux = FpVar::new_witness(cs.clone(), || Ok(F::from(sw.aux)))?;
+    let aux_bits = amount::range_check(&aux, AMOUNT_BITS)?;
+    let hdr = |kind: u8, payload: FpVar<F>| {
+        FpVar::constant(F::from(kind)) + &link_id * p2(8) + payload * p2(40)
+    };
+    let nonce = &a.before[2];
+    let nonce_hi = le_slice(&nonce_bits, 8, 24);
+    let nonce_lo = le_slice(&nonce_bits, 0, 8);
+    let add_link = |link: &mut [FpVar<F>; 4], gate: &Boolean<F>, fields: [FpVar<F>; 4]| {
+        let gv = FpVar::from(gate.clone());
+        for (l, v) in link.iter_mut().zip(fields) {
+            *l = &*l + &gv * v;
+        }
+    };
 
-    // Operations on an existing account keep its address and key.
-    let existing = any_of(cs, &[&g[DEPOSIT], &g[TRANSFER], &g[WITHDRAW]])?;
-    a.before_empty
-        .conditional_enforce_equal(&Boolean::FALSE, &existing)?;
-    a.after[0].conditional_enforce_equal(&a.before[0], &existing)?;
-    a.after[1].conditional_enforce_equal(&a.before[1], &existing)?;
-
-    // Deposit: credit the owner's balance.
-    let gd = &g[DEPOSIT];
-    a.index.conditional_enforce_equal(&d_account, gd)?;
-    a.before[0].conditional_enforce_equal(&d_to, gd)?;
-    a.after[2].conditional_enforce_equal(&a.before[2], gd)?;
-    a.balance.token.conditional_enforce_equal(&d_token, gd)?;
-    a.balance
-        .after
-        .conditional_enforce_equal(&(&a.balance.before + &d_amount), gd)?;
-
-    // Transfer: debit amount + fee and bump the nonce, credit the recipient.
-    let gt = &g[TRANSFER];
-    a.index.conditional_enforce_equal(&t_from, gt)?;
-    a.after[2].conditional_enforce_equal(&(&a.before[2] + &one), gt)?;
-    a.balance.token.conditional_enforce_equal(&t_token, gt)?;
-    a.balance
-        .after
-        .conditional_enforce_equal(&(&a.balance.before - &t_amount - &t_fee), gt)?;
-    b.index.conditional_enforce_equal(&t_to, gt)?;
-    b.before_empty
-        .conditional_enforce_equal(&Boolean::FALSE, gt)?;
-    for f in 0..3 {
-        b.after[f].conditional_enforce_equal(&b.before[f], gt)?;
+    // --- CreateAccount: account3 address20. An empty leaf becomes (address, no key, nonce 0).
+    {
+        let on = &g[CREATE_ACCOUNT];
+        let (acc, address) = (x.f(1, 3), x.f(4, 20));
+        a.index.conditional_enforce_equal(&acc, on)?;
+        a.before_empty
+            .conditional_enforce_equal(&Boolean::TRUE, on)?;
+        a.after[0].conditional_enforce_equal(&address, on)?;
+        a.after[1].conditional_enforce_equal(&zero, on)?;
+        a.after[2].conditional_enforce_equal(&zero, on)?;
+        a.after[3]
+            .conditional_enforce_equal(&FpVar::constant(empty_hash(BALANCE_TREE_DEPTH)), on)?;
+        enforce_nonzero(cs, &address, on)?;
+        add_link(
+            &mut link,
+            on,
+            [hdr(3, acc), address, zero.clone(), zero.clone()],
+        );
     }
-    b.balance.token.conditional_enforce_equal(&t_token, gt)?;
-    b.balance
-        .after
-        .conditional_enforce_equal(&(&b.balance.before + &t_amount), gt)?;
-
-    // Withdraw: debit amount + fee, the signed nonce is the account's.
-    let gw = &g[WITHDRAW];
-    a.index.conditional_enforce_equal(&w_account, gw)?;
-    a.before[2].conditional_enforce_equal(&w_nonce, gw)?;
-    a.after[2].conditional_enforce_equal(&(&a.before[2] + &one), gw)?;
-    a.balance.token.conditional_enforce_equal(&w_token, gw)?;
-    a.balance
-        .after
-        .conditional_enforce_equal(&(&a.balance.before - &w_amount - &w_fee), gw)?;
+    // --- Deposit: account3 token2 amount14 to20. Credit the queued owner's balance.
+    {
+        let on = &g[DEPOSIT];
+        let (acc, token, amt, to) = (x.f(1, 3), x.f(4, 2), x.f(6, 14), x.f(20, 20));
+        x.keep_identity(a, on, true, false)?;
+        a.before[0].conditional_enforce_equal(&to, on)?;
+        x.balance_change(a, on, &acc, &token, &amt)?;
+    }
+    // --- DepositRefund: as Deposit; provable when the credit would pass 2^112 − 1.
+    {
+        let on = &g[DEPOSIT_REFUND];
+        let (acc, token, amt, to) = (x.f(1, 3), x.f(4, 2), x.f(6, 14), x.f(20, 20));
+        x.keep_identity(a, on, true, true)?;
+        a.before[0].conditional_enforce_equal(&to, on)?;
+        x.balance_change(a, on, &acc, &token, &zero)?;
+        let over = &a.balance.before + &amt - FpVar::constant(p2(112));
+        amount::range_check(&gated(&over, on)?, 113)?;
+    }
+    // --- FullExit: account3 token2 amount14 owner20. The whole balance if the owner matches,
+    //     else nothing (a read, or a proof the account does not exist).
+    {
+        let on = &g[FULL_EXIT];
+        let (acc, token, amt, owner) = (x.f(1, 3), x.f(4, 2), x.f(6, 14), x.f(20, 20));
+        a.index.conditional_enforce_equal(&acc, on)?;
+        let owned = &!&a.before_empty & &a.before[0].is_eq(&owner)?;
+        let paid = on & &owned;
+        let unpaid = on & &!&owned;
+        x.keep_identity(a, &paid, true, false)?;
+        x.balance_change(a, &paid, &acc, &token, &(zero.clone() - &amt))?;
+        amt.conditional_enforce_equal(&a.balance.before, &paid)?;
+        amt.conditional_enforce_equal(&zero, &unpaid)?;
+        // Unpaid: the leaf is unchanged (for an existing account, any balance read is a no-op).
+        a.after_empty
+            .conditional_enforce_equal(&a.before_empty, &unpaid)?;
+        for i in 0..4 {
+            a.after[i].conditional_enforce_equal(&a.before[i], &unpaid)?;
+        }
+        a.balance
+            .after
+            .conditional_enforce_equal(&a.balance.before, &unpaid)?;
+    }
+    // --- ChangePubKey: account3 pkh20 address20 nonce4 fee_token2 fee2 (L1-authorised; the
+    //     contract checks the ECDSA signature). A: fee and nonce; B: the key.
+    {
+        let on = &g[CHANGE_PUBKEY];
+        let (acc, pkh, address, op_nonce, token) =
+            (x.f(1, 3), x.f(4, 20), x.f(24, 20), x.f(44, 4), x.f(48, 2));
+        let f = packed(&bits, 50, 2)?;
+        x.keep_identity(a, on, false, false)?;
+        a.before[0].conditional_enforce_equal(&address, on)?;
+        nonce.conditional_enforce_equal(&op_nonce, on)?;
+        x.balance_change(a, on, &acc, &token, &(zero.clone() - &f))?;
+        b.index.conditional_enforce_equal(&acc, on)?;
+        b.before_empty
+            .conditional_enforce_equal(&Boolean::FALSE, on)?;
+        for i in [0, 2, 3] {
+            b.after[i].conditional_enforce_equal(&b.before[i], on)?;
+        }
+        b.after[1].conditional_enforce_equal(&pkh, on)?;
+        enforce_nonzero(cs, &pkh, on)?;
+        fee += &gf(CHANGE_PUBKEY) * &f;
+        fee_token += &gf(CHANGE_PUBKEY) * &token;
+        add_link(
+            &mut link,
+            on,
+            [hdr(4, acc), pkh, zero.clone(), zero.clone()],
+        );
+    }
+    // --- SetPubKey: account3 pkh20 (the broadcast half).
+    {
+        let on = &g[SET_PUBKEY];
+        let (acc, pkh) = (x.f(1, 3), x.f(4, 20));
+        a.index.conditional_enforce_equal(&acc, on)?;
+        a.before_empty
+            .conditional_enforce_equal(&Boolean::FALSE, on)?;
+        for i in [0, 2, 3] {
+            a.after[i].conditional_enforce_equal(&a.before[i], on)?;
+        }
+        a.after[1].conditional_enforce_equal(&pkh, on)?;
+        enforce_nonzero(cs, &pkh, on)?;
+        add_link(
+            &mut link,
+            on,
+            [hdr(4, acc), pkh, zero.clone(), zero.clone()],
+        );
+    }
+    // --- Transfer: from3 to3 token2 amount5 fee2.
+    {
+        let on = &g[TRANSFER];
+        let (from, to, token) = (x.f(1, 3), x.f(4, 3), x.f(7, 2));
+        let (amt, f) = (packed(&bits, 9, 5)?, packed(&bits, 14, 2)?);
+        x.keep_identity(a, on, false, false)?;
+        x.balance_change(a, on, &from, &token, &(zero.clone() - &amt - &f))?;
+        x.keep_identity(b, on, true, false)?;
+        x.balance_change(b, on, &to, &token, &amt)?;
+        fee += &gf(TRANSFER) * &f;
+        fee_token += &gf(TRANSFER) * &token;
+        // 0x04 chain from3 to_address20 token2 amount5 fee2 nonce4 (38 bytes).
+        let c1 = FpVar::constant(F::from(code::TRANSFER) * p2(240))
+            + chain_id * p2(232)
+            + &from * p2(208)
+            + &b.before[0] * p2(48)
+            + &token * p2(32)
+            + x.f(9, 4);
+        let c2 = x.f(13, 1) * p2(48) + x.f(14, 2) * p2(32) + nonce;
+        m1 += &gf(TRANSFER) * c1;
+        m2 += &gf(TRANSFER) * c2;
+    }
+    // --- Withdraw: account3 token2 amount14 fee2 to20 nonce4.
+    {
+        let on = &g[WITHDRAW];
+        let (acc, token, amt, to, op_nonce) =
+            (x.f(1, 3), x.f(4, 2), x.f(6, 14), x.f(22, 20), x.f(42, 4));
+        let f = packed(&bits, 20, 2)?;
+        x.keep_identity(a, on, false, false)?;
+        nonce.conditional_enforce_equal(&op_nonce, on)?;
+        x.balance_change(a, on, &acc, &token, &(zero.clone() - &amt - &f))?;
+        fee += &gf(WITHDRAW) * &f;
+        fee_token += &gf(WITHDRAW) * &token;
+        // 0x05 chain account3 to20 token2 amount14 fee2 nonce4 (47 bytes).
+        let c1 = FpVar::constant(F::from(code::WITHDRAW) * p2(240))
+            + chain_id * p2(232)
+            + &acc * p2(208)
+            + &to * p2(48)
+            + &token * p2(32)
+            + x.f(6, 4);
+        let c2 = x.f(10, 10) * p2(48) + x.f(20, 2) * p2(32) + &op_nonce;
+        m1 += &gf(WITHDRAW) * c1;
+        m2 += &gf(WITHDRAW) * c2;
+    }
+    // Pool halves: B is the pool leaf of the op's pool (account3 pool2 … for every pool op).
+    let pool = x.f(4, 2);
+    let pool_ops = any_of(
+        cs,
+        &[
+            &g[ADD_LIQUIDITY],
+            &g[REMOVE_LIQUIDITY],
+            &g[SWAP_IN],
+            &g[SWAP_OUT],
+        ],
+    )?;
+    let [p_token, p_peer_token, p_peer_chain, p_fee_bps] =
+        split_meta(&gated(&b.before[0], &pool_ops)?)?;
+    let (reserve, supply) = (&b.before[1], &b.before[2]);
+    let (reserve2, supply2) = (&b.after[1], &b.after[2]);
+    {
+        let on = &pool_ops;
+        amount::range_check(
+            &gated(
+                &(FpVar::constant(F::from(MAX_POOLS as u64 - 1)) - &pool),
+                on,
+            )?,
+            9,
+        )?;
+        b.index.conditional_enforce_equal(
+            &(&pool + FpVar::constant(F::from(MAX_ACCOUNTS as u64))),
+            on,
+        )?;
+        b.before_empty
+            .conditional_enforce_equal(&Boolean::FALSE, on)?;
+        b.after[0].conditional_enforce_equal(&b.before[0], on)?;
+        b.after[3].conditional_enforce_equal(&zero, on)?;
+        amount::range_check(&gated(reserve2, on)?, AMOUNT_BITS)?;
+        amount::range_check(&gated(supply2, on)?, AMOUNT_BITS)?;
+        // The trader's token on this chain is the pool half's token.
+        a.balance.token.conditional_enforce_equal(
+            &p_token,
+            &any_of(cs, &[&g[ADD_LIQUIDITY], &g[SWAP_IN], &g[SWAP_OUT]])?,
+        )?;
+    }
+    // Message layout shared by AddLiquidity and Swap: code chain acc3 pool2 amount5 min14 fee2
+    // nonce4 (32 bytes).
+    let amount_min_msg = |code: u8| {
+        let c1 = FpVar::constant(F::from(code) * p2(240))
+            + chain_id * p2(232)
+            + x.f(1, 3) * p2(208)
+            + &pool * p2(192)
+            + x.f(6, 5) * p2(152)
+            + &aux * p2(40)
+            + x.f(11, 2) * p2(24)
+            + &nonce_hi;
+        (c1, nonce_lo.clone())
+    };
+    // --- AddLiquidity: account3 pool2 amount5 fee2. Step 1: debit and pool; step 2: shares.
+    {
+        let on = &g[ADD_LIQUIDITY];
+        let acc = x.f(1, 3);
+        let (amt, f) = (packed(&bits, 6, 5)?, packed(&bits, 11, 2)?);
+        x.keep_identity(a, on, false, false)?;
+        x.balance_change(a, on, &acc, &p_token, &(zero.clone() - &amt - &f))?;
+        reserve2.conditional_enforce_equal(&(reserve + &amt), on)?;
+        // Shares: the first deposit mints `amount` (1000 locked), later ones ⌊amount·S/R⌋.
+        let empty = supply.is_zero()?;
+        let minted = FpVar::new_witness(cs.clone(), || {
+            let (s, r, v) = (supply.value()?, reserve.value()?, amt.value()?);
+            Ok(if s == F::from(0u8) {
+                v
+            } else {
+                floor_div(v * s, r)
+            })
+        })?;
+        supply2.conditional_enforce_equal(&(supply + &minted), on)?;
+        let first_add = on & &empty;
+        let later = on & &!&empty;
+        minted.conditional_enforce_equal(&amt, &first_add)?;
+        at_least(
+            &amt,
+            &FpVar::constant(F::from(1001u64)),
+            AMOUNT_BITS,
+            &first_add,
+        )?;
+        // m·R ≤ v·S < (m+1)·R, m ≥ 1.
+        let (ms_r, vs) = (&minted * reserve, &amt * supply);
+        at_least(&vs, &ms_r, 225, &later)?;
+        at_least(&(&ms_r + reserve), &(&vs + &one), 225, &later)?;
+        at_least(&minted, &one, AMOUNT_BITS, &later)?;
+        let to_user = first_add.select(&(&amt - FpVar::constant(F::from(1000u64))), &minted)?;
+        at_least(&to_user, &aux, AMOUNT_BITS, on)?; // min_shares
+        fee += &gf(ADD_LIQUIDITY) * &f;
+        fee_token += &gf(ADD_LIQUIDITY) * &p_token;
+        let (c1, c2) = amount_min_msg(code::ADD_LIQUIDITY);
+        m1 += &gf(ADD_LIQUIDITY) * c1;
+        m2 += &gf(ADD_LIQUIDITY) * c2;
+        let lp_slot = &pool + FpVar::constant(F::from(MAX_TOKENS as u64));
+        carry.pending = (
+            on.select(&to_user, &carry.pending.0)?,
+            on.select(&lp_slot, &carry.pending.1)?,
+        );
+        let on2 = &g2[ADD_LIQUIDITY];
+        x.keep_identity(a, on2, true, false)?;
+        x.balance_change(a, on2, &acc, &carry.pending.1, &carry.pending.0)?;
+    }
+    // --- RemoveLiquidity: account3 pool2 shares14 fee2. Step 1: burn and pool; step 2: payout.
+    {
+        let on = &g[REMOVE_LIQUIDITY];
+        let acc = x.f(1, 3);
+        let (shares, f) = (x.f(6, 14), packed(&bits, 20, 2)?);
+        let lp_slot = &pool + FpVar::constant(F::from(MAX_TOKENS as u64));
+        x.keep_identity(a, on, false, false)?;
+        x.balance_change(a, on, &acc, &lp_slot, &(zero.clone() - &shares))?;
+        let out = FpVar::new_witness(cs.clone(), || {
+            let (s, r, v) = (supply.value()?, reserve.value()?, shares.value()?);
+            Ok(if s == F::from(0u8) {
+                F::from(0u8)
+            } else {
+                floor_div(v * r, s)
+            })
+        })?;
+        supply2.conditional_enforce_equal(&(supply - &shares), on)?;
+        reserve2.conditional_enforce_equal(&(reserve - &out), on)?;
+        // o·S ≤ v·R < (o+1)·S, o ≥ max(1, min_out).
+        let (os, vr) = (&out * supply, &shares * reserve);
+        at_least(&vr, &os, 225, on)?;
+        at_least(&(&os + supply), &(&vr + &one), 225, on)?;
+        at_least(&out, &one, AMOUNT_BITS, on)?;
+        at_least(&out, &aux, AMOUNT_BITS, on)?; // min_out
+        fee += &gf(REMOVE_LIQUIDITY) * &f;
+        fee_token += &gf(REMOVE_LIQUIDITY) * &p_token;
+        // 0x07 chain acc3 pool2 shares14 min_out14 fee2 nonce4 (41 bytes).
+        let c1 = FpVar::constant(F::from(code::REMOVE_LIQUIDITY) * p2(240))
+            + chain_id * p2(232)
+            + &acc * p2(208)
+            + &pool * p2(192)
+            + &shares * p2(80)
+            + le_slice(&aux_bits, 32, 80);
+        let c2 = le_slice(&aux_bits, 0, 32) * p2(48) + x.f(20, 2) * p2(32) + nonce;
+        m1 += &gf(REMOVE_LIQUIDITY) * c1;
+        m2 += &gf(REMOVE_LIQUIDITY) * c2;
+        carry.pending = (
+            on.select(&(&out - &f), &carry.pending.0)?,
+            on.select(&p_token, &carry.pending.1)?,
+        );
+        let on2 = &g2[REMOVE_LIQUIDITY];
+        x.keep_identity(a, on2, true, false)?;
+        x.balance_change(a, on2, &acc, &carry.pending.1, &carry.pending.0)?;
+    }
+    // --- SwapIn: account3 pool2 amount5 fee2. Debit the trader, grow the reserve; linked.
+    {
+        let on = &g[SWAP_IN];
+        let acc = x.f(1, 3);
+        let (amt, f) = (packed(&bits, 6, 5)?, packed(&bits, 11, 2)?);
+        x.keep_identity(a, on, false, false)?;
+        x.balance_change(a, on, &acc, &p_token, &(zero.clone() - &amt - &f))?;
+        reserve2.conditional_enforce_equal(&(reserve + &amt), on)?;
+        supply2.conditional_enforce_equal(supply, on)?;
+        fee += &gf(SWAP_IN) * &f;
+        fee_token += &gf(SWAP_IN) * &p_token;
+        let (c1, c2) = amount_min_msg(code::SWAP_IN);
+        m1 += &gf(SWAP_IN) * c1;
+        m2 += &gf(SWAP_IN) * c2;
+        let head = &pool + &acc * p2(16) + &p_fee_bps * p2(40);
+        add_link(
+            &mut link,
+            on,
+            [hdr(1, head), reserve.clone(), amt, aux.clone()],
+        );
+    }
+    // --- SwapOut: account3 pool2 amount14. Pay the trader from the reserve (0 < a < R); linked.
+    {
+        let on = &g[SWAP_OUT];
+        let (acc, amt) = (x.f(1, 3), x.f(6, 14));
+        x.keep_identity(a, on, true, false)?;
+        x.balance_change(a, on, &acc, &p_token, &amt)?;
+        reserve2.conditional_enforce_equal(&(reserve - &amt), on)?;
+        supply2.conditional_enforce_equal(supply, on)?;
+        at_least(&amt, &one, AMOUNT_BITS, on)?;
+        at_least(reserve, &(&amt + &one), AMOUNT_BITS, on)?;
+        let head = &pool + &acc * p2(16);
+        add_link(
+            &mut link,
+            on,
+            [hdr(2, head), reserve.clone(), amt, zero.clone()],
+        );
+    }
+    // --- CreatePool: account3 pool2 token2 peer_chain1 peer_token2 fee_bps2 fee2; and its peer
+    //     half CreatePoolPeer: pool2 token2 peer_chain1 peer_token2 fee_bps2. Both linked.
+    {
+        let on = &g[CREATE_POOL];
+        let peer_on = &g[CREATE_POOL_PEER];
+        let create = any_of(cs, &[on, peer_on])?;
+        let cf = FpVar::from(on.clone());
+        let pf = FpVar::from(peer_on.clone());
+        // Fields sit one byte later in the origin half (after the 3-byte account).
+        let pick = |off: usize, n: usize| &cf * x.f(off + 3, n) + &pf * x.f(off, n);
+        let (cpool, token, peer_chain, peer_token, fee_bps) =
+            (pick(1, 2), pick(3, 2), pick(5, 1), pick(6, 2), pick(8, 2));
+        for (v, bits) in [(&token, 9), (&peer_token, 9)] {
+            amount::range_check(
+                &gated(
+                    &(FpVar::constant(F::from(MAX_TOKENS as u64 - 1)) - v),
+                    &create,
+                )?,
+                bits,
+            )?;
+        }
+        amount::range_check(
+            &gated(
+                &(FpVar::constant(F::from(MAX_POOLS as u64 - 1)) - &cpool),
+                &create,
+            )?,
+            9,
+        )?;
+        amount::range_check(
+            &gated(
+                &(FpVar::constant(F::from(rollup_types::tx::MAX_POOL_FEE_BPS)) - &fee_bps),
+                &create,
+            )?,
+            10,
+        )?;
+        amount::range_check(&gated(&(&peer_chain - &one), &create)?, 3)?; // 1..=8
+        enforce_nonzero(cs, &(&peer_chain - chain_id), &create)?;
+        b.index.conditional_enforce_equal(
+            &(&cpool + FpVar::constant(F::from(MAX_ACCOUNTS as u64))),
+            &create,
+        )?;
+        b.before_empty
+            .conditional_enforce_equal(&Boolean::TRUE, &create)?;
+        b.after[0].conditional_enforce_equal(
+            &meta_of(&token, &peer_token, &peer_chain, &fee_bps),
+            &create,
+        )?;
+        for i in 1..4 {
+            b.after[i].conditional_enforce_equal(&zero, &create)?;
+        }
+        let acc = x.f(1, 3);
+        let f = packed(&bits, 13, 2)?;
+        x.keep_identity(a, on, false, false)?;
+        x.balance_change(a, on, &acc, &token, &(zero.clone() - &f))?;
+        amount::range_check(&gated(&(&max_token - &token), on)?, 9)?;
+        fee += &gf(CREATE_POOL) * &f;
+        fee_token += &gf(CREATE_POOL) * &token;
+        let head = &cpool
+            + chain_id * p2(16)
+            + &token * p2(24)
+            + &peer_chain * p2(40)
+            + &peer_token * p2(48)
+            + &fee_bps * p2(64);
+        add_link(
+            &mut link,
+            &create,
+            [hdr(5, head), zero.clone(), zero.clone(), zero.clone()],
+        );
+    }
+    let _ = (&p_peer_token, &p_peer_chain);
 
     carry.root = a.apply(&carry.root, &a_on, &a_bal)?;
-    carry.root = b.apply(&carry.root, &b_on, &b_on)?;
+    carry.root = b.apply(&carry.root, &b_on, &b_bal)?;
 
-    // Signature over the signed message (docs/PROTOCOL.md), by the account's key.
-    let gtf = FpVar::from(gt.clone());
-    let gwf = FpVar::from(gw.clone());
-    let p = |e: u32| F::from(2u8).pow([e as u64]);
-    use ark_ff::Field;
-    // Transfer: 0x04 chain from3 to_address20 token2 amount5 fee2 nonce4 (38 bytes).
-    let t_fee_raw = field(&bits, 14, 2);
-    let t_amt_hi = field(&bits, 9, 4);
-    let t_amt_lo = field(&bits, 13, 1);
-    let t_m1 = FpVar::constant(F::from(code::TRANSFER) * p(240))
-        + chain_id * p(232)
-        + &t_from * p(208)
-        + &b.before[0] * p(48)
-        + &t_token * p(32)
-        + t_amt_hi;
-    let t_m2 = t_amt_lo * p(48) + t_fee_raw * p(32) + &a.before[2];
-    // Withdraw: 0x05 chain account3 to20 token2 amount14 fee2 nonce4 (47 bytes).
-    let w_m1 = FpVar::constant(F::from(code::WITHDRAW) * p(240))
-        + chain_id * p(232)
-        + &w_account * p(208)
-        + &w_to * p(48)
-        + &w_token * p(32)
-        + field(&bits, 6, 4);
-    let w_m2 = field(&bits, 10, 10) * p(48) + field(&bits, 20, 2) * p(32) + &w_nonce;
-    let m1 = &gtf * &t_m1 + &gwf * &w_m1;
-    let m2 = &gtf * &t_m2 + &gwf * &w_m2;
-    let msg = poseidon::hash(&[m1, m2])?;
+    // Signature over the signed message, by the account's key. CreatePool's message is one
+    // field element (20 bytes): 0x09 chain acc3 pool2 token2 peer_chain1 peer_token2 fee_bps2
+    // fee2 nonce4.
+    let cp_msg = FpVar::constant(F::from(code::CREATE_POOL) * p2(152))
+        + chain_id * p2(144)
+        + x.f(1, 3) * p2(120)
+        + x.f(4, 2) * p2(104)
+        + x.f(6, 2) * p2(88)
+        + x.f(8, 1) * p2(80)
+        + x.f(9, 2) * p2(64)
+        + x.f(11, 2) * p2(48)
+        + x.f(13, 2) * p2(32)
+        + nonce;
+    let two_chunk = poseidon::hash(&[m1, m2])?;
+    let one_chunk = poseidon::hash(&[cp_msg])?;
+    let msg = g[CREATE_POOL].select(&one_chunk, &two_chunk)?;
     let sig = match &sw.signature {
         Some(sig) => SignatureVar::witness(cs.clone(), sig)?,
         None => SignatureVar::empty(cs.clone())?,
@@ -657,8 +1225,6 @@ fn step(
     enforce_nonzero(cs, &a.before[1], &signed)?;
 
     // Fees go to one of the block's fee slots (same token), summed for settlement.
-    let fee = &gtf * &t_fee + &gwf * &w_fee;
-    let fee_token = &gtf * &t_token + &gwf * &w_token;
     let mut chosen = FpVar::zero();
     for (j, (token, sum)) in fee_tokens.iter().zip(carry.fee_sums.iter_mut()).enumerate() {
         let f = Boolean::new_witness(cs.clone(), || Ok(sw.fee_slot == Some(j)))?;
@@ -666,28 +1232,42 @@ fn step(
         *sum = &*sum + FpVar::from(f.clone()) * &fee;
         chosen += FpVar::from(f);
     }
-    // A fee must land in exactly one slot (and the selection is at most one slot).
     amount::range_check(&chosen, 1)?;
     (&fee * (one.clone() - &chosen)).enforce_equal(&FpVar::zero())?;
 
-    // Links: an account creation is broadcast, so it is linked for the binding circuit.
-    let link_id = FpVar::new_witness(cs.clone(), || Ok(F::from(sw.link_id)))?;
-    amount::range_check(&link_id, 32)?;
-    let header = FpVar::constant(F::from(3u8)) + &link_id * p(8) + &c_account * p(40);
-    let next = poseidon::hash(&[
-        carry.links.clone(),
-        header,
-        c_address,
-        FpVar::zero(),
-        FpVar::zero(),
-    ])?;
-    carry.links = gc.select(&next, &carry.links)?;
+    // Links: fold this step's link, with ids strictly increasing on this chain.
+    let emits = any_of(
+        cs,
+        &[
+            &g[CREATE_ACCOUNT],
+            &g[CHANGE_PUBKEY],
+            &g[SET_PUBKEY],
+            &g[SWAP_IN],
+            &g[SWAP_OUT],
+            &g[CREATE_POOL],
+            &g[CREATE_POOL_PEER],
+        ],
+    )?;
+    at_least(&link_id, &carry.next_link_id, 32, &emits)?;
+    carry.next_link_id = emits.select(&(&link_id + &one), &carry.next_link_id)?;
+    let [l0, l1, l2, l3] = link;
+    let next = poseidon::hash(&[carry.links.clone(), l0, l1, l2, l3])?;
+    carry.links = emits.select(&next, &carry.links)?;
     Ok(())
+}
+
+/// `⌊n / d⌋` of field elements holding integers below 2^254 (witness computation only).
+fn floor_div(n: F, d: F) -> F {
+    use ark_ff::BigInteger;
+    let (n, d) = (n.into_bigint(), d.into_bigint());
+    let to_u = |b: <F as PrimeField>::BigInt| ruint::aliases::U256::from_le_slice(&b.to_bytes_le());
+    let q = to_u(n) / to_u(d);
+    F::from_le_bytes_mod_order(&q.to_le_bytes::<32>())
 }
 
 /// Supported operation codes (for documentation and tests).
 pub fn supported_codes() -> Vec<u8> {
-    SUPPORTED.iter().map(|(c, _)| *c).collect()
+    SUPPORTED.iter().map(|(c, _, _)| *c).collect()
 }
 
 #[cfg(test)]

@@ -290,6 +290,22 @@ impl ChainState {
         }
     }
 
+    /// Records a read of an account leaf (and of one balance) in witness mode: an update that
+    /// changes nothing, or a proof that the leaf is empty.
+    fn read(&mut self, id: AccountId, token: Option<TokenId>) {
+        if self.witness.is_none() {
+            return;
+        }
+        if self.account(id).is_some() {
+            self.touch_account(id, token, |_| {});
+        } else {
+            self.refresh();
+            let path = self.account_tree.path(id.0 as u64);
+            let update = Update::EmptyRead { account: id, path };
+            self.witness.as_mut().expect("recording").push(update);
+        }
+    }
+
     fn touch_pool(&mut self, id: PoolId, half: PoolHalf) {
         let old = self.pools.get(&id).copied();
         self.journal.push(Undo::Pool(id, old));
@@ -567,6 +583,10 @@ impl ChainState {
                 {
                     return Err(TxError::InvalidOp("refund of a creditable deposit"));
                 }
+                if space_left {
+                    // The circuit proves the overflow from the account's balance.
+                    self.read(account, Some(token));
+                }
                 Ok(())
             }
             Op::FullExit {
@@ -577,14 +597,16 @@ impl ChainState {
             } => {
                 Self::check_token(token)?;
                 let owned = self.account(account).filter(|a| a.address == owner);
+                // Always one recorded update: the debit, or a read proving the owner differs (or
+                // that the account does not exist).
                 match owned {
                     Some(a) if a.balance(token) == amount => {
-                        if !amount.is_zero() {
-                            self.debit(account, token, amount, false)?;
-                        }
+                        self.debit(account, token, amount, false)
+                    }
+                    None if amount.is_zero() => {
+                        self.read(account, Some(token));
                         Ok(())
                     }
-                    None if amount.is_zero() => Ok(()),
                     _ => Err(TxError::InvalidOp(
                         "full exit amount is not the whole balance",
                     )),

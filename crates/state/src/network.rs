@@ -271,6 +271,7 @@ impl NetworkState {
                 .find(|(c, w)| *c == tx.chain() && !matches!(w.op, Op::CreateAccount { .. }));
             if let Some((_, w)) = signed {
                 w.signature = Some(*signature);
+                w.signed = Some(tx.clone());
             }
         }
         match result.and_then(|()| {
@@ -303,6 +304,7 @@ impl NetworkState {
                     op: op.clone(),
                     updates: c.take_witness(),
                     signature: None,
+                    signed: None,
                 },
             ));
         }

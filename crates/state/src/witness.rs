@@ -51,6 +51,13 @@ pub enum Update {
         /// Path of the pool leaf (index `pool.leaf_index()`) before the update.
         path: MerklePath,
     },
+    /// A proof that an account leaf is empty (a full exit for an account that does not exist).
+    EmptyRead {
+        /// The account id.
+        account: AccountId,
+        /// Path of the empty leaf.
+        path: MerklePath,
+    },
 }
 
 impl Update {
@@ -63,6 +70,7 @@ impl Update {
             Update::Pool { before, path, .. } => {
                 path.compute_root(before.map_or(Fr::from(0u8), |h| h.hash()))
             }
+            Update::EmptyRead { path, .. } => path.compute_root(Fr::from(0u8)),
         }
     }
 
@@ -71,6 +79,7 @@ impl Update {
         match self {
             Update::Account { after, path, .. } => path.compute_root(after.hash()),
             Update::Pool { after, path, .. } => path.compute_root(after.hash()),
+            Update::EmptyRead { path, .. } => path.compute_root(Fr::from(0u8)),
         }
     }
 
@@ -104,4 +113,7 @@ pub struct OpWitness {
     pub updates: Vec<Update>,
     /// The L2 signature authorising it (only on the signed half of an L2 transaction).
     pub signature: Option<rollup_crypto::Signature>,
+    /// The signed transaction (with the fields that are signed but not published, such as the
+    /// minimum output), alongside [`Self::signature`].
+    pub signed: Option<rollup_types::L2Tx>,
 }

@@ -38,8 +38,10 @@ pub struct BalanceVar {
 pub struct UpdateVar {
     /// Leaf index (account id, or pool leaf index).
     pub index: FpVar<F>,
-    /// Whether the leaf was empty before (a creation).
+    /// Whether the leaf was empty before (a creation, or a proof of absence).
     pub before_empty: Boolean<F>,
+    /// Whether the leaf is still empty after (a proof of absence).
+    pub after_empty: Boolean<F>,
     /// Fields before (zero when empty).
     pub before: Fields,
     /// Fields after.
@@ -78,6 +80,8 @@ pub struct UpdateWitness {
     pub(crate) index: u64,
     pub(crate) before: Option<[F; 4]>,
     pub(crate) after: [F; 4],
+    /// The leaf stays empty (a proof of absence).
+    pub(crate) after_empty: bool,
     pub(crate) path: MerklePath,
     /// (slot, before, after, path in the balance tree)
     pub(crate) balance: (u64, F, F, MerklePath),
@@ -114,6 +118,7 @@ impl UpdateWitness {
                     index: account.0 as u64,
                     before: before.as_ref().map(fields_of_account),
                     after: fields_of_account(after),
+                    after_empty: false,
                     path: path.clone(),
                     balance,
                     real: true,
@@ -129,6 +134,17 @@ impl UpdateWitness {
                 index: pool.leaf_index(),
                 before: before.as_ref().map(fields_of_pool),
                 after: fields_of_pool(after),
+                after_empty: false,
+                path: path.clone(),
+                balance: Self::no_balance(),
+                real: true,
+                has_balance: false,
+            },
+            Update::EmptyRead { account, path } => UpdateWitness {
+                index: account.0 as u64,
+                before: None,
+                after: [F::from(0u8); 4],
+                after_empty: true,
                 path: path.clone(),
                 balance: Self::no_balance(),
                 real: true,
@@ -152,6 +168,7 @@ impl UpdateWitness {
             index: 0,
             before: None,
             after: [F::from(0u8); 4],
+            after_empty: false,
             path: empty_path(ACCOUNT_TREE_DEPTH),
             balance: Self::no_balance(),
             real: false,
@@ -181,6 +198,7 @@ impl UpdateVar {
     pub fn witness(cs: ConstraintSystemRef<F>, w: &UpdateWitness) -> Result<Self, SynthesisError> {
         let index = FpVar::new_witness(cs.clone(), || Ok(F::from(w.index)))?;
         let before_empty = Boolean::new_witness(cs.clone(), || Ok(w.before.is_none()))?;
+        let after_empty = Boolean::new_witness(cs.clone(), || Ok(w.after_empty))?;
         let before = alloc4(&cs, w.before.unwrap_or([F::from(0u8); 4]))?;
         let after = alloc4(&cs, w.after)?;
         let path = PathVar::witness(cs.clone(), &index, &w.path)?;
@@ -195,6 +213,7 @@ impl UpdateVar {
         Ok(UpdateVar {
             index,
             before_empty,
+            after_empty,
             before,
             after,
             balance,
@@ -229,10 +248,18 @@ impl UpdateVar {
         for f in &self.before {
             f.conditional_enforce_equal(&FpVar::zero(), &self.before_empty)?;
         }
+        // A leaf may stay empty (a read proving absence) but is never emptied.
+        self.before_empty
+            .conditional_enforce_equal(&Boolean::TRUE, &self.after_empty)?;
+        for f in &self.after {
+            f.conditional_enforce_equal(&FpVar::zero(), &self.after_empty)?;
+        }
         let old_leaf = self
             .before_empty
             .select(&FpVar::zero(), &poseidon::hash(&self.before)?)?;
-        let new_leaf = poseidon::hash(&self.after)?;
+        let new_leaf = self
+            .after_empty
+            .select(&FpVar::zero(), &poseidon::hash(&self.after)?)?;
         self.path
             .conditional_update(&old_leaf, &new_leaf, root, enabled)
     }
