@@ -952,8 +952,7 @@ fn step(
             &g[SWAP_OUT],
         ],
     )?;
-    let [p_token, p_peer_token, p_peer_chain, p_fee_bps] =
-        split_meta(&gated(&b.before[0], &pool_ops)?)?;
+    let [p_token, _, p_peer_chain, p_fee_bps] = split_meta(&gated(&b.before[0], &pool_ops)?)?;
     let (reserve, supply) = (&b.before[1], &b.before[2]);
     let (reserve2, supply2) = (&b.after[1], &b.after[2]);
     {
@@ -1101,7 +1100,7 @@ fn step(
         let (c1, c2) = amount_min_msg(code::SWAP_IN);
         m1 += &gf(SWAP_IN) * c1;
         m2 += &gf(SWAP_IN) * c2;
-        let head = &pool + &acc * p2(16) + &p_fee_bps * p2(40);
+        let head = &pool + &acc * p2(16) + &p_fee_bps * p2(40) + &p_peer_chain * p2(56);
         add_link(
             &mut link,
             on,
@@ -1118,7 +1117,7 @@ fn step(
         supply2.conditional_enforce_equal(supply, on)?;
         at_least(&amt, &one, AMOUNT_BITS, on)?;
         at_least(reserve, &(&amt + &one), AMOUNT_BITS, on)?;
-        let head = &pool + &acc * p2(16);
+        let head = &pool + &acc * p2(16) + &p_peer_chain * p2(40);
         add_link(
             &mut link,
             on,
@@ -1194,7 +1193,6 @@ fn step(
             [hdr(5, head), zero.clone(), zero.clone(), zero.clone()],
         );
     }
-    let _ = (&p_peer_token, &p_peer_chain);
 
     carry.root = a.apply(&carry.root, &a_on, &a_bal)?;
     carry.root = b.apply(&carry.root, &b_on, &b_bal)?;

@@ -568,6 +568,7 @@ impl NetworkState {
                         amount_in: s.amount_in,
                         min_out: s.min_out,
                         fee_bps: side_in.fee_bps,
+                        peer_chain: out_chain,
                     },
                 ));
                 out.links.push((
@@ -578,6 +579,7 @@ impl NetworkState {
                         account: signer,
                         reserve_before: side_out.reserve,
                         amount_out,
+                        peer_chain: chain,
                     },
                 ));
                 Ok(())

@@ -32,6 +32,8 @@ pub enum Link {
         min_out: Amount,
         /// The pool's fee (bps), as stored in the input half.
         fee_bps: u16,
+        /// The chain of the pool's other half (where the output is paid).
+        peer_chain: ChainId,
     },
     /// Output half of a swap on the pool's other chain.
     SwapOut {
@@ -45,6 +47,8 @@ pub enum Link {
         reserve_before: Amount,
         /// Output amount.
         amount_out: Amount,
+        /// The chain of the pool's other half (where the input was paid).
+        peer_chain: ChainId,
     },
     /// Account creation (broadcast).
     CreateAccount {
@@ -111,11 +115,15 @@ impl Link {
                 amount_in,
                 min_out,
                 fee_bps,
+                peer_chain,
             } => [
                 header(
                     1,
                     *id,
-                    pool.0 as u128 | (account.0 as u128) << 16 | (*fee_bps as u128) << 40,
+                    pool.0 as u128
+                        | (account.0 as u128) << 16
+                        | (*fee_bps as u128) << 40
+                        | (peer_chain.0 as u128) << 56,
                 ),
                 u(reserve_before.get()),
                 u(amount_in.get()),
@@ -127,8 +135,13 @@ impl Link {
                 account,
                 reserve_before,
                 amount_out,
+                peer_chain,
             } => [
-                header(2, *id, pool.0 as u128 | (account.0 as u128) << 16),
+                header(
+                    2,
+                    *id,
+                    pool.0 as u128 | (account.0 as u128) << 16 | (peer_chain.0 as u128) << 40,
+                ),
                 u(reserve_before.get()),
                 u(amount_out.get()),
                 Fr::from(0u8),
