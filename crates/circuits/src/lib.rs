@@ -8,6 +8,7 @@
 //! Every gadget has a test that its output agrees with the native twin on random inputs and a
 //! negative test that a forged witness leaves the constraint system unsatisfied.
 
+pub mod binding;
 pub mod chain;
 pub mod gadgets;
 
