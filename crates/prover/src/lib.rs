@@ -1,28 +1,34 @@
 //! Groth16 keys, proving and verification for the rollup's circuits.
 //!
-//! * Keys are per circuit shape ([`Shape`]: the circuit and its capacity). [`Keys::load_or_setup`]
-//!   reads them from a cache directory (safe to delete) where each file name carries a fingerprint
-//!   of the circuit's constraint matrices, so a key made for another version of a circuit is never
-//!   used — a changed circuit simply gets new keys.
+//! * Keys are per circuit shape ([`Shape`]: the chain circuit of a capacity, or the binding
+//!   circuit of a network's chains). [`Keys::load_or_setup`] reads them from a cache directory
+//!   (safe to delete) where each file name carries a fingerprint of the circuit's constraint
+//!   matrices, so a key made for another version of a circuit is never used — a changed circuit
+//!   simply gets new keys.
 //! * The only setup implemented is the **development setup**: deterministic, seeded from a public
 //!   constant, and therefore **insecure** — anyone can forge proofs for keys made this way. It is
 //!   refused unless the network is [`Network::Dev`]; production needs a multi-party ceremony.
 //! * [`prove_chain`] proves one chain's part of a block; chains are independent, so they can be
-//!   proved in parallel or on different workers.
+//!   proved in parallel or on different workers. [`prove_binding`] proves the block's binding.
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, SynthesisError, SynthesisMode,
+};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
+use rollup_circuits::binding::{BindingCircuit, BindingWitness};
 use rollup_circuits::chain::{ChainCircuit, ChainWitness};
+use rollup_types::ChainId;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Errors from key handling and proving. `retryable` tells a job queue whether to try again.
+/// Errors from key handling and proving. [`ProverError::retryable`] tells a job queue whether to
+/// try again.
 #[derive(Debug, thiserror::Error)]
 pub enum ProverError {
     /// The development setup was requested for a network that is not the development network.
@@ -39,12 +45,18 @@ pub enum ProverError {
     /// A cached key could not be decoded (corrupt or truncated file).
     #[error("key cache {0}: corrupt key file")]
     CorruptKey(PathBuf),
+    /// A witness was given to keys of another circuit shape.
+    #[error("the witness does not fit keys of shape {0:?}")]
+    WrongShape(Shape),
     /// Constraint synthesis or proving failed (bad witness or a circuit bug).
     #[error("proving failed: {0}")]
-    Synthesis(#[from] ark_relations::gr1cs::SynthesisError),
-    /// The circuit's witness could not be built from the block.
-    #[error("witness: {0}")]
-    Witness(#[from] rollup_circuits::chain::CircuitError),
+    Synthesis(#[from] SynthesisError),
+    /// The chain circuit's witness could not be built from the block.
+    #[error("chain witness: {0}")]
+    ChainWitness(#[from] rollup_circuits::chain::CircuitError),
+    /// The binding circuit's witness could not be built from the block.
+    #[error("binding witness: {0}")]
+    BindingWitness(#[from] rollup_circuits::binding::BindingError),
 }
 
 impl ProverError {
@@ -64,28 +76,59 @@ pub enum Network {
 }
 
 /// A circuit shape: what one proving key serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Shape {
-    /// The per-chain block circuit with this many chunk steps.
+    /// The per-chain block circuit with this many chunk steps (the same key for every chain).
     Chain {
         /// Steps.
         capacity: usize,
     },
+    /// The binding circuit of a network's connected chains, with this many link slots per chain.
+    Binding {
+        /// Connected chains, ascending.
+        chains: Vec<ChainId>,
+        /// Link slots per chain (the chain circuits' capacity).
+        links: usize,
+    },
+}
+
+/// Either circuit, so keys and proofs share one code path.
+enum Circuit {
+    Chain(ChainCircuit),
+    Binding(BindingCircuit),
+}
+
+impl ConstraintSynthesizer<Fr> for Circuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        match self {
+            Circuit::Chain(c) => c.generate_constraints(cs),
+            Circuit::Binding(c) => c.generate_constraints(cs),
+        }
+    }
 }
 
 impl Shape {
     fn name(&self) -> String {
         match self {
             Shape::Chain { capacity } => format!("chain-{capacity}"),
+            Shape::Binding { chains, links } => {
+                let ids: Vec<String> = chains.iter().map(|c| c.0.to_string()).collect();
+                format!("binding-{}-{links}", ids.join("_"))
+            }
         }
     }
 
-    fn blank(&self) -> ChainCircuit {
-        match *self {
-            Shape::Chain { capacity } => ChainCircuit {
-                capacity,
+    fn blank(&self) -> Circuit {
+        match self {
+            Shape::Chain { capacity } => Circuit::Chain(ChainCircuit {
+                capacity: *capacity,
                 witness: None,
-            },
+            }),
+            Shape::Binding { chains, links } => Circuit::Binding(BindingCircuit {
+                chains: chains.clone(),
+                links: *links,
+                witness: None,
+            }),
         }
     }
 }
@@ -108,7 +151,7 @@ pub struct Keys {
 }
 
 /// SHA-256 over the circuit's constraint matrices (synthesised without a witness).
-pub fn fingerprint(shape: Shape) -> Result<String, ProverError> {
+pub fn fingerprint(shape: &Shape) -> Result<String, ProverError> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_mode(SynthesisMode::Setup);
     shape.blank().generate_constraints(cs.clone())?;
@@ -161,7 +204,7 @@ impl Keys {
         if network != Network::Dev {
             return Err(ProverError::InsecureSetupRefused(network));
         }
-        let fp = fingerprint(shape)?;
+        let fp = fingerprint(&shape)?;
         let base = cache_dir.join(format!("{}-{fp}", shape.name()));
         let (pk_path, vk_path) = (base.with_extension("pk"), base.with_extension("vk"));
         let (pk, vk) = if pk_path.exists() && vk_path.exists() {
@@ -212,35 +255,52 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
 
 /// A proof with its public input.
 #[derive(Clone, Debug)]
-pub struct ChainProof {
+pub struct Proved {
     /// The proof.
     pub proof: Proof<Bn254>,
     /// Its single public input.
     pub public_input: Fr,
 }
 
-/// Proves one chain's part of a block.
-pub fn prove_chain(keys: &Keys, witness: ChainWitness) -> Result<ChainProof, ProverError> {
-    let Shape::Chain { capacity } = keys.shape;
-    let public_input = witness.public_input();
+fn prove(keys: &Keys, circuit: Circuit, public_input: Fr) -> Result<Proved, ProverError> {
     // Proof randomness must be unpredictable (zero knowledge), unlike the setup's.
     let mut rng = ChaCha20Rng::from_entropy();
-    let proof = Groth16::<Bn254>::prove(
-        &keys.pk,
-        ChainCircuit {
-            capacity,
-            witness: Some(witness),
-        },
-        &mut rng,
-    )?;
-    Ok(ChainProof {
+    let proof = Groth16::<Bn254>::prove(&keys.pk, circuit, &mut rng)?;
+    Ok(Proved {
         proof,
         public_input,
     })
 }
 
-/// Verifies a chain proof natively.
-pub fn verify_chain(keys: &Keys, proof: &ChainProof) -> bool {
+/// Proves one chain's part of a block.
+pub fn prove_chain(keys: &Keys, witness: ChainWitness) -> Result<Proved, ProverError> {
+    let Shape::Chain { capacity } = keys.shape else {
+        return Err(ProverError::WrongShape(keys.shape.clone()));
+    };
+    let public_input = witness.public_input();
+    let circuit = ChainCircuit {
+        capacity,
+        witness: Some(witness),
+    };
+    prove(keys, Circuit::Chain(circuit), public_input)
+}
+
+/// Proves the binding of a block's chains.
+pub fn prove_binding(keys: &Keys, witness: BindingWitness) -> Result<Proved, ProverError> {
+    let Shape::Binding { chains, links } = &keys.shape else {
+        return Err(ProverError::WrongShape(keys.shape.clone()));
+    };
+    let public_input = witness.public_input(chains);
+    let circuit = BindingCircuit {
+        chains: chains.clone(),
+        links: *links,
+        witness: Some(witness),
+    };
+    prove(keys, Circuit::Binding(circuit), public_input)
+}
+
+/// Verifies a proof natively against its public input.
+pub fn verify(keys: &Keys, proof: &Proved) -> bool {
     Groth16::<Bn254>::verify_with_processed_vk(&keys.pvk, &[proof.public_input], &proof.proof)
         .unwrap_or(false)
 }

@@ -1,28 +1,34 @@
-//! End to end with real Groth16 proofs: a three-chain block is proven per chain and verifies; any
-//! changed public input is rejected. Run in release (`cargo test --release -p rollup-prover`);
-//! keys are cached under `.data/keys` (safe to delete).
+//! End to end with real Groth16 proofs: a three-chain block using deposits, a key change, a pool
+//! with one-coin liquidity on both sides, a cross-chain swap, a transfer and a withdrawal is proven
+//! — one proof per chain and the binding proof — and every proof verifies; any changed public
+//! input is rejected. Run in release; keys are cached under `.data/keys` (safe to delete).
 
+use rollup_circuits::binding::BindingWitness;
 use rollup_circuits::chain::ChainWitness;
-use rollup_prover::*;
+use rollup_prover::{
+    Keys, Network, Proved, ProverError, Shape, prove_binding, prove_chain, verify,
+};
 use rollup_state::dev::{DevWallet, amount, deposit};
-use rollup_state::*;
+use rollup_state::{
+    Block, BlockContext, BuildOptions, NetworkConfig, NetworkState, build_block, genesis_sync_hash,
+};
 use rollup_types::tx::*;
 use rollup_types::*;
 use std::path::PathBuf;
 use std::time::Instant;
 
 const CAPACITY: usize = 16;
+const CHAINS: [ChainId; 3] = [ChainId(1), ChainId(2), ChainId(3)];
 
 fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.data/keys")
 }
 
 fn block() -> Block {
-    let alice = DevWallet::new(1);
-    let bob = DevWallet::new(2);
-    let chains = vec![ChainId(1), ChainId(2), ChainId(3)];
+    let (alice, bob) = (DevWallet::new(1), DevWallet::new(2));
+    let a = AccountId(1);
     let mut state = NetworkState::genesis(&NetworkConfig {
-        chains,
+        chains: CHAINS.to_vec(),
         fee_account: DevWallet::new(0).address(),
     })
     .unwrap();
@@ -33,29 +39,64 @@ fn block() -> Block {
     };
     let setup = vec![
         deposit(1, 0, alice.address(), 0, 1_000_000),
-        alice.change_pubkey(ChainId(1), AccountId(1), 0, 0, 0),
+        deposit(2, 0, alice.address(), 1, 1_000_000),
+        alice.change_pubkey(ChainId(1), a, 0, 0, 0),
     ];
     let b1 = build_block(&mut state, &ctx, setup, BuildOptions::default());
     assert!(b1.rejected.is_empty());
+    let add = |chain, nonce| {
+        alice.sign(L2Tx::AddLiquidity(AddLiquidity {
+            chain,
+            account: a,
+            pool: PoolId(0),
+            amount: amount(100_000),
+            min_shares: amount(0),
+            fee: amount(1),
+            nonce: Nonce(nonce),
+        }))
+    };
     let txs = vec![
-        deposit(2, 0, bob.address(), 1, 5_000),
+        deposit(2, 1, bob.address(), 1, 5_000),
+        alice.change_pubkey(ChainId(2), a, 0, 1, 2),
+        alice.sign(L2Tx::CreatePool(CreatePool {
+            chain: ChainId(1),
+            account: a,
+            pool: PoolId(0),
+            token: TokenId(0),
+            peer_chain: ChainId(2),
+            peer_token: TokenId(1),
+            fee_bps: 30,
+            fee: amount(0),
+            nonce: Nonce(1),
+        })),
+        add(ChainId(1), 2),
+        add(ChainId(2), 1),
+        alice.sign(L2Tx::Swap(Swap {
+            chain: ChainId(1),
+            account: a,
+            pool: PoolId(0),
+            amount_in: amount(2_000),
+            min_out: amount(1_900),
+            fee: amount(3),
+            nonce: Nonce(3),
+        })),
         alice.sign(L2Tx::Transfer(Transfer {
             chain: ChainId(1),
-            from: AccountId(1),
+            from: a,
             to: bob.address(),
             token: TokenId(0),
             amount: amount(2_500),
             fee: amount(3),
-            nonce: Nonce(1),
+            nonce: Nonce(4),
         })),
         alice.sign(L2Tx::Withdraw(Withdraw {
             chain: ChainId(1),
-            account: AccountId(1),
+            account: a,
             to: alice.address(),
             token: TokenId(0),
             amount: amount(100_000),
             fee: amount(5),
-            nonce: Nonce(2),
+            nonce: Nonce(5),
         })),
     ];
     let ctx = BlockContext {
@@ -92,15 +133,26 @@ fn development_setup_is_refused_outside_dev() {
 #[test]
 fn three_chain_block_proves_and_verifies() {
     let t = Instant::now();
-    let keys = Keys::load_or_setup(
+    let chain_keys = Keys::load_or_setup(
         Shape::Chain { capacity: CAPACITY },
         &cache_dir(),
         Network::Dev,
     )
     .unwrap();
     println!(
-        "keys for capacity {CAPACITY} ({}): {:.1} s",
-        keys.fingerprint,
+        "chain keys ({}): {:.1} s",
+        chain_keys.fingerprint,
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let binding_shape = Shape::Binding {
+        chains: CHAINS.to_vec(),
+        links: CAPACITY,
+    };
+    let binding_keys = Keys::load_or_setup(binding_shape, &cache_dir(), Network::Dev).unwrap();
+    println!(
+        "binding keys ({}): {:.1} s",
+        binding_keys.fingerprint,
         t.elapsed().as_secs_f64()
     );
     let b = block();
@@ -108,22 +160,38 @@ fn three_chain_block_proves_and_verifies() {
     for cb in &b.chains {
         let w = ChainWitness::new(cb, b.number, CAPACITY).unwrap();
         let t = Instant::now();
-        let p = prove_chain(&keys, w).unwrap();
+        let p = prove_chain(&chain_keys, w).unwrap();
         println!(
             "chain {}: proved in {:.1} s",
             cb.chain,
             t.elapsed().as_secs_f64()
         );
-        assert!(verify_chain(&keys, &p), "chain {} proof verifies", cb.chain);
+        assert!(verify(&chain_keys, &p), "chain {} proof verifies", cb.chain);
         proofs.push(p);
     }
-    // Any other public input is rejected: a changed value, or another chain's input.
+    let t = Instant::now();
+    let bw = BindingWitness::new(&b, &CHAINS, CAPACITY).unwrap();
+    let binding = prove_binding(&binding_keys, bw).unwrap();
+    println!("binding: proved in {:.1} s", t.elapsed().as_secs_f64());
+    assert!(verify(&binding_keys, &binding));
+    // Any other public input is rejected: a changed value, another chain's input, a proof under
+    // the other circuit's key.
     let mut changed = proofs[0].clone();
     changed.public_input += ark_bn254::Fr::from(1u8);
-    assert!(!verify_chain(&keys, &changed));
-    let swapped = ChainProof {
+    assert!(!verify(&chain_keys, &changed));
+    let swapped = Proved {
         proof: proofs[0].proof.clone(),
         public_input: proofs[1].public_input,
     };
-    assert!(!verify_chain(&keys, &swapped));
+    assert!(!verify(&chain_keys, &swapped));
+    assert!(!verify(&binding_keys, &proofs[0]));
+    let mut changed = binding.clone();
+    changed.public_input += ark_bn254::Fr::from(1u8);
+    assert!(!verify(&binding_keys, &changed));
+    // A witness for the wrong shape is refused.
+    let w = ChainWitness::new(&b.chains[0], b.number, CAPACITY).unwrap();
+    assert!(matches!(
+        prove_chain(&binding_keys, w),
+        Err(ProverError::WrongShape(_))
+    ));
 }
