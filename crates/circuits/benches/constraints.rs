@@ -1,11 +1,14 @@
-//! Constraint counts of the per-chain circuit: per step (= per 16-byte chunk, so per transfer) and
-//! the fixed part (fee settlement, SHA-256 of the public values), from two capacities.
+//! Constraint counts of the per-chain circuit — per step (= per 16-byte chunk, so per transfer) and
+//! the fixed part (fee settlement, SHA-256 of the public values), from two capacities — and of the
+//! binding circuit for three chains.
 //!
 //! Run: `cargo bench -p rollup-circuits --bench constraints`
 
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
 use rollup_circuits::F;
+use rollup_circuits::binding::BindingCircuit;
 use rollup_circuits::chain::ChainCircuit;
+use rollup_types::ChainId;
 
 fn count(capacity: usize) -> usize {
     let cs = ConstraintSystem::<F>::new_ref();
@@ -29,4 +32,15 @@ fn main() {
     println!("| 16 | {b} |");
     println!("per step (one transfer, its SHA-256 share included): {per_step}");
     println!("fixed per proof (fee settlement, public-input SHA-256, root bytes): {fixed}");
+    let binding = |links: usize| {
+        let cs = ConstraintSystem::<F>::new_ref();
+        cs.set_mode(SynthesisMode::Setup);
+        let chains = vec![ChainId(1), ChainId(2), ChainId(3)];
+        BindingCircuit { chains, links, witness: None }
+            .generate_constraints(cs.clone())
+            .expect("synthesis");
+        cs.num_constraints()
+    };
+    let (b16, b64) = (binding(16), binding(64));
+    println!("binding, 3 chains × 16 link slots: {b16}; × 64: {b64}");
 }
