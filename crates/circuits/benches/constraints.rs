@@ -36,9 +36,13 @@ fn main() {
         let cs = ConstraintSystem::<F>::new_ref();
         cs.set_mode(SynthesisMode::Setup);
         let chains = vec![ChainId(1), ChainId(2), ChainId(3)];
-        BindingCircuit { chains, links, witness: None }
-            .generate_constraints(cs.clone())
-            .expect("synthesis");
+        BindingCircuit {
+            chains,
+            links,
+            witness: None,
+        }
+        .generate_constraints(cs.clone())
+        .expect("synthesis");
         cs.num_constraints()
     };
     let (b16, b64) = (binding(16), binding(64));
