@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The test command: formatting, lints, and every test of the workspace.
-# Needs only a Rust toolchain for now; later stages add anvil/solc (npm) and PostgreSQL here.
+# The test command: installs the pinned npm tools (anvil, solcjs), then formatting, lints and every
+# test of the workspace. Needs a Rust toolchain and Node/npm; later stages add PostgreSQL here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== npm ci (anvil, solcjs; pinned in package-lock.json)"
+npm ci --no-audit --no-fund
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -27,6 +27,8 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod verifier;
+
 /// Errors from key handling and proving. [`ProverError::retryable`] tells a job queue whether to
 /// try again.
 #[derive(Debug, thiserror::Error)]
