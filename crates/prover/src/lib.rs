@@ -306,3 +306,38 @@ pub fn verify(keys: &Keys, proof: &Proved) -> bool {
     Groth16::<Bn254>::verify_with_processed_vk(&keys.pvk, &[proof.public_input], &proof.proof)
         .unwrap_or(false)
 }
+
+/// All proofs of a block: one per chain, in the block's chain order, and the binding proof.
+#[derive(Clone, Debug)]
+pub struct BlockProofs {
+    /// Chain proofs.
+    pub chains: Vec<Proved>,
+    /// The binding proof.
+    pub binding: Proved,
+}
+
+/// Proves a whole block (built with its witness) with the chain keys of its capacity and the
+/// binding keys of its network. The chain proofs are independent; a job queue can run them on
+/// different workers through [`prove_chain`] instead.
+pub fn prove_block(
+    chain_keys: &Keys,
+    binding_keys: &Keys,
+    block: &rollup_state::Block,
+) -> Result<BlockProofs, ProverError> {
+    let Shape::Chain { capacity } = chain_keys.shape else {
+        return Err(ProverError::WrongShape(chain_keys.shape.clone()));
+    };
+    let Shape::Binding { chains, links } = &binding_keys.shape else {
+        return Err(ProverError::WrongShape(binding_keys.shape.clone()));
+    };
+    let proofs = block
+        .chains
+        .iter()
+        .map(|cb| prove_chain(chain_keys, ChainWitness::new(cb, block.number, capacity)?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let binding = prove_binding(binding_keys, BindingWitness::new(block, chains, *links)?)?;
+    Ok(BlockProofs {
+        chains: proofs,
+        binding,
+    })
+}

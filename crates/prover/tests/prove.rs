@@ -5,10 +5,9 @@
 //! or swapped proofs are rejected by both. Run in release; keys are cached under `.data/keys`
 //! (safe to delete).
 
-use rollup_circuits::binding::BindingWitness;
 use rollup_circuits::chain::ChainWitness;
 use rollup_prover::{
-    Keys, Network, Proved, ProverError, Shape, prove_binding, prove_chain, verify,
+    BlockProofs, Keys, Network, Proved, ProverError, Shape, prove_block, prove_chain, verify,
 };
 use rollup_state::dev::{DevWallet, amount, deposit};
 use rollup_state::{
@@ -164,23 +163,18 @@ fn three_chain_block_proves_and_verifies() {
         t.elapsed().as_secs_f64()
     );
     let b = block();
-    let mut proofs = Vec::new();
-    for cb in &b.chains {
-        let w = ChainWitness::new(cb, b.number, CAPACITY).unwrap();
-        let t = Instant::now();
-        let p = prove_chain(&chain_keys, w).unwrap();
-        println!(
-            "chain {}: proved in {:.1} s",
-            cb.chain,
-            t.elapsed().as_secs_f64()
-        );
-        assert!(verify(&chain_keys, &p), "chain {} proof verifies", cb.chain);
-        proofs.push(p);
-    }
     let t = Instant::now();
-    let bw = BindingWitness::new(&b, &CHAINS, CAPACITY).unwrap();
-    let binding = prove_binding(&binding_keys, bw).unwrap();
-    println!("binding: proved in {:.1} s", t.elapsed().as_secs_f64());
+    let BlockProofs {
+        chains: proofs,
+        binding,
+    } = prove_block(&chain_keys, &binding_keys, &b).unwrap();
+    println!(
+        "block (3 chain proofs + binding): proved in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    for (cb, p) in b.chains.iter().zip(&proofs) {
+        assert!(verify(&chain_keys, p), "chain {} proof verifies", cb.chain);
+    }
     assert!(verify(&binding_keys, &binding));
     // Any other public input is rejected: a changed value, another chain's input, a proof under
     // the other circuit's key.
