@@ -16,12 +16,11 @@
 //! links_hash) per connected chain) mod 2^253` ([`binding_public_input`]).
 
 use crate::F;
+use crate::gadgets::bytes::{be_bytes, enforce_sha256_input, p2, truncate_253};
 use crate::gadgets::{amount, poseidon};
-use ark_crypto_primitives::crh::sha256::constraints::Sha256Gadget;
-use ark_ff::PrimeField;
 use ark_r1cs_std::{
-    alloc::AllocVar, boolean::Boolean, convert::ToBitsGadget, eq::EqGadget, fields::FieldVar,
-    fields::fp::FpVar, uint8::UInt8,
+    alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar, fields::fp::FpVar,
+    uint8::UInt8,
 };
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use rollup_crypto::field::fr_to_be_bytes;
@@ -287,20 +286,7 @@ pub fn binding_public_input(
         h.update(fr_to_be_bytes(n));
         h.update(fr_to_be_bytes(l));
     }
-    let mut d: [u8; 32] = h.finalize().into();
-    d[0] &= 0x1f;
-    F::from_be_bytes_mod_order(&d)
-}
-
-fn p2(e: u32) -> F {
-    use ark_ff::Field;
-    F::from(2u8).pow([e as u64])
-}
-
-fn be_bytes(x: &FpVar<F>) -> Result<Vec<UInt8<F>>, SynthesisError> {
-    let mut bits = x.to_bits_le()?;
-    bits.resize(256, Boolean::FALSE);
-    Ok(bits.chunks(8).rev().map(UInt8::from_bits_le).collect())
+    truncate_253(&h.finalize().into())
 }
 
 /// Allocates `v` as a witness range-checked to `bits` bits.
@@ -601,15 +587,7 @@ impl ConstraintSynthesizer<F> for BindingCircuit {
             pre.extend(be_bytes(&new_roots[c])?);
             pre.extend(be_bytes(&links_hashes[c])?);
         }
-        let digest = Sha256Gadget::digest(&pre)?;
-        let mut bits: Vec<Boolean<F>> = digest
-            .0
-            .iter()
-            .rev()
-            .flat_map(|b| b.to_bits_le().expect("bits of a byte"))
-            .collect();
-        bits.truncate(253);
-        Boolean::le_bits_to_fp(&bits)?.enforce_equal(&public)
+        enforce_sha256_input(&pre, &public)
     }
 }
 
@@ -619,6 +597,7 @@ mod tests {
     //! public input recomputed from the forged links).
 
     use super::*;
+    use ark_ff::PrimeField;
     use ark_relations::gr1cs::ConstraintSystem;
     use rollup_state::dev::{DevWallet, amount, deposit};
     use rollup_state::*;

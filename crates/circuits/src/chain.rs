@@ -11,6 +11,7 @@
 //! count; 2^24 − 512 accounts), which [`ChainWitness::new`] reports as missing witness data.
 
 use crate::F;
+use crate::gadgets::bytes::{self, be_bytes, p2, small_be_bytes, truncate_253};
 use crate::gadgets::{
     amount::{self, AMOUNT_BITS},
     eddsa::SignatureVar,
@@ -20,8 +21,8 @@ use crate::gadgets::{
 use ark_crypto_primitives::crh::sha256::constraints::Sha256Gadget;
 use ark_ff::PrimeField;
 use ark_r1cs_std::{
-    GR1CSVar, alloc::AllocVar, boolean::Boolean, convert::ToBitsGadget, eq::EqGadget,
-    fields::FieldVar, fields::fp::FpVar, uint8::UInt8,
+    GR1CSVar, alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar, fields::fp::FpVar,
+    uint8::UInt8,
 };
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use rollup_crypto::Signature;
@@ -306,12 +307,6 @@ pub fn public_input(
     truncate_253(&h.finalize().into())
 }
 
-fn truncate_253(digest: &[u8; 32]) -> F {
-    let mut d = *digest;
-    d[0] &= 0x1f;
-    F::from_be_bytes_mod_order(&d)
-}
-
 /// The circuit for one capacity; `witness: None` for key generation.
 #[derive(Clone, Debug)]
 pub struct ChainCircuit {
@@ -379,19 +374,6 @@ fn enforce_nonzero(
             .unwrap_or_default())
     })?;
     x.mul_equals(&inv, &FpVar::from(on.clone()))
-}
-
-/// Field element → 32 big-endian bytes (canonical decomposition).
-fn be_bytes(x: &FpVar<F>) -> Result<Vec<UInt8<F>>, SynthesisError> {
-    let mut bits = x.to_bits_le()?;
-    bits.resize(256, Boolean::FALSE);
-    Ok(bits.chunks(8).rev().map(UInt8::from_bits_le).collect())
-}
-
-/// `n` low bytes of a small number, big-endian (range-checked to `8n` bits).
-fn small_be_bytes(x: &FpVar<F>, n: usize) -> Result<Vec<UInt8<F>>, SynthesisError> {
-    let bits = amount::range_check(x, 8 * n)?;
-    Ok(bits.chunks(8).rev().map(UInt8::from_bits_le).collect())
 }
 
 /// Values carried from step to step.
@@ -466,22 +448,8 @@ impl ConstraintSynthesizer<F> for ChainCircuit {
         pre.extend(be_bytes(&new_root)?);
         pre.extend(pubdata_hash.0);
         pre.extend(be_bytes(&carry.links)?);
-        let digest = Sha256Gadget::digest(&pre)?;
-        let mut bits: Vec<Boolean<F>> = digest
-            .0
-            .iter()
-            .rev()
-            .flat_map(|b| b.to_bits_le().expect("bits of a byte"))
-            .collect();
-        bits.truncate(253);
-        Boolean::le_bits_to_fp(&bits)?.enforce_equal(&public)
+        bytes::enforce_sha256_input(&pre, &public)
     }
-}
-
-/// Powers of two as constants.
-fn p2(e: u32) -> F {
-    use ark_ff::Field;
-    F::from(2u8).pow([e as u64])
 }
 
 /// Bits `[lo, lo + n)` of a little-endian bit vector as a number (linear, free).

@@ -1,6 +1,7 @@
 //! R1CS gadgets, one concern per module.
 
 pub mod amount;
+pub mod bytes;
 pub mod eddsa;
 pub mod merkle;
 pub mod poseidon;
