@@ -5,6 +5,7 @@
 //! or swapped proofs are rejected by both. Run in release; keys are cached under `.data/keys`
 //! (safe to delete).
 
+use ark_ff::{BigInteger, PrimeField};
 use rollup_circuits::chain::ChainWitness;
 use rollup_prover::{
     BlockProofs, Keys, Network, Proved, ProverError, Shape, prove_block, prove_chain, verify,
@@ -237,6 +238,17 @@ fn three_chain_block_proves_and_verifies() {
     assert!(!is_true(
         anvil.call(&verifier, &verify_block_calldata(&proofs, &b2))
     ));
+    // A non-canonical input (x + r, the same field element) is refused: inputs must be below r.
+    let mut wide = good.clone();
+    let r = ark_bn254::Fr::MODULUS.to_bytes_be();
+    let mut carry = 0u16;
+    for k in (0..32).rev() {
+        let v = wide[4 + k] as u16 + r[k] as u16 + carry;
+        wide[4 + k] = v as u8;
+        carry = v >> 8;
+    }
+    assert_eq!(carry, 0);
+    assert!(!is_true(anvil.call(&verifier, &wide)));
     // A witness for the wrong shape is refused.
     let w = ChainWitness::new(&b.chains[0], b.number, CAPACITY).unwrap();
     assert!(matches!(
