@@ -1521,4 +1521,155 @@ mod tests {
         w.pubdata[3] ^= 0x80;
         assert!(!satisfied(w));
     }
+
+    /// Block 2 on chains 1 and 2 after a setup block (alice: 10^6 of token 0 on chain 1 and of
+    /// token 1 on chain 2, with a key; carol: 1 of token 0 on chain 1).
+    fn block_with(txs: impl FnOnce(&DevWallet) -> Vec<Tx>) -> (Block, ChainWitness) {
+        let alice = DevWallet::new(1);
+        let carol = DevWallet::new(3).address();
+        let mut state = NetworkState::genesis(&NetworkConfig {
+            chains: vec![C1, ChainId(2)],
+            fee_account: DevWallet::new(0).address(),
+        })
+        .unwrap();
+        let ctx = BlockContext {
+            number: BlockNumber(1),
+            timestamp: 0,
+            prev_sync_hash: [0; 32],
+        };
+        let setup = vec![
+            deposit(1, 0, alice.address(), 0, 1_000_000),
+            deposit(2, 0, alice.address(), 1, 1_000_000),
+            deposit(1, 1, carol, 0, 1),
+            alice.change_pubkey(C1, AccountId(1), 0, 0, 0),
+        ];
+        assert!(
+            build_block(&mut state, &ctx, setup, BuildOptions::default())
+                .rejected
+                .is_empty()
+        );
+        let ctx = BlockContext {
+            number: BlockNumber(2),
+            timestamp: 1,
+            prev_sync_hash: [0; 32],
+        };
+        let opts = BuildOptions {
+            witness: true,
+            ..Default::default()
+        };
+        let block = build_block(&mut state, &ctx, txs(&alice), opts);
+        assert!(block.rejected.is_empty(), "{:?}", block.rejected);
+        let w = ChainWitness::new(&block.chains[0], block.number, CAPACITY).unwrap();
+        (block, w)
+    }
+
+    /// Steps whose operation has `code`, with their chunk index.
+    fn steps_of(w: &ChainWitness, code: u8) -> Vec<usize> {
+        (0..w.steps.len())
+            .filter(|&i| w.steps[i].op[0] == code)
+            .collect()
+    }
+
+    /// Rewrites bytes of an operation in every step of it and in the published pubdata.
+    fn rewrite_op(w: &mut ChainWitness, steps: &[usize], at: usize, bytes: &[u8]) {
+        for &i in steps {
+            w.steps[i].op[at..at + bytes.len()].copy_from_slice(bytes);
+        }
+        let first = steps[0];
+        w.pubdata[first * CHUNK_BYTES + at..first * CHUNK_BYTES + at + bytes.len()]
+            .copy_from_slice(bytes);
+    }
+
+    #[test]
+    fn control_full_exit_and_deposit_blocks_are_satisfied() {
+        let (_, mut w) = block_with(|a| {
+            vec![
+                Tx::FullExit(FullExit {
+                    chain: C1,
+                    serial_id: 2,
+                    account: AccountId(1),
+                    owner: a.address(),
+                    token: TokenId(0),
+                }),
+                deposit(1, 3, DevWallet::new(3).address(), 0, 5),
+            ]
+        });
+        rechain(&mut w);
+        assert!(satisfied(w));
+    }
+
+    #[test]
+    fn full_exit_paying_less_than_the_balance_is_rejected() {
+        let (_, mut w) = block_with(|a| {
+            vec![Tx::FullExit(FullExit {
+                chain: C1,
+                serial_id: 2,
+                account: AccountId(1),
+                owner: a.address(),
+                token: TokenId(0),
+            })]
+        });
+        let steps = steps_of(&w, code::FULL_EXIT);
+        rewrite_op(&mut w, &steps, 6, &amount(999_999).to_be_bytes14());
+        w.steps[steps[0]].a.balance.2 = F::from(1u8); // the debit follows the published amount
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn refund_of_a_creditable_deposit_is_rejected() {
+        let (_, mut w) = block_with(|_| vec![deposit(1, 2, DevWallet::new(3).address(), 0, 5)]);
+        let steps = steps_of(&w, code::DEPOSIT);
+        rewrite_op(&mut w, &steps, 0, &[code::DEPOSIT_REFUND]);
+        // A refund changes nothing: the update becomes a read.
+        let a = &mut w.steps[steps[0]].a;
+        a.after = a.before.unwrap();
+        a.balance.2 = a.balance.1;
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn minting_extra_lp_shares_is_rejected() {
+        let (_, mut w) = block_with(|a| {
+            let add = |amt: u128, nonce: u32| {
+                a.sign(L2Tx::AddLiquidity(AddLiquidity {
+                    chain: C1,
+                    account: AccountId(1),
+                    pool: PoolId(0),
+                    amount: amount(amt),
+                    min_shares: amount(0),
+                    fee: amount(0),
+                    nonce: Nonce(nonce),
+                }))
+            };
+            vec![
+                a.sign(L2Tx::CreatePool(CreatePool {
+                    chain: C1,
+                    account: AccountId(1),
+                    pool: PoolId(0),
+                    token: TokenId(0),
+                    peer_chain: ChainId(2),
+                    peer_token: TokenId(1),
+                    fee_bps: 30,
+                    fee: amount(0),
+                    nonce: Nonce(1),
+                })),
+                add(50_000, 2),
+                add(10_000, 3),
+            ]
+        });
+        let mut control = w.clone();
+        rechain(&mut control);
+        assert!(
+            satisfied(control),
+            "the honest pool block, rechained, is satisfied"
+        );
+        let steps = steps_of(&w, code::ADD_LIQUIDITY);
+        let (first, second) = (steps[2], steps[3]); // the later add: pool update, then LP credit
+        w.steps[first].b.after[2] += F::from(1u8); // one more share in supply
+        w.steps[second].a.balance.2 += F::from(1u8); // and in the LP's balance
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
 }
