@@ -1262,60 +1262,26 @@ mod tests {
         carol: Address,
     }
 
-    /// Block 2 on chain 1: one transfer alice → carol (10, fee 1). Bob holds nearly the maximum.
+    /// Block 2 on chain 1: one transfer alice → carol (10, fee 1), or → bob, who holds nearly the
+    /// maximum.
     fn case(transfer_to_bob: bool) -> Case {
-        let alice = DevWallet::new(1);
         let bob = DevWallet::new(2).address();
         let carol = DevWallet::new(3).address();
-        let mut state = NetworkState::genesis(&NetworkConfig {
-            chains: vec![C1, ChainId(2)],
-            fee_account: DevWallet::new(0).address(),
-        })
-        .unwrap();
-        let ctx = BlockContext {
-            number: BlockNumber(1),
-            timestamp: 0,
-            prev_sync_hash: [0; 32],
-        };
-        let setup = vec![
-            deposit(1, 0, alice.address(), 0, 1_000_000),
-            deposit(1, 1, bob, 0, MAX_AMOUNT - 100),
-            deposit(1, 2, carol, 0, 1),
-            alice.change_pubkey(C1, AccountId(1), 0, 0, 0),
-        ];
-        assert!(
-            build_block(&mut state, &ctx, setup, BuildOptions::default())
-                .rejected
-                .is_empty()
-        );
         let to = if transfer_to_bob { bob } else { carol };
-        let tx = alice.sign(L2Tx::Transfer(Transfer {
-            chain: C1,
-            from: AccountId(1),
-            to,
-            token: TokenId(0),
-            amount: amount(10),
-            fee: amount(1),
-            nonce: Nonce(1),
-        }));
-        let ctx = BlockContext {
-            number: BlockNumber(2),
-            timestamp: 1,
-            prev_sync_hash: [0; 32],
-        };
-        let block = build_block(
-            &mut state,
-            &ctx,
-            vec![tx],
-            BuildOptions {
-                witness: true,
-                ..Default::default()
-            },
-        );
-        assert!(block.rejected.is_empty());
+        let (block, _) = block_with(|alice| {
+            vec![alice.sign(L2Tx::Transfer(Transfer {
+                chain: C1,
+                from: AccountId(1),
+                to,
+                token: TokenId(0),
+                amount: amount(10),
+                fee: amount(1),
+                nonce: Nonce(1),
+            }))]
+        });
         Case {
             block,
-            alice,
+            alice: DevWallet::new(1),
             carol,
         }
     }
@@ -1523,7 +1489,7 @@ mod tests {
     }
 
     /// Block 2 on chains 1 and 2 after a setup block (alice: 10^6 of token 0 on chain 1 and of
-    /// token 1 on chain 2, with a key; carol: 1 of token 0 on chain 1).
+    /// token 1 on chain 2, with a key; bob: 2^112 − 101 and carol: 1 of token 0 on chain 1).
     fn block_with(txs: impl FnOnce(&DevWallet) -> Vec<Tx>) -> (Block, ChainWitness) {
         let alice = DevWallet::new(1);
         let carol = DevWallet::new(3).address();
@@ -1540,7 +1506,8 @@ mod tests {
         let setup = vec![
             deposit(1, 0, alice.address(), 0, 1_000_000),
             deposit(2, 0, alice.address(), 1, 1_000_000),
-            deposit(1, 1, carol, 0, 1),
+            deposit(1, 1, DevWallet::new(2).address(), 0, MAX_AMOUNT - 100),
+            deposit(1, 2, carol, 0, 1),
             alice.change_pubkey(C1, AccountId(1), 0, 0, 0),
         ];
         assert!(
@@ -1586,12 +1553,12 @@ mod tests {
             vec![
                 Tx::FullExit(FullExit {
                     chain: C1,
-                    serial_id: 2,
+                    serial_id: 3,
                     account: AccountId(1),
                     owner: a.address(),
                     token: TokenId(0),
                 }),
-                deposit(1, 3, DevWallet::new(3).address(), 0, 5),
+                deposit(1, 4, DevWallet::new(3).address(), 0, 5),
             ]
         });
         rechain(&mut w);
@@ -1603,7 +1570,7 @@ mod tests {
         let (_, mut w) = block_with(|a| {
             vec![Tx::FullExit(FullExit {
                 chain: C1,
-                serial_id: 2,
+                serial_id: 3,
                 account: AccountId(1),
                 owner: a.address(),
                 token: TokenId(0),
@@ -1618,7 +1585,7 @@ mod tests {
 
     #[test]
     fn refund_of_a_creditable_deposit_is_rejected() {
-        let (_, mut w) = block_with(|_| vec![deposit(1, 2, DevWallet::new(3).address(), 0, 5)]);
+        let (_, mut w) = block_with(|_| vec![deposit(1, 3, DevWallet::new(3).address(), 0, 5)]);
         let steps = steps_of(&w, code::DEPOSIT);
         rewrite_op(&mut w, &steps, 0, &[code::DEPOSIT_REFUND]);
         // A refund changes nothing: the update becomes a read.
