@@ -1639,4 +1639,189 @@ mod tests {
         rechain(&mut w);
         assert!(!satisfied(w));
     }
+
+    /// The witness of the block's chain at `slot` (0: chain 1, 1: chain 2).
+    fn chain_witness(block: &Block, slot: usize) -> ChainWitness {
+        ChainWitness::new(&block.chains[slot], block.number, CAPACITY).unwrap()
+    }
+
+    /// Rechains `w` and checks it is satisfied: the control for a forgery of the same block.
+    fn assert_control(w: &ChainWitness) {
+        let mut control = w.clone();
+        rechain(&mut control);
+        assert!(
+            satisfied(control),
+            "the honest block, rechained, is satisfied"
+        );
+    }
+
+    fn create_pool(a: &DevWallet) -> Tx {
+        a.sign(L2Tx::CreatePool(CreatePool {
+            chain: C1,
+            account: AccountId(1),
+            pool: PoolId(0),
+            token: TokenId(0),
+            peer_chain: ChainId(2),
+            peer_token: TokenId(1),
+            fee_bps: 30,
+            fee: amount(0),
+            nonce: Nonce(1),
+        }))
+    }
+
+    fn add_liquidity(a: &DevWallet, chain: ChainId, amt: u128, nonce: u32) -> Tx {
+        a.sign(L2Tx::AddLiquidity(AddLiquidity {
+            chain,
+            account: AccountId(1),
+            pool: PoolId(0),
+            amount: amount(amt),
+            min_shares: amount(0),
+            fee: amount(1),
+            nonce: Nonce(nonce),
+        }))
+    }
+
+    /// A pool with 50,000 on each side, then `then` (alice's next nonce on chain 1 is 3).
+    fn pool_block(then: impl FnOnce(&DevWallet) -> Vec<Tx>) -> Block {
+        block_with(|a| {
+            let mut txs = vec![
+                create_pool(a),
+                add_liquidity(a, C1, 50_000, 2),
+                add_liquidity(a, ChainId(2), 50_000, 0),
+            ];
+            txs.extend(then(a));
+            txs
+        })
+        .0
+    }
+
+    fn swap(a: &DevWallet) -> Tx {
+        a.sign(L2Tx::Swap(Swap {
+            chain: C1,
+            account: AccountId(1),
+            pool: PoolId(0),
+            amount_in: amount(1_000),
+            min_out: amount(900),
+            fee: amount(3),
+            nonce: Nonce(3),
+        }))
+    }
+
+    #[test]
+    fn key_change_setting_another_key_is_rejected() {
+        let block = block_with(|a| vec![a.change_pubkey(C1, AccountId(1), 1, 0, 0)]).0;
+        // The origin half: the leaf gets a key other than the published one.
+        let mut w = chain_witness(&block, 0);
+        assert_control(&w);
+        let step = steps_of(&w, code::CHANGE_PUBKEY)[0];
+        w.steps[step].b.after[1] += F::from(1u8);
+        rechain(&mut w);
+        assert!(!satisfied(w));
+        // The broadcast half on chain 2 likewise.
+        let mut w = chain_witness(&block, 1);
+        assert_control(&w);
+        let step = steps_of(&w, code::SET_PUBKEY)[0];
+        w.steps[step].a.after[1] += F::from(1u8);
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn pool_created_with_reserves_is_rejected() {
+        let (_, mut w) = block_with(|a| vec![create_pool(a)]);
+        assert_control(&w);
+        let step = steps_of(&w, code::CREATE_POOL)[0];
+        w.steps[step].b.after[1] = F::from(1_000u64); // a reserve out of nothing
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn pool_created_with_other_parameters_than_published_is_rejected() {
+        let block = block_with(|a| vec![create_pool(a)]).0;
+        let mut w = chain_witness(&block, 1);
+        assert_control(&w);
+        let step = steps_of(&w, code::CREATE_POOL_PEER)[0];
+        w.steps[step].b.after[0] += F::from(1u8) * p2(40); // fee_bps 31 in the leaf, 30 published
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn removal_paying_more_than_the_share_is_rejected() {
+        let block = pool_block(|a| {
+            vec![a.sign(L2Tx::RemoveLiquidity(RemoveLiquidity {
+                chain: C1,
+                account: AccountId(1),
+                pool: PoolId(0),
+                shares: amount(5_000),
+                min_out: amount(0),
+                fee: amount(1),
+                nonce: Nonce(3),
+            }))]
+        });
+        let mut w = chain_witness(&block, 0);
+        assert_control(&w);
+        let steps = steps_of(&w, code::REMOVE_LIQUIDITY);
+        // One more out of the reserve, into the LP's wallet: value is conserved, the share is not.
+        w.steps[steps[0]].b.after[1] -= F::from(1u8);
+        w.steps[steps[1]].a.balance.2 += F::from(1u8);
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn swap_input_not_reaching_the_reserve_is_rejected() {
+        let block = pool_block(|a| vec![swap(a)]);
+        let mut w = chain_witness(&block, 0);
+        assert_control(&w);
+        let step = steps_of(&w, code::SWAP_IN)[0];
+        w.steps[step].b.after[1] -= F::from(1u8); // the reserve grows by amount − 1
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn swap_output_paying_more_than_published_is_rejected() {
+        let block = pool_block(|a| vec![swap(a)]);
+        let mut w = chain_witness(&block, 1);
+        assert_control(&w);
+        let step = steps_of(&w, code::SWAP_OUT)[0];
+        w.steps[step].b.after[1] -= F::from(1u8);
+        w.steps[step].a.balance.2 += F::from(1u8);
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn fee_settlement_overpaying_the_fee_account_is_rejected() {
+        let c = case(false);
+        let mut w = witness(&c);
+        assert_control(&w);
+        assert!(!w.fees.is_empty());
+        w.fees[0].2.balance.2 += F::from(1u8);
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn deposit_credited_to_another_owner_is_rejected() {
+        let (_, mut w) = block_with(|_| vec![deposit(1, 3, DevWallet::new(3).address(), 0, 5)]);
+        assert_control(&w);
+        let steps = steps_of(&w, code::DEPOSIT);
+        // The queue (and pubdata) names dave; the credit goes to carol's account.
+        rewrite_op(&mut w, &steps, 20, &DevWallet::new(4).address().0);
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
+
+    #[test]
+    fn account_created_with_a_key_is_rejected() {
+        let (_, mut w) = block_with(|_| vec![deposit(1, 3, DevWallet::new(7).address(), 0, 5)]);
+        assert_control(&w);
+        let step = steps_of(&w, code::CREATE_ACCOUNT)[0];
+        w.steps[step].a.after[1] = F::from(42u8); // a key nobody authorised
+        rechain(&mut w);
+        assert!(!satisfied(w));
+    }
 }
