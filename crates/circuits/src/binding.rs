@@ -18,11 +18,13 @@
 use crate::F;
 use crate::gadgets::bytes::{be_bytes, enforce_sha256_input, p2, truncate_253};
 use crate::gadgets::{amount, poseidon};
+use crate::wire::U128;
 use ark_r1cs_std::{
     alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar, fields::fp::FpVar,
     uint8::UInt8,
 };
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rollup_crypto::field::fr_to_be_bytes;
 use rollup_state::Block;
 use rollup_state::chain::empty_chain_root;
@@ -50,8 +52,19 @@ pub enum BindingError {
     Chains,
 }
 
+impl BindingWitness {
+    /// Checks that this witness (perhaps read from storage) has one entry per circuit chain.
+    pub fn check_shape(&self, chains: usize) -> Result<(), BindingError> {
+        let n = [self.roots.len(), self.links.len(), self.links_hashes.len()];
+        if n.iter().any(|&k| k != chains) {
+            return Err(BindingError::Chains);
+        }
+        Ok(())
+    }
+}
+
 /// A swap: its input half on `chain_in`, its output half on `chain_out`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, CanonicalSerialize, CanonicalDeserialize)]
 struct SwapEvent {
     id: u32,
     pool: u16,
@@ -59,15 +72,15 @@ struct SwapEvent {
     fee_bps: u16,
     chain_in: u8,
     chain_out: u8,
-    r_in: u128,
-    a_in: u128,
-    min_out: u128,
-    r_out: u128,
-    a_out: u128,
+    r_in: U128,
+    a_in: U128,
+    min_out: U128,
+    r_out: U128,
+    a_out: U128,
 }
 
 /// A broadcast (kind 3: account creation, value = address; kind 4: key change, value = key hash).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, CanonicalSerialize, CanonicalDeserialize)]
 struct BroadcastEvent {
     kind: u8,
     id: u32,
@@ -76,7 +89,7 @@ struct BroadcastEvent {
 }
 
 /// A pool creation with halves (chain_a, token_a) and (chain_b, token_b).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, CanonicalSerialize, CanonicalDeserialize)]
 struct PoolEvent {
     id: u32,
     pool: u16,
@@ -88,7 +101,7 @@ struct PoolEvent {
 }
 
 /// The binding circuit's native values.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, CanonicalSerialize, CanonicalDeserialize)]
 pub struct BindingWitness {
     number: BlockNumber,
     roots: Vec<(F, F)>,
@@ -174,11 +187,11 @@ impl BindingWitness {
                             fee_bps,
                             chain_in: cb.chain.0,
                             chain_out: peer_chain.0,
-                            r_in: reserve_before.get(),
-                            a_in: amount_in.get(),
-                            min_out: min_out.get(),
-                            r_out: out.0.get(),
-                            a_out: out.1.get(),
+                            r_in: U128(reserve_before.get()),
+                            a_in: U128(amount_in.get()),
+                            min_out: U128(min_out.get()),
+                            r_out: U128(out.0.get()),
+                            a_out: U128(out.1.get()),
                         });
                     }
                     Link::CreateAccount {
@@ -404,8 +417,9 @@ impl ConstraintSynthesizer<F> for BindingCircuit {
             let fee = small(&cs, Some(d.fee_bps as u128), 14)?;
             let chain_in = chain_var(Some(d.chain_in))?;
             let chain_out = chain_var(Some(d.chain_out))?;
-            let [r_in, a_in, min_out, r_out, a_out] = [d.r_in, d.a_in, d.min_out, d.r_out, d.a_out]
-                .map(|v| small(&cs, Some(v), amount::AMOUNT_BITS).expect("allocation"));
+            let [r_in, a_in, min_out, r_out, a_out] =
+                [*d.r_in, *d.a_in, *d.min_out, *d.r_out, *d.a_out]
+                    .map(|v| small(&cs, Some(v), amount::AMOUNT_BITS).expect("allocation"));
             event_commit = poseidon::hash(&[
                 event_commit,
                 &id + &pool * p2(32)
@@ -724,7 +738,7 @@ mod tests {
         let mut w = witness();
         let out = find(&w, 1, 2);
         w.links[1][out][2] += F::from(10u8); // pay out more
-        w.swaps[0].a_out += 10;
+        *w.swaps[0].a_out += 10;
         rehash(&mut w);
         assert!(!satisfied(w));
     }
@@ -732,10 +746,10 @@ mod tests {
     #[test]
     fn swap_below_min_out_is_rejected() {
         let mut w = witness();
-        let a_out = w.swaps[0].a_out;
+        let a_out = *w.swaps[0].a_out;
         let i = find(&w, 0, 1);
         w.links[0][i][3] = F::from(a_out + 1); // the trader asked for more than paid
-        w.swaps[0].min_out = a_out + 1;
+        w.swaps[0].min_out = U128(a_out + 1);
         rehash(&mut w);
         assert!(!satisfied(w));
     }
@@ -765,7 +779,7 @@ mod tests {
         let mut w = witness();
         let i = find(&w, 0, 1);
         w.links[0][i][2] += F::from(1u8);
-        w.swaps[0].a_in += 1; // consistent event, but chain 1 committed to the original links
+        *w.swaps[0].a_in += 1; // consistent event, but chain 1 committed to the original links
         assert!(!satisfied(w));
     }
 }

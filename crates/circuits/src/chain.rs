@@ -18,6 +18,7 @@ use crate::gadgets::{
     poseidon,
     update::{UpdateVar, UpdateWitness},
 };
+use crate::wire::U128;
 use ark_crypto_primitives::crh::sha256::constraints::Sha256Gadget;
 use ark_ff::PrimeField;
 use ark_r1cs_std::{
@@ -25,6 +26,7 @@ use ark_r1cs_std::{
     uint8::UInt8,
 };
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rollup_crypto::Signature;
 use rollup_crypto::field::fr_to_be_bytes;
 use rollup_state::ChainBlock;
@@ -92,10 +94,13 @@ pub enum CircuitError {
     /// More fee tokens than fee slots (the builder prevents this).
     #[error("more than {FEE_TOKENS_PER_BLOCK} fee tokens")]
     FeeSlots,
+    /// A (stored) witness whose shape is not the circuit's: it would synthesise another circuit.
+    #[error("witness shape: {0}")]
+    Shape(&'static str),
 }
 
 /// One step's native values.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, CanonicalSerialize, CanonicalDeserialize)]
 pub struct StepWitness {
     op: [u8; OP_BYTES],
     chunk: u8,
@@ -106,7 +111,7 @@ pub struct StepWitness {
     link_id: u32,
     /// The signed-only value of the op: a swap's minimum output, a liquidity add's minimum shares,
     /// a removal's minimum output.
-    aux: u128,
+    aux: U128,
 }
 
 impl StepWitness {
@@ -119,13 +124,13 @@ impl StepWitness {
             signature: None,
             fee_slot: None,
             link_id: 0,
-            aux: 0,
+            aux: U128(0),
         }
     }
 }
 
 /// The native values of a whole chain circuit.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, CanonicalSerialize, CanonicalDeserialize)]
 pub struct ChainWitness {
     /// Chain.
     pub chain: ChainId,
@@ -140,7 +145,7 @@ pub struct ChainWitness {
     /// The capacity-padded pubdata.
     pub pubdata: Vec<u8>,
     steps: Vec<StepWitness>,
-    fees: Vec<(u16, u128, UpdateWitness)>,
+    fees: Vec<(u16, U128, UpdateWitness)>,
 }
 
 impl ChainWitness {
@@ -159,25 +164,25 @@ impl ChainWitness {
         if fee_updates.len() > FEE_TOKENS_PER_BLOCK {
             return Err(CircuitError::FeeSlots);
         }
-        let mut fees: Vec<(u16, u128, UpdateWitness)> = fee_updates
+        let mut fees: Vec<(u16, U128, UpdateWitness)> = fee_updates
             .iter()
             .map(|u| match u {
                 Update::Account {
                     balance: Some(b), ..
                 } => (
                     b.token.0,
-                    b.after.get() - b.before.get(),
+                    U128(b.after.get() - b.before.get()),
                     UpdateWitness::from_update(u),
                 ),
                 _ => unreachable!("fee settlement updates carry a balance change"),
             })
             .collect();
         while fees.len() < FEE_TOKENS_PER_BLOCK {
-            fees.push((0, 0, UpdateWitness::padding()));
+            fees.push((0, U128(0), UpdateWitness::padding()));
         }
         let slot_of = |token: TokenId, fee: Amount| {
             (!fee.is_zero())
-                .then(|| fees.iter().position(|f| f.0 == token.0 && f.1 > 0))
+                .then(|| fees.iter().position(|f| f.0 == token.0 && *f.1 > 0))
                 .flatten()
         };
         let mut links = cb.links.iter().map(Link::id);
@@ -255,7 +260,7 @@ impl ChainWitness {
                     signature: if first { w.signature } else { None },
                     fee_slot: if first { fee_slot } else { None },
                     link_id,
-                    aux,
+                    aux: U128(aux),
                 });
             }
         }
@@ -272,6 +277,33 @@ impl ChainWitness {
             steps,
             fees,
         })
+    }
+
+    /// Checks that this witness synthesises the circuit of `capacity` (a witness read from
+    /// storage may not): step and fee-slot counts and every Merkle path's depth.
+    pub fn check_shape(&self, capacity: usize) -> Result<(), CircuitError> {
+        if self.steps.len() != capacity {
+            return Err(CircuitError::Shape("step count differs from the capacity"));
+        }
+        if self.fees.len() != FEE_TOKENS_PER_BLOCK {
+            return Err(CircuitError::Shape("fee slot count"));
+        }
+        if self.pubdata.len() != capacity * CHUNK_BYTES {
+            return Err(CircuitError::Shape("pubdata length"));
+        }
+        let updates = self
+            .steps
+            .iter()
+            .flat_map(|s| [&s.a, &s.b])
+            .chain(self.fees.iter().map(|f| &f.2));
+        for u in updates {
+            if u.path.siblings.len() != ACCOUNT_TREE_DEPTH
+                || u.balance.3.siblings.len() != BALANCE_TREE_DEPTH
+            {
+                return Err(CircuitError::Shape("Merkle path depth"));
+            }
+        }
+        Ok(())
     }
 
     /// The public input of this chain's proof.
@@ -745,7 +777,7 @@ fn step(
     // This step's link, if any: 4 fields.
     let mut link = [FpVar::zero(), FpVar::zero(), FpVar::zero(), FpVar::zero()];
     let link_id = FpVar::new_witness(cs.clone(), || Ok(F::from(sw.link_id)))?;
-    let aux = FpVar::new_witness(cs.clone(), || Ok(F::from(sw.aux)))?;
+    let aux = FpVar::new_witness(cs.clone(), || Ok(F::from(*sw.aux)))?;
     let aux_bits = amount::range_check(&aux, AMOUNT_BITS)?;
     let hdr = |kind: u8, payload: FpVar<F>| {
         FpVar::constant(F::from(kind)) + &link_id * p2(8) + payload * p2(40)

@@ -11,6 +11,7 @@
 pub mod binding;
 pub mod chain;
 pub mod gadgets;
+pub mod wire;
 
 /// The circuits' field: the BN254 scalar field.
 pub type F = ark_bn254::Fr;

@@ -244,6 +244,40 @@ impl Signature {
     }
 }
 
+/// The 96-byte wire form, so that circuit witnesses holding signatures serialize (prover jobs).
+impl CanonicalSerialize for Signature {
+    fn serialize_with_mode<W: std::io::Write>(
+        &self,
+        mut writer: W,
+        _compress: ark_serialize::Compress,
+    ) -> Result<(), ark_serialize::SerializationError> {
+        Ok(writer.write_all(&self.to_bytes())?)
+    }
+
+    fn serialized_size(&self, _compress: ark_serialize::Compress) -> usize {
+        SIGNATURE_BYTES
+    }
+}
+
+impl ark_serialize::Valid for Signature {
+    fn check(&self) -> Result<(), ark_serialize::SerializationError> {
+        Ok(())
+    }
+}
+
+impl CanonicalDeserialize for Signature {
+    /// Always validates (points on the curve, canonical `s`): a signature is never trusted.
+    fn deserialize_with_mode<R: std::io::Read>(
+        mut reader: R,
+        _compress: ark_serialize::Compress,
+        _validate: ark_serialize::Validate,
+    ) -> Result<Self, ark_serialize::SerializationError> {
+        let mut bytes = [0u8; SIGNATURE_BYTES];
+        reader.read_exact(&mut bytes)?;
+        Signature::from_bytes(&bytes).map_err(|_| ark_serialize::SerializationError::InvalidData)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

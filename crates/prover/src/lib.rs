@@ -10,6 +10,8 @@
 //!   refused unless the network is [`Network::Dev`]; production needs a multi-party ceremony.
 //! * [`prove_chain`] proves one chain's part of a block; chains are independent, so they can be
 //!   proved in parallel or on different workers. [`prove_binding`] proves the block's binding.
+//! * [`job`]: a block's witness data as stored jobs ([`job::block_jobs`], [`job::Job::to_bytes`])
+//!   for workers elsewhere, proved by [`job::prove_job`] or the CLI's `prove` subcommand.
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
@@ -27,6 +29,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod job;
 pub mod verifier;
 
 /// Errors from key handling and proving. [`ProverError::retryable`] tells a job queue whether to
@@ -279,6 +282,7 @@ pub fn prove_chain(keys: &Keys, witness: ChainWitness) -> Result<Proved, ProverE
     let Shape::Chain { capacity } = keys.shape else {
         return Err(ProverError::WrongShape(keys.shape.clone()));
     };
+    witness.check_shape(capacity)?;
     let public_input = witness.public_input();
     let circuit = ChainCircuit {
         capacity,
@@ -292,6 +296,7 @@ pub fn prove_binding(keys: &Keys, witness: BindingWitness) -> Result<Proved, Pro
     let Shape::Binding { chains, links } = &keys.shape else {
         return Err(ProverError::WrongShape(keys.shape.clone()));
     };
+    witness.check_shape(chains.len())?;
     let public_input = witness.public_input(chains);
     let circuit = BindingCircuit {
         chains: chains.clone(),

@@ -3,15 +3,21 @@
 //! ```text
 //! rollup-prover setup    --chains 1,2,3 --capacity 16 [--keys .data/keys]
 //! rollup-prover verifier --chains 1,2,3 --capacity 16 [--keys .data/keys] --out BlockVerifier.sol
+//! rollup-prover prove    --chains 1,2,3 --capacity 16 [--keys .data/keys] [--out-dir D] JOB...
 //! ```
+//! `prove` reads stored jobs (`rollup_prover::job`: one chain's or the binding witness of a block)
+//! and writes each proof with its public input to `<job>.proof` (or into `--out-dir`).
 //! Only the development setup exists (INSECURE, deterministic); `--network` other than `dev` is
 //! refused.
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use rollup_prover::{Keys, Network, Shape, verifier::solidity_verifier};
+use rollup_crypto::field::fr_to_be_bytes;
+use rollup_prover::job::{Job, prove_job};
+use rollup_prover::{Keys, Network, Shape, verifier::solidity_verifier, verify};
 use rollup_types::ChainId;
 use std::path::PathBuf;
+use std::time::Instant;
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +57,17 @@ enum Command {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Prove stored jobs; each proof is verified natively before it is written.
+    Prove {
+        #[command(flatten)]
+        shape: ShapeArgs,
+        /// Directory for the proofs (default: beside each job).
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Job files.
+        #[arg(required = true)]
+        jobs: Vec<PathBuf>,
     },
 }
 
@@ -111,6 +128,43 @@ fn main() -> anyhow::Result<()> {
             let source = solidity_verifier(&c.vk, &b.vk, shape.chains.len());
             std::fs::write(&out, source).with_context(|| format!("writing {}", out.display()))?;
             println!("wrote {}", out.display());
+        }
+        Command::Prove {
+            shape,
+            out_dir,
+            jobs,
+        } => {
+            let (chain_keys, binding_keys) = keys(&shape)?;
+            for path in jobs {
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let job = Job::from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
+                let what = job
+                    .chain()
+                    .map_or("binding".to_string(), |c| format!("chain {c}"));
+                let binding = job.chain().is_none();
+                let keys = if binding { &binding_keys } else { &chain_keys };
+                let started = Instant::now();
+                let proved = prove_job(keys, job)
+                    .with_context(|| format!("proving {} ({what})", path.display()))?;
+                if !verify(keys, &proved) {
+                    bail!("{}: the proof does not verify natively", path.display());
+                }
+                let name = path.with_extension("proof");
+                let out = match &out_dir {
+                    Some(d) => d.join(name.file_name().context("job file name")?),
+                    None => name,
+                };
+                std::fs::write(&out, proved.to_bytes(binding))
+                    .with_context(|| format!("writing {}", out.display()))?;
+                println!(
+                    "{} ({what}): public input 0x{}, proved in {:.1} s -> {}",
+                    path.display(),
+                    hex::encode(fr_to_be_bytes(&proved.public_input)),
+                    started.elapsed().as_secs_f64(),
+                    out.display()
+                );
+            }
         }
     }
     Ok(())

@@ -17,12 +17,14 @@ use rollup_state::{
 use rollup_types::tx::*;
 use rollup_types::*;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 mod common {
     pub mod evm;
 }
 use common::evm::{Anvil, compile};
+use rollup_prover::job::{Job, block_jobs, prove_job};
 use rollup_prover::verifier::{solidity_verifier, verify_block_calldata};
 
 const CAPACITY: usize = 16;
@@ -138,59 +140,140 @@ fn development_setup_is_refused_outside_dev() {
     ));
 }
 
+/// The chain and binding keys, made (or loaded) once for all tests of this binary.
+fn keys() -> &'static (Keys, Keys) {
+    static KEYS: OnceLock<(Keys, Keys)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let t = Instant::now();
+        let chain_keys = Keys::load_or_setup(
+            Shape::Chain { capacity: CAPACITY },
+            &cache_dir(),
+            Network::Dev,
+        )
+        .unwrap();
+        println!(
+            "chain keys ({}): {:.1} s",
+            chain_keys.fingerprint,
+            t.elapsed().as_secs_f64()
+        );
+        let t = Instant::now();
+        let binding_shape = Shape::Binding {
+            chains: CHAINS.to_vec(),
+            links: CAPACITY,
+        };
+        let binding_keys = Keys::load_or_setup(binding_shape, &cache_dir(), Network::Dev).unwrap();
+        println!(
+            "binding keys ({}): {:.1} s",
+            binding_keys.fingerprint,
+            t.elapsed().as_secs_f64()
+        );
+        (chain_keys, binding_keys)
+    })
+}
+
+#[test]
+fn stored_jobs_prove_through_the_cli() {
+    let (chain_keys, binding_keys) = keys();
+    let b = block();
+    let jobs = block_jobs(&b, CAPACITY, &CHAINS).unwrap();
+    assert_eq!(jobs.len(), CHAINS.len() + 1);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("jobs");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Stored form: a round trip keeps the public input; damaged bytes are refused, not proved.
+    let bytes = jobs[0].to_bytes();
+    let back = Job::from_bytes(&bytes).unwrap();
+    let (Job::Chain(w0), Job::Chain(w1)) = (&jobs[0], &back) else {
+        panic!("chain job first")
+    };
+    assert_eq!(w0.public_input(), w1.public_input());
+    assert!(Job::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    let mut extra = bytes.clone();
+    extra.push(0);
+    assert!(Job::from_bytes(&extra).is_err());
+    assert!(Job::from_bytes(b"RPJ1\x07").is_err());
+    // A stored job of another capacity would synthesise another circuit: refused.
+    let other = ChainWitness::new(&b.chains[0], b.number, 64).unwrap();
+    assert!(matches!(
+        prove_job(chain_keys, Job::Chain(other)),
+        Err(ProverError::ChainWitness(_))
+    ));
+    // The CLI proves chain 2's job and the binding job; the proofs verify natively with the
+    // public inputs the witnesses define.
+    let mut paths = Vec::new();
+    for (name, job) in [("chain2.job", &jobs[1]), ("binding.job", &jobs[3])] {
+        let path = dir.join(name);
+        std::fs::write(&path, job.to_bytes()).unwrap();
+        paths.push(path);
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollup-prover"))
+        .args(["prove", "--chains", "1,2,3", "--capacity", "16", "--keys"])
+        .arg(cache_dir())
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    let (chain_proof, is_binding) =
+        Proved::from_bytes(&std::fs::read(dir.join("chain2.proof")).unwrap()).unwrap();
+    assert!(!is_binding);
+    let Job::Chain(w) = &jobs[1] else { panic!() };
+    assert_eq!(chain_proof.public_input, w.public_input());
+    assert!(verify(chain_keys, &chain_proof));
+    let (binding_proof, is_binding) =
+        Proved::from_bytes(&std::fs::read(dir.join("binding.proof")).unwrap()).unwrap();
+    assert!(is_binding);
+    let Job::Binding(w) = &jobs[3] else { panic!() };
+    assert_eq!(binding_proof.public_input, w.public_input(&CHAINS));
+    assert!(verify(binding_keys, &binding_proof));
+    // A job file that is not a job: a clear error, no proof.
+    let junk = dir.join("junk.job");
+    std::fs::write(&junk, b"not a job").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rollup-prover"))
+        .args(["prove", "--chains", "1,2,3", "--capacity", "16", "--keys"])
+        .arg(cache_dir())
+        .arg(&junk)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad magic"));
+    assert!(!dir.join("junk.proof").exists());
+}
+
 #[test]
 fn three_chain_block_proves_and_verifies() {
-    let t = Instant::now();
-    let chain_keys = Keys::load_or_setup(
-        Shape::Chain { capacity: CAPACITY },
-        &cache_dir(),
-        Network::Dev,
-    )
-    .unwrap();
-    println!(
-        "chain keys ({}): {:.1} s",
-        chain_keys.fingerprint,
-        t.elapsed().as_secs_f64()
-    );
-    let t = Instant::now();
-    let binding_shape = Shape::Binding {
-        chains: CHAINS.to_vec(),
-        links: CAPACITY,
-    };
-    let binding_keys = Keys::load_or_setup(binding_shape, &cache_dir(), Network::Dev).unwrap();
-    println!(
-        "binding keys ({}): {:.1} s",
-        binding_keys.fingerprint,
-        t.elapsed().as_secs_f64()
-    );
+    let (chain_keys, binding_keys) = keys();
     let b = block();
     let t = Instant::now();
     let BlockProofs {
         chains: proofs,
         binding,
-    } = prove_block(&chain_keys, &binding_keys, &b).unwrap();
+    } = prove_block(chain_keys, binding_keys, &b).unwrap();
     println!(
         "block (3 chain proofs + binding): proved in {:.1} s",
         t.elapsed().as_secs_f64()
     );
     for (cb, p) in b.chains.iter().zip(&proofs) {
-        assert!(verify(&chain_keys, p), "chain {} proof verifies", cb.chain);
+        assert!(verify(chain_keys, p), "chain {} proof verifies", cb.chain);
     }
-    assert!(verify(&binding_keys, &binding));
+    assert!(verify(binding_keys, &binding));
     // Any other public input is rejected: a changed value, another chain's input, a proof under
     // the other circuit's key.
     let mut changed = proofs[0].clone();
     changed.public_input += ark_bn254::Fr::from(1u8);
-    assert!(!verify(&chain_keys, &changed));
+    assert!(!verify(chain_keys, &changed));
     let swapped = Proved {
         proof: proofs[0].proof.clone(),
         public_input: proofs[1].public_input,
     };
-    assert!(!verify(&chain_keys, &swapped));
-    assert!(!verify(&binding_keys, &proofs[0]));
+    assert!(!verify(chain_keys, &swapped));
+    assert!(!verify(binding_keys, &proofs[0]));
     let mut changed = binding.clone();
     changed.public_input += ark_bn254::Fr::from(1u8);
-    assert!(!verify(&binding_keys, &changed));
+    assert!(!verify(binding_keys, &changed));
     // The same proofs on the EVM: the generated batched verifier, compiled with solcjs, on anvil.
     let source = solidity_verifier(&chain_keys.vk, &binding_keys.vk, CHAINS.len());
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("verifier");
@@ -252,7 +335,7 @@ fn three_chain_block_proves_and_verifies() {
     // A witness for the wrong shape is refused.
     let w = ChainWitness::new(&b.chains[0], b.number, CAPACITY).unwrap();
     assert!(matches!(
-        prove_chain(&binding_keys, w),
+        prove_chain(binding_keys, w),
         Err(ProverError::WrongShape(_))
     ));
 }

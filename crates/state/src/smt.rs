@@ -35,7 +35,14 @@ pub fn empty_hash(height: usize) -> Fr {
 }
 
 /// The siblings of a leaf, bottom-up: for each level, the three other children in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    ark_serialize::CanonicalSerialize,
+    ark_serialize::CanonicalDeserialize,
+)]
 pub struct MerklePath {
     /// Leaf index.
     pub index: u64,

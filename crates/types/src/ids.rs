@@ -42,6 +42,38 @@ macro_rules! id_type {
                 write!(f, "{}", self.0)
             }
         }
+
+        // Binary form of circuit witnesses (prover jobs): the inner integer, little-endian.
+        impl ark_serialize::CanonicalSerialize for $name {
+            fn serialize_with_mode<W: std::io::Write>(
+                &self,
+                writer: W,
+                compress: ark_serialize::Compress,
+            ) -> Result<(), ark_serialize::SerializationError> {
+                ark_serialize::CanonicalSerialize::serialize_with_mode(&self.0, writer, compress)
+            }
+
+            fn serialized_size(&self, compress: ark_serialize::Compress) -> usize {
+                ark_serialize::CanonicalSerialize::serialized_size(&self.0, compress)
+            }
+        }
+
+        impl ark_serialize::Valid for $name {
+            fn check(&self) -> Result<(), ark_serialize::SerializationError> {
+                Ok(())
+            }
+        }
+
+        impl ark_serialize::CanonicalDeserialize for $name {
+            fn deserialize_with_mode<R: std::io::Read>(
+                reader: R,
+                compress: ark_serialize::Compress,
+                validate: ark_serialize::Validate,
+            ) -> Result<Self, ark_serialize::SerializationError> {
+                <$inner as ark_serialize::CanonicalDeserialize>::deserialize_with_mode(reader, compress, validate)
+                    .map($name)
+            }
+        }
     };
 }
 

@@ -13,6 +13,7 @@ use ark_r1cs_std::{
     alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar, fields::fp::FpVar,
 };
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rollup_crypto::field;
 use rollup_state::account::AccountLeaf;
 use rollup_state::pool::PoolHalf;
@@ -75,7 +76,7 @@ pub fn fields_of_pool(h: &PoolHalf) -> [F; 4] {
 }
 
 /// Native values of one update slot, from a recorded witness or as padding.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, CanonicalSerialize, CanonicalDeserialize)]
 pub struct UpdateWitness {
     pub(crate) index: u64,
     pub(crate) before: Option<[F; 4]>,
