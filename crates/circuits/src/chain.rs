@@ -1254,12 +1254,17 @@ fn step(
     Ok(())
 }
 
-/// `⌊n / d⌋` of field elements holding integers below 2^254 (witness computation only).
+/// `⌊n / d⌋` of field elements holding integers below 2^254 (witness computation only). Every
+/// step computes the pool-share witnesses from its B slot whatever the op, so `d` may be zero (an
+/// account leaf's key hash in a ChangePubKey step): that gives 0, and a real pool op with an
+/// empty reserve is left to the constraints to refuse.
 fn floor_div(n: F, d: F) -> F {
     use ark_ff::BigInteger;
     let (n, d) = (n.into_bigint(), d.into_bigint());
     let to_u = |b: <F as PrimeField>::BigInt| ruint::aliases::U256::from_le_slice(&b.to_bytes_le());
-    let q = to_u(n) / to_u(d);
+    let Some(q) = to_u(n).checked_div(to_u(d)) else {
+        return F::from(0u8);
+    };
     F::from_le_bytes_mod_order(&q.to_le_bytes::<32>())
 }
 
@@ -1855,5 +1860,14 @@ mod tests {
         w.steps[step].a.after[1] = F::from(42u8); // a key nobody authorised
         rechain(&mut w);
         assert!(!satisfied(w));
+    }
+
+    /// A first key change on a fresh account (no key yet, nonce 0 → 1): its step has an empty key
+    /// hash where pool steps read a reserve, which the share witness must not divide by.
+    #[test]
+    fn first_key_change_of_a_new_account_is_satisfied() {
+        let carol = DevWallet::new(3);
+        let (_, w) = block_with(|_| vec![carol.change_pubkey(C1, AccountId(3), 0, 0, 0)]);
+        assert!(satisfied(w));
     }
 }

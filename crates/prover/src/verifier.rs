@@ -211,10 +211,16 @@ pub fn verify_block_calldata(chain_proofs: &[Proved], binding: &Proved) -> Vec<u
         out.extend_from_slice(&word(p.public_input.into_bigint()));
     }
     for p in &all {
-        let (a, b, c) = (&p.proof.a, &p.proof.b, &p.proof.c);
-        for x in [a.x, a.y, b.x.c1, b.x.c0, b.y.c1, b.y.c0, c.x, c.y] {
-            out.extend_from_slice(&word(x.into_bigint()));
+        for w in proof_words(&p.proof) {
+            out.extend_from_slice(&w);
         }
     }
     out
+}
+
+/// A proof as the verifier contract takes it: `(A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x,
+/// C.y)`, big-endian words.
+pub fn proof_words(proof: &ark_groth16::Proof<ark_bn254::Bn254>) -> [[u8; 32]; 8] {
+    let (a, b, c) = (&proof.a, &proof.b, &proof.c);
+    [a.x, a.y, b.x.c1, b.x.c0, b.y.c1, b.y.c0, c.x, c.y].map(|x| word(x.into_bigint()))
 }

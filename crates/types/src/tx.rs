@@ -43,7 +43,7 @@ pub struct Deposit {
     pub chain: ChainId,
     /// The request's serial id in that queue.
     pub serial_id: u64,
-    /// The L1 sender (for records; refunds go to `to`).
+    /// The L1 sender (refunds go back to it).
     pub from: Address,
     /// The L2 owner address.
     pub to: Address,

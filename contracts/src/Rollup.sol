@@ -1,0 +1,810 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {PoseidonT5} from "./PoseidonT5.sol";
+
+/// Minimal ERC-20 surface the vault uses.
+interface IERC20 {
+    function balanceOf(address owner) external view returns (uint256);
+    function decimals() external view returns (uint8);
+}
+
+/// The rollup's contract on one connected chain: this chain's token vault, its priority queue, and
+/// the four stages of every L2 block — commit, prove, consensus (oracle attestations that every
+/// chain proved the same block), execute — plus pending balances, reverts, exodus and governance.
+/// Byte layouts: docs/PROTOCOL.md. Design: docs/CONTRACTS.md.
+contract Rollup {
+    // ---------------------------------------------------------------- protocol constants
+    uint256 internal constant CHUNK_BYTES = 16;
+    uint256 internal constant MAX_AMOUNT = (1 << 112) - 1;
+    uint256 internal constant MAX_TOKENS = 512;
+    uint256 internal constant MAX_ACCOUNTS = (1 << 24) - 512;
+    uint256 internal constant ACCOUNT_TREE_DEPTH = 12;
+    uint256 internal constant BALANCE_TREE_DEPTH = 5;
+    /// The largest chain-circuit capacity (chunks); pubdata beyond it cannot be proven.
+    uint256 internal constant MAX_CHUNKS = 65536;
+    /// Inputs of the proofs are reduced below 2^253 (the top three bits of a SHA-256 cleared).
+    uint256 internal constant INPUT_MASK = (1 << 253) - 1;
+    /// How far in the future a block's timestamp may be (the operator's clock may run ahead).
+    uint256 internal constant TIMESTAMP_SLACK = 15 minutes;
+
+    uint8 internal constant OP_NOOP = 0x00;
+    uint8 internal constant OP_DEPOSIT = 0x01;
+    uint8 internal constant OP_FULL_EXIT = 0x02;
+    uint8 internal constant OP_CHANGE_PUBKEY = 0x03;
+    uint8 internal constant OP_WITHDRAW = 0x05;
+    uint8 internal constant OP_DEPOSIT_REFUND = 0x0d;
+
+    // ---------------------------------------------------------------- types
+    /// What the contract keeps of a committed block (only its hash is stored).
+    struct StoredBlockInfo {
+        uint32 blockNumber;
+        uint64 timestamp;
+        /// This chain's priority operations consumed by the block.
+        uint64 priorityOperations;
+        bytes32 oldFinalRoot;
+        bytes32 newFinalRoot;
+        /// sha256 of this chain's pubdata padded to its capacity.
+        bytes32 pubdataHash;
+        bytes32 onchainOpsHash;
+        bytes32 commitment;
+        bytes32 syncHash;
+    }
+
+    /// A block to commit on this chain.
+    struct CommitBlockInfo {
+        uint32 blockNumber;
+        uint64 timestamp;
+        bytes32 newFinalRoot;
+        /// This chain's pubdata (whole 16-byte chunks, unpadded).
+        bytes pubdata;
+        /// Every connected chain's pubdata hash, ascending chain id (this chain's must match).
+        bytes32[] pubdataHashes;
+        /// Every connected chain's onchain-ops hash, ascending chain id (this chain's must match).
+        bytes32[] onchainOpsHashes;
+        /// The owner's ECDSA authorisation of each ChangePubKey in the pubdata, in order.
+        bytes[] changePubKeyAuth;
+    }
+
+    /// The proofs of a committed block with the per-chain public values they are checked against.
+    struct ProofInput {
+        StoredBlockInfo storedBlock;
+        bytes32[] oldChainRoots;
+        bytes32[] newChainRoots;
+        bytes32[] pubdataHashes;
+        bytes32[] linksHashes;
+        /// One Groth16 proof per connected chain (ascending id), then the binding proof:
+        /// (A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y).
+        uint256[8][] proofs;
+    }
+
+    /// A synced block to execute, with this chain's onchain operations (their pubdata bytes).
+    struct ExecuteBlockInfo {
+        StoredBlockInfo storedBlock;
+        bytes[] onchainOps;
+    }
+
+    /// An L1 request the operator must include in order (deposits, full exits).
+    struct PriorityRequest {
+        /// keccak of the fields the pubdata must repeat (see `_depositHash`, `_fullExitHash`).
+        bytes32 hash;
+        uint64 expiresAt;
+        /// The depositor (refunds go back to it); zero for full exits.
+        address from;
+    }
+
+    /// An account's balance in the last executed state, with its Merkle proof (exodus).
+    struct ExitProof {
+        uint32 accountId;
+        uint16 token;
+        uint128 amount;
+        address owner;
+        uint256 pubkeyHash;
+        uint32 nonce;
+        /// Balance tree, leaf level first: the three siblings of each level.
+        uint256[3][5] balancePath;
+        /// State tree, leaf level first.
+        uint256[3][12] accountPath;
+    }
+
+    /// Deployment parameters.
+    struct Config {
+        uint8 chainId;
+        /// Connected rollup chain ids, strictly ascending; includes `chainId`.
+        uint8[] chains;
+        address verifier;
+        address poseidon;
+        address governor;
+        address[] operators;
+        address[] oracles;
+        uint8 oracleThreshold;
+        uint64 priorityExpiry;
+        /// Distinguishes this network's attestations from any other deployment's.
+        bytes32 networkId;
+        bytes32 genesisFinalRoot;
+        bytes32 genesisChainRoot;
+    }
+
+    // ---------------------------------------------------------------- errors
+    error NotGovernor();
+    error NotOperator();
+    error Exodus();
+    error NotExodus();
+    error BadConfig(string what);
+    error BadDeposit(string what);
+    error UnknownToken(uint16 token);
+    error TokenExists(address token);
+    error TooManyTokens();
+    error TransferFailed();
+    error BlockNumber(uint32 expected, uint32 got);
+    error StoredBlockMismatch(uint32 blockNumber);
+    error BadTimestamp(uint64 timestamp);
+    error BadPubdata(string what, uint256 offset);
+    error UnknownOp(uint8 code, uint256 offset);
+    error PriorityOpMismatch(uint64 serialId, uint256 offset);
+    error NotEnoughPriorityRequests();
+    error BadChangePubKeyAuth(uint256 offset);
+    error ChainValues(string what);
+    error CommitmentMismatch(uint32 blockNumber);
+    error InvalidProof(uint32 blockNumber);
+    error NotProven(uint32 blockNumber);
+    error AlreadySynced(uint32 blockNumber);
+    error SyncHashMismatch(uint32 blockNumber);
+    error AttestationChains(uint256 mask);
+    error BelowThreshold(uint256 valid, uint256 threshold);
+    error BadSigner(address signer);
+    error NotSynced(uint32 blockNumber);
+    error OnchainOpsMismatch(uint32 blockNumber);
+    error CannotRevert(uint32 blockNumber);
+    error NoExpiredRequest();
+    error AlreadyExited(uint32 accountId, uint16 token);
+    error BadExitProof();
+    error NotRefundable(uint64 serialId);
+    error InsufficientPending(uint256 pending, uint256 amount);
+    error Reentrancy();
+
+    // ---------------------------------------------------------------- events
+    event TokenAdded(uint16 indexed tokenId, address indexed token, uint8 decimals);
+    /// A priority request: `op` is its canonical queue encoding (docs/PROTOCOL.md).
+    event PriorityRequestQueued(uint64 indexed serialId, uint8 opType, bytes op, uint64 expiresAt);
+    event BlockCommitted(uint32 indexed blockNumber, bytes32 commitment, bytes32 syncHash);
+    event BlockProven(uint32 indexed blockNumber, bytes32 finalRoot, bytes32 syncHash);
+    event BlockSynced(uint32 indexed blockNumber, bytes32 syncHash);
+    event BlockExecuted(uint32 indexed blockNumber);
+    event BlocksReverted(uint32 totalCommitted, uint32 totalProven);
+    event PendingBalanceCredited(address indexed owner, uint16 indexed token, uint128 amount);
+    event Withdrawn(address indexed owner, uint16 indexed token, uint128 amount);
+    event ExodusActivated(uint64 expiredSerialId);
+    event ExodusExit(uint32 indexed accountId, uint16 indexed token, address owner, uint128 amount);
+    event DepositRefunded(uint64 indexed serialId, address indexed to, uint16 token, uint128 amount);
+    event OperatorSet(address indexed operator, bool active);
+    event OraclesSet(address[] oracles, uint8 threshold);
+    event GovernorSet(address governor);
+
+    // ---------------------------------------------------------------- state
+    uint8 public immutable chainId;
+    /// Bit `c` set for every connected chain `c`.
+    uint256 public immutable chainsMask;
+    uint256 internal immutable chainCount;
+    /// Position of this chain among the connected chains.
+    uint256 internal immutable ownIndex;
+    address public immutable verifier;
+    bytes4 internal immutable verifySelector;
+    PoseidonT5 public immutable poseidon;
+    uint64 public immutable priorityExpiry;
+    bytes32 public immutable networkId;
+    uint8[] internal chainIds;
+
+    address public governor;
+    mapping(address => bool) public isOperator;
+    address[] internal oracleList;
+    mapping(address => bool) public isOracle;
+    uint8 public oracleThreshold;
+
+    /// Token id => token contract (id 0 is ETH, address 0).
+    mapping(uint16 => address) public tokenAddress;
+    mapping(uint16 => uint8) public tokenDecimals;
+    mapping(address => uint16) internal tokenIdPlusOne;
+    uint16 public tokenCount;
+
+    mapping(uint64 => PriorityRequest) public priorityRequests;
+    /// First request not yet executed.
+    uint64 public firstPriorityRequest;
+    /// Requests opened so far.
+    uint64 public totalPriorityRequests;
+    /// Requests consumed by committed blocks.
+    uint64 public totalCommittedPriorityRequests;
+
+    mapping(uint32 => bytes32) public storedBlockHashes;
+    uint32 public totalBlocksCommitted;
+    uint32 public totalBlocksProven;
+    uint32 public totalBlocksSynced;
+    uint32 public totalBlocksExecuted;
+    /// Per proven block: its sync hash and this chain's new state root.
+    mapping(uint32 => bytes32) public provenSyncHash;
+    mapping(uint32 => bytes32) public provenChainRoot;
+    /// This chain's state root after the last executed block (what exodus exits prove against).
+    bytes32 public lastExecutedChainRoot;
+    bytes32 public lastExecutedFinalRoot;
+
+    mapping(address => mapping(uint16 => uint128)) public pendingBalance;
+
+    bool public exodusMode;
+    mapping(uint32 => mapping(uint16 => bool)) public exited;
+
+    uint256 private locked = 1;
+
+    modifier onlyGovernor() {
+        if (msg.sender != governor) revert NotGovernor();
+        _;
+    }
+
+    modifier onlyOperator() {
+        if (!isOperator[msg.sender]) revert NotOperator();
+        _;
+    }
+
+    modifier active() {
+        if (exodusMode) revert Exodus();
+        _;
+    }
+
+    modifier nonReentrant() {
+        if (locked != 1) revert Reentrancy();
+        locked = 2;
+        _;
+        locked = 1;
+    }
+
+    constructor(Config memory c) {
+        if (c.chains.length == 0 || c.chains.length > 8) revert BadConfig("chains");
+        uint256 mask;
+        uint256 own = type(uint256).max;
+        for (uint256 i = 0; i < c.chains.length; i++) {
+            uint8 id = c.chains[i];
+            if (id == 0 || id > 8 || (i > 0 && id <= c.chains[i - 1])) revert BadConfig("chain ids");
+            mask |= 1 << id;
+            if (id == c.chainId) own = i;
+            chainIds.push(id);
+        }
+        if (own == type(uint256).max) revert BadConfig("own chain not connected");
+        if (c.verifier.code.length == 0 || c.poseidon.code.length == 0) revert BadConfig("code");
+        if (c.governor == address(0)) revert BadConfig("governor");
+        if (c.priorityExpiry == 0) revert BadConfig("priority expiry");
+        chainId = c.chainId;
+        chainsMask = mask;
+        chainCount = c.chains.length;
+        ownIndex = own;
+        verifier = c.verifier;
+        poseidon = PoseidonT5(c.poseidon);
+        priorityExpiry = c.priorityExpiry;
+        networkId = c.networkId;
+        // verifyBlock(uint256[N],uint256[8][N]) with N = chains + 1 (at most 9: one digit).
+        bytes1 n = bytes1(uint8(48 + c.chains.length + 1));
+        verifySelector = bytes4(keccak256(abi.encodePacked("verifyBlock(uint256[", n, "],uint256[8][", n, "])")));
+        governor = c.governor;
+        for (uint256 i = 0; i < c.operators.length; i++) {
+            isOperator[c.operators[i]] = true;
+            emit OperatorSet(c.operators[i], true);
+        }
+        _setOracles(c.oracles, c.oracleThreshold);
+        tokenCount = 1; // ETH
+        tokenDecimals[0] = 18;
+        emit TokenAdded(0, address(0), 18);
+        StoredBlockInfo memory genesis;
+        genesis.newFinalRoot = c.genesisFinalRoot;
+        genesis.syncHash = keccak256("");
+        storedBlockHashes[0] = hashStoredBlockInfo(genesis);
+        provenSyncHash[0] = genesis.syncHash;
+        provenChainRoot[0] = c.genesisChainRoot;
+        lastExecutedChainRoot = c.genesisChainRoot;
+        lastExecutedFinalRoot = c.genesisFinalRoot;
+    }
+
+    // ================================================================ governance
+    function setGovernor(address g) external onlyGovernor {
+        if (g == address(0)) revert BadConfig("governor");
+        governor = g;
+        emit GovernorSet(g);
+    }
+
+    function setOperator(address operator, bool isActive) external onlyGovernor {
+        isOperator[operator] = isActive;
+        emit OperatorSet(operator, isActive);
+    }
+
+    function setOracles(address[] calldata oracles, uint8 threshold) external onlyGovernor {
+        _setOracles(oracles, threshold);
+    }
+
+    function _setOracles(address[] memory oracles, uint8 threshold) internal {
+        if (threshold == 0 || threshold > oracles.length) revert BadConfig("oracle threshold");
+        for (uint256 i = 0; i < oracleList.length; i++) {
+            isOracle[oracleList[i]] = false;
+        }
+        delete oracleList;
+        for (uint256 i = 0; i < oracles.length; i++) {
+            if (oracles[i] == address(0) || isOracle[oracles[i]]) revert BadConfig("oracle set");
+            isOracle[oracles[i]] = true;
+            oracleList.push(oracles[i]);
+        }
+        oracleThreshold = threshold;
+        emit OraclesSet(oracles, threshold);
+    }
+
+    function oracleSet() external view returns (address[] memory) {
+        return oracleList;
+    }
+
+    function connectedChains() external view returns (uint8[] memory) {
+        return chainIds;
+    }
+
+    /// Registers an ERC-20 token under the next token id (its decimals are recorded as reported;
+    /// L2 amounts are in the token's base units).
+    function addToken(address token) external onlyGovernor returns (uint16 id) {
+        if (token == address(0) || token.code.length == 0) revert BadConfig("token");
+        if (tokenIdPlusOne[token] != 0) revert TokenExists(token);
+        if (tokenCount >= MAX_TOKENS) revert TooManyTokens();
+        uint8 decimals = IERC20(token).decimals();
+        id = tokenCount++;
+        tokenAddress[id] = token;
+        tokenDecimals[id] = decimals;
+        tokenIdPlusOne[token] = id + 1;
+        emit TokenAdded(id, token, decimals);
+    }
+
+    function tokenId(address token) external view returns (uint16) {
+        uint16 v = tokenIdPlusOne[token];
+        if (v == 0) revert BadConfig("unknown token");
+        return v - 1;
+    }
+
+    // ================================================================ priority queue
+    /// Deposits ETH to the L2 account of `to` (created on first deposit).
+    function depositETH(address to) external payable active {
+        _deposit(to, 0, msg.value);
+    }
+
+    /// Deposits `amount` of an ERC-20 token (approved beforehand). The amount credited is what the
+    /// vault actually received, so fee-on-transfer tokens cannot inflate L2 balances.
+    function depositERC20(address token, uint128 amount, address to) external active nonReentrant {
+        uint16 v = tokenIdPlusOne[token];
+        if (v == 0) revert BadDeposit("unknown token");
+        uint256 before = IERC20(token).balanceOf(address(this));
+        _call(token, abi.encodeWithSelector(0x23b872dd, msg.sender, address(this), amount)); // transferFrom
+        uint256 received = IERC20(token).balanceOf(address(this)) - before;
+        _deposit(to, v - 1, received);
+    }
+
+    function _deposit(address to, uint16 token, uint256 amount) internal {
+        if (to == address(0)) revert BadDeposit("zero recipient");
+        if (amount == 0) revert BadDeposit("zero amount");
+        if (amount > MAX_AMOUNT) revert BadDeposit("amount above 2^112 - 1");
+        bytes memory op = abi.encodePacked(
+            OP_DEPOSIT, chainId, totalPriorityRequests, msg.sender, to, token, uint112(amount)
+        );
+        _queue(OP_DEPOSIT, op, _depositHash(token, amount, to), msg.sender);
+    }
+
+    /// Requests the whole balance of `token` of account `accountId` to be withdrawn to the caller,
+    /// if the caller owns the account. The operator must process it before it expires.
+    function requestFullExit(uint32 accountId, uint16 token) external active {
+        if (accountId >= MAX_ACCOUNTS) revert BadConfig("account id");
+        if (token >= tokenCount) revert UnknownToken(token);
+        bytes memory op = abi.encodePacked(
+            OP_FULL_EXIT, chainId, totalPriorityRequests, uint24(accountId), msg.sender, token
+        );
+        _queue(OP_FULL_EXIT, op, _fullExitHash(accountId, token, msg.sender), address(0));
+    }
+
+    function _queue(uint8 opType, bytes memory op, bytes32 h, address from) internal {
+        uint64 serial = totalPriorityRequests;
+        uint64 expiresAt = uint64(block.timestamp) + priorityExpiry;
+        priorityRequests[serial] = PriorityRequest({hash: h, expiresAt: expiresAt, from: from});
+        totalPriorityRequests = serial + 1;
+        emit PriorityRequestQueued(serial, opType, op, expiresAt);
+    }
+
+    function _depositHash(uint16 token, uint256 amount, address to) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(OP_DEPOSIT, token, uint112(amount), to));
+    }
+
+    function _fullExitHash(uint32 accountId, uint16 token, address owner) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(OP_FULL_EXIT, uint24(accountId), token, owner));
+    }
+
+    // ================================================================ stage 1: commit
+    function commitBlocks(StoredBlockInfo calldata lastCommitted, CommitBlockInfo[] calldata blocks)
+        external
+        onlyOperator
+        active
+    {
+        _checkStored(lastCommitted);
+        if (lastCommitted.blockNumber != totalBlocksCommitted) {
+            revert BlockNumber(totalBlocksCommitted, lastCommitted.blockNumber);
+        }
+        StoredBlockInfo memory prev = lastCommitted;
+        for (uint256 i = 0; i < blocks.length; i++) {
+            prev = _commitOne(prev, blocks[i]);
+            storedBlockHashes[prev.blockNumber] = hashStoredBlockInfo(prev);
+            emit BlockCommitted(prev.blockNumber, prev.commitment, prev.syncHash);
+        }
+        totalBlocksCommitted = prev.blockNumber;
+    }
+
+    function _commitOne(StoredBlockInfo memory prev, CommitBlockInfo calldata b)
+        internal
+        returns (StoredBlockInfo memory s)
+    {
+        if (b.blockNumber != prev.blockNumber + 1) revert BlockNumber(prev.blockNumber + 1, b.blockNumber);
+        if (b.timestamp < prev.timestamp || b.timestamp > block.timestamp + TIMESTAMP_SLACK) {
+            revert BadTimestamp(b.timestamp);
+        }
+        if (b.pubdataHashes.length != chainCount || b.onchainOpsHashes.length != chainCount) {
+            revert ChainValues("hash count");
+        }
+        (bytes32 onchainOpsHash, uint64 priorityOps) = _processPubdata(b.pubdata, b.changePubKeyAuth);
+        bytes32 pubdataHash = paddedPubdataHash(b.pubdata);
+        if (b.pubdataHashes[ownIndex] != pubdataHash) revert ChainValues("own pubdata hash");
+        if (b.onchainOpsHashes[ownIndex] != onchainOpsHash) revert ChainValues("own onchain ops hash");
+        s.blockNumber = b.blockNumber;
+        s.timestamp = b.timestamp;
+        s.priorityOperations = priorityOps;
+        s.oldFinalRoot = prev.newFinalRoot;
+        s.newFinalRoot = b.newFinalRoot;
+        s.pubdataHash = pubdataHash;
+        s.onchainOpsHash = onchainOpsHash;
+        s.commitment = _commitment(b.blockNumber, b.timestamp, prev.newFinalRoot, b.newFinalRoot, b.pubdataHashes);
+        s.syncHash = keccak256(abi.encodePacked(prev.syncHash, s.commitment, b.onchainOpsHashes));
+    }
+
+    /// Walks this chain's pubdata: every op code known and whole; priority ops equal to the queue
+    /// in order; ChangePubKey authorised by its owner. Returns the onchain-ops hash and the number
+    /// of priority requests consumed.
+    function _processPubdata(bytes calldata pd, bytes[] calldata auth)
+        internal
+        returns (bytes32 h, uint64 priorityOps)
+    {
+        if (pd.length % CHUNK_BYTES != 0) revert BadPubdata("not whole chunks", pd.length);
+        if (pd.length > MAX_CHUNKS * CHUNK_BYTES) revert BadPubdata("above the largest capacity", pd.length);
+        h = keccak256("");
+        uint64 serial = totalCommittedPriorityRequests;
+        uint256 authUsed;
+        uint256 off;
+        while (off < pd.length) {
+            uint8 code = uint8(pd[off]);
+            uint256 len = opChunks(code, off) * CHUNK_BYTES;
+            if (off + len > pd.length) revert BadPubdata("truncated operation", off);
+            bytes calldata op = pd[off:off + len];
+            if (code == OP_DEPOSIT || code == OP_DEPOSIT_REFUND || code == OP_FULL_EXIT) {
+                if (serial >= totalPriorityRequests) revert NotEnoughPriorityRequests();
+                bytes32 expected = code == OP_FULL_EXIT
+                    ? _fullExitHash(uint32(_u(op, 1, 3)), uint16(_u(op, 4, 2)), address(uint160(_u(op, 20, 20))))
+                    : _depositHash(uint16(_u(op, 4, 2)), _u(op, 6, 14), address(uint160(_u(op, 20, 20))));
+                if (priorityRequests[serial].hash != expected) revert PriorityOpMismatch(serial, off);
+                serial++;
+                priorityOps++;
+            } else if (code == OP_CHANGE_PUBKEY) {
+                if (authUsed >= auth.length) revert BadChangePubKeyAuth(off);
+                _checkChangePubKey(op, auth[authUsed++], off);
+            }
+            if (code == OP_DEPOSIT || code == OP_DEPOSIT_REFUND || code == OP_FULL_EXIT
+                || code == OP_CHANGE_PUBKEY || code == OP_WITHDRAW)
+            {
+                h = keccak256(abi.encodePacked(h, op));
+            }
+            off += len;
+        }
+        if (authUsed != auth.length) revert BadChangePubKeyAuth(pd.length);
+        totalCommittedPriorityRequests = serial;
+    }
+
+    /// ChangePubKey pubdata: code account3 pkh20 address20 nonce4 fee_token2 fee2. The owner signed
+    /// (personal_sign) 0x03 chain account3 pkh20 nonce4 fee_token2 fee2.
+    function _checkChangePubKey(bytes calldata op, bytes calldata sig, uint256 off) internal view {
+        bytes memory message = abi.encodePacked(OP_CHANGE_PUBKEY, chainId, op[1:24], op[44:52]);
+        bytes32 digest = keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n33", message));
+        address owner = address(uint160(_u(op, 24, 20)));
+        if (owner == address(0) || _recover(digest, sig) != owner) revert BadChangePubKeyAuth(off);
+    }
+
+    /// Chunks of an operation by its code (docs/PROTOCOL.md); unknown codes are refused.
+    function opChunks(uint8 code, uint256 off) public pure returns (uint256) {
+        if (code == 0x00 || code == 0x04 || code == 0x08 || code == 0x09 || code == 0x0e) return 1;
+        if (code == 0x06 || code == 0x07 || code == 0x0a || code == 0x0b || code == 0x0c) return 2;
+        if (code == 0x01 || code == 0x02 || code == 0x05 || code == 0x0d) return 3;
+        if (code == 0x03) return 4;
+        revert UnknownOp(code, off);
+    }
+
+    /// sha256 of `pubdata` zero-padded to the smallest capacity (16, 64, ... 65536 chunks).
+    function paddedPubdataHash(bytes calldata pubdata) public pure returns (bytes32) {
+        uint256 chunks = pubdata.length / CHUNK_BYTES;
+        uint256 capacity = 16;
+        while (capacity < chunks) capacity *= 4;
+        bytes memory buf = new bytes(capacity * CHUNK_BYTES);
+        assembly {
+            calldatacopy(add(buf, 32), pubdata.offset, pubdata.length)
+        }
+        return sha256(buf);
+    }
+
+    function _commitment(uint32 n, uint64 ts, bytes32 oldFinal, bytes32 newFinal, bytes32[] calldata hashes)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encodePacked(n, ts, oldFinal, newFinal, hashes));
+    }
+
+    // ================================================================ stage 2: prove
+    function proveBlocks(ProofInput[] calldata inputs) external onlyOperator active {
+        for (uint256 i = 0; i < inputs.length; i++) {
+            _proveOne(inputs[i]);
+        }
+    }
+
+    function _proveOne(ProofInput calldata p) internal {
+        StoredBlockInfo calldata b = p.storedBlock;
+        uint32 n = totalBlocksProven + 1;
+        if (b.blockNumber != n || n > totalBlocksCommitted) revert BlockNumber(n, b.blockNumber);
+        _checkStored(b);
+        uint256 k = chainCount;
+        if (
+            p.oldChainRoots.length != k || p.newChainRoots.length != k || p.pubdataHashes.length != k
+                || p.linksHashes.length != k || p.proofs.length != k + 1
+        ) revert ChainValues("lengths");
+        if (_commitment(n, b.timestamp, b.oldFinalRoot, b.newFinalRoot, p.pubdataHashes) != b.commitment) {
+            revert CommitmentMismatch(n);
+        }
+        uint256[] memory publicInputs = new uint256[](k + 1);
+        for (uint256 c = 0; c < k; c++) {
+            publicInputs[c] = uint256(
+                sha256(
+                    abi.encodePacked(
+                        chainIds[c], n, p.oldChainRoots[c], p.newChainRoots[c], p.pubdataHashes[c], p.linksHashes[c]
+                    )
+                )
+            ) & INPUT_MASK;
+        }
+        bytes memory perChain;
+        for (uint256 c = 0; c < k; c++) {
+            perChain = abi.encodePacked(perChain, p.oldChainRoots[c], p.newChainRoots[c], p.linksHashes[c]);
+        }
+        publicInputs[k] = uint256(sha256(abi.encodePacked(n, b.oldFinalRoot, b.newFinalRoot, perChain))) & INPUT_MASK;
+        // The generated verifier takes fixed-size arrays, which ABI-encode inline.
+        (bool ok, bytes memory ret) =
+            verifier.staticcall(abi.encodePacked(verifySelector, publicInputs, _flatten(p.proofs)));
+        if (!ok || ret.length != 32 || abi.decode(ret, (uint256)) != 1) revert InvalidProof(n);
+        totalBlocksProven = n;
+        provenSyncHash[n] = b.syncHash;
+        provenChainRoot[n] = p.newChainRoots[ownIndex];
+        emit BlockProven(n, b.newFinalRoot, b.syncHash);
+    }
+
+    function _flatten(uint256[8][] calldata proofs) internal pure returns (uint256[] memory out) {
+        out = new uint256[](proofs.length * 8);
+        for (uint256 i = 0; i < proofs.length; i++) {
+            for (uint256 j = 0; j < 8; j++) {
+                out[i * 8 + j] = proofs[i][j];
+            }
+        }
+    }
+
+    // ================================================================ stage 3: consensus
+    /// The digest oracles sign (personal_sign of these 32 bytes): every connected chain (`chains`,
+    /// a bit per chain id) proved block `blockNumber` with `syncHash`.
+    function attestationDigest(uint32 blockNumber, bytes32 syncHash, uint256 chains) public view returns (bytes32) {
+        return keccak256(abi.encodePacked("rollup-sync-attestation", networkId, blockNumber, syncHash, chains));
+    }
+
+    /// Accepts an attestation signed by at least `oracleThreshold` distinct registered oracles
+    /// (signatures ordered by signer address, strictly ascending). Marks this block — and, by the
+    /// sync-hash chain, every block before it — synced.
+    function receiveSyncAttestation(uint32 blockNumber, bytes32 syncHash, uint256 chains, bytes[] calldata signatures)
+        external
+        active
+    {
+        if (blockNumber <= totalBlocksSynced) revert AlreadySynced(blockNumber);
+        if (blockNumber > totalBlocksProven) revert NotProven(blockNumber);
+        if (provenSyncHash[blockNumber] != syncHash) revert SyncHashMismatch(blockNumber);
+        if (chains != chainsMask) revert AttestationChains(chains);
+        bytes32 digest = keccak256(
+            abi.encodePacked("\x19Ethereum Signed Message:\n32", attestationDigest(blockNumber, syncHash, chains))
+        );
+        address last;
+        for (uint256 i = 0; i < signatures.length; i++) {
+            address signer = _recover(digest, signatures[i]);
+            if (!isOracle[signer] || signer <= last) revert BadSigner(signer);
+            last = signer;
+        }
+        if (signatures.length < oracleThreshold) revert BelowThreshold(signatures.length, oracleThreshold);
+        totalBlocksSynced = blockNumber;
+        emit BlockSynced(blockNumber, syncHash);
+    }
+
+    // ================================================================ stage 4: execute
+    function executeBlocks(ExecuteBlockInfo[] calldata blocks) external onlyOperator active {
+        for (uint256 i = 0; i < blocks.length; i++) {
+            _executeOne(blocks[i]);
+        }
+    }
+
+    function _executeOne(ExecuteBlockInfo calldata e) internal {
+        StoredBlockInfo calldata b = e.storedBlock;
+        uint32 n = totalBlocksExecuted + 1;
+        if (b.blockNumber != n) revert BlockNumber(n, b.blockNumber);
+        if (n > totalBlocksSynced) revert NotSynced(n);
+        _checkStored(b);
+        bytes32 h = keccak256("");
+        uint64 serial = firstPriorityRequest;
+        for (uint256 i = 0; i < e.onchainOps.length; i++) {
+            bytes calldata op = e.onchainOps[i];
+            h = keccak256(abi.encodePacked(h, op));
+            uint8 code = uint8(op[0]);
+            if (code == OP_DEPOSIT) {
+                delete priorityRequests[serial++];
+            } else if (code == OP_DEPOSIT_REFUND) {
+                _credit(priorityRequests[serial].from, uint16(_u(op, 4, 2)), uint128(_u(op, 6, 14)));
+                delete priorityRequests[serial++];
+            } else if (code == OP_FULL_EXIT) {
+                _credit(address(uint160(_u(op, 20, 20))), uint16(_u(op, 4, 2)), uint128(_u(op, 6, 14)));
+                delete priorityRequests[serial++];
+            } else if (code == OP_WITHDRAW) {
+                _credit(address(uint160(_u(op, 22, 20))), uint16(_u(op, 4, 2)), uint128(_u(op, 6, 14)));
+            }
+        }
+        if (h != b.onchainOpsHash || serial - firstPriorityRequest != b.priorityOperations) {
+            revert OnchainOpsMismatch(n);
+        }
+        firstPriorityRequest = serial;
+        totalBlocksExecuted = n;
+        lastExecutedChainRoot = provenChainRoot[n];
+        lastExecutedFinalRoot = b.newFinalRoot;
+        delete provenChainRoot[n - 1];
+        emit BlockExecuted(n);
+    }
+
+    function _credit(address owner, uint16 token, uint128 amount) internal {
+        if (amount == 0) return;
+        pendingBalance[owner][token] += amount;
+        emit PendingBalanceCredited(owner, token, amount);
+    }
+
+    /// Pays `amount` of `owner`'s pending balance to `owner` (anyone may trigger it).
+    function withdrawPendingBalance(address payable owner, uint16 token, uint128 amount) external nonReentrant {
+        uint128 pending = pendingBalance[owner][token];
+        if (amount > pending) revert InsufficientPending(pending, amount);
+        pendingBalance[owner][token] = pending - amount;
+        if (token == 0) {
+            (bool ok,) = owner.call{value: amount}("");
+            if (!ok) revert TransferFailed();
+        } else {
+            if (token >= tokenCount) revert UnknownToken(token);
+            _call(tokenAddress[token], abi.encodeWithSelector(0xa9059cbb, owner, amount)); // transfer
+        }
+        emit Withdrawn(owner, token, amount);
+    }
+
+    // ================================================================ revert
+    /// Reverts the newest committed blocks (given newest first) that are not synced. A block synced
+    /// by the oracles is proven on every chain and must be executed, never reverted.
+    function revertBlocks(StoredBlockInfo[] calldata blocks) external onlyOperator active {
+        uint32 top = totalBlocksCommitted;
+        for (uint256 i = 0; i < blocks.length; i++) {
+            StoredBlockInfo calldata b = blocks[i];
+            if (b.blockNumber != top) revert BlockNumber(top, b.blockNumber);
+            if (top <= totalBlocksSynced) revert CannotRevert(top);
+            _checkStored(b);
+            delete storedBlockHashes[top];
+            delete provenSyncHash[top];
+            delete provenChainRoot[top];
+            totalCommittedPriorityRequests -= b.priorityOperations;
+            top--;
+        }
+        totalBlocksCommitted = top;
+        if (totalBlocksProven > top) totalBlocksProven = top;
+        emit BlocksReverted(top, totalBlocksProven);
+    }
+
+    // ================================================================ exodus
+    /// Anyone may switch this chain to exodus mode once the oldest unexecuted priority request has
+    /// expired: no more blocks; users leave with proofs against the last executed state.
+    function activateExodusMode() external active {
+        uint64 first = firstPriorityRequest;
+        if (first >= totalPriorityRequests || priorityRequests[first].expiresAt >= block.timestamp) {
+            revert NoExpiredRequest();
+        }
+        exodusMode = true;
+        emit ExodusActivated(first);
+    }
+
+    /// Exodus: credits an account's balance in the last executed state of this chain to its owner,
+    /// once per (account, token), on a Merkle proof (docs/PROTOCOL.md tree layout).
+    function exit(ExitProof calldata p) external {
+        if (!exodusMode) revert NotExodus();
+        if (p.accountId >= MAX_ACCOUNTS || p.token >= tokenCount) revert BadExitProof();
+        if (exited[p.accountId][p.token]) revert AlreadyExited(p.accountId, p.token);
+        uint256 balanceRoot = _root(p.amount, p.token, p.balancePath);
+        uint256 leaf = poseidon.hash([uint256(uint160(p.owner)), p.pubkeyHash, p.nonce, balanceRoot]);
+        if (bytes32(_root(leaf, p.accountId, p.accountPath)) != lastExecutedChainRoot) revert BadExitProof();
+        exited[p.accountId][p.token] = true;
+        _credit(p.owner, p.token, p.amount);
+        emit ExodusExit(p.accountId, p.token, p.owner, p.amount);
+    }
+
+    function _root(uint256 leaf, uint256 index, uint256[3][5] calldata path) internal view returns (uint256) {
+        uint256 cur = leaf;
+        for (uint256 h = 0; h < 5; h++) {
+            cur = _node(cur, index % 4, path[h]);
+            index /= 4;
+        }
+        return cur;
+    }
+
+    function _root(uint256 leaf, uint256 index, uint256[3][12] calldata path) internal view returns (uint256) {
+        uint256 cur = leaf;
+        for (uint256 h = 0; h < 12; h++) {
+            cur = _node(cur, index % 4, path[h]);
+            index /= 4;
+        }
+        return cur;
+    }
+
+    function _node(uint256 cur, uint256 pos, uint256[3] calldata sib) internal view returns (uint256) {
+        uint256[4] memory c;
+        uint256 k;
+        for (uint256 i = 0; i < 4; i++) {
+            c[i] = i == pos ? cur : sib[k++];
+        }
+        return poseidon.hash(c);
+    }
+
+    /// Exodus: refunds a deposit that no executed block processed, to its depositor. The caller
+    /// repeats the deposit's fields (the queue keeps only their hash).
+    function refundDeposit(uint64 serialId, address to, uint16 token, uint128 amount) external {
+        if (!exodusMode) revert NotExodus();
+        PriorityRequest memory r = priorityRequests[serialId];
+        if (
+            serialId < firstPriorityRequest || r.from == address(0)
+                || r.hash != _depositHash(token, amount, to)
+        ) revert NotRefundable(serialId);
+        delete priorityRequests[serialId];
+        _credit(r.from, token, amount);
+        emit DepositRefunded(serialId, r.from, token, amount);
+    }
+
+    // ================================================================ helpers
+    function hashStoredBlockInfo(StoredBlockInfo memory b) public pure returns (bytes32) {
+        return keccak256(abi.encode(b));
+    }
+
+    function _checkStored(StoredBlockInfo calldata b) internal view {
+        if (storedBlockHashes[b.blockNumber] != hashStoredBlockInfo(b)) revert StoredBlockMismatch(b.blockNumber);
+    }
+
+    /// `len` big-endian bytes of `data` at `off` (the caller has checked the bounds).
+    function _u(bytes calldata data, uint256 off, uint256 len) internal pure returns (uint256 v) {
+        assembly {
+            v := shr(sub(256, mul(len, 8)), calldataload(add(data.offset, off)))
+        }
+    }
+
+    /// ecrecover of a 65-byte r‖s‖v signature; low-s and v ∈ {27, 28} only (no malleability).
+    function _recover(bytes32 digest, bytes calldata sig) internal pure returns (address) {
+        if (sig.length != 65) return address(0);
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (uint256(s) > 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) return address(0);
+        if (v != 27 && v != 28) return address(0);
+        return ecrecover(digest, v, r, s);
+    }
+
+    /// A token call that tolerates tokens returning nothing, and fails on `false` or a revert.
+    function _call(address token, bytes memory data) internal {
+        (bool ok, bytes memory ret) = token.call(data);
+        if (!ok || (ret.length != 0 && !abi.decode(ret, (bool))) || token.code.length == 0) revert TransferFailed();
+    }
+}

@@ -1,0 +1,170 @@
+//! The calldata of the four stages for one chain, from a block built by `rollup-state`.
+
+use crate::L1Error;
+use crate::bindings::Rollup::{CommitBlockInfo, ExecuteBlockInfo, ProofInput, StoredBlockInfo};
+use alloy::primitives::{B256, Bytes, U256};
+use ark_bn254::Fr;
+use rollup_crypto::field::fr_to_be_bytes;
+use rollup_types::ChainId;
+use rollup_types::tx::Tx;
+
+/// What the contract stores for block 0.
+pub fn genesis_stored_block(genesis_final_root: &Fr) -> StoredBlockInfo {
+    StoredBlockInfo {
+        blockNumber: 0,
+        timestamp: 0,
+        priorityOperations: 0,
+        oldFinalRoot: B256::ZERO,
+        newFinalRoot: root(genesis_final_root),
+        pubdataHash: B256::ZERO,
+        onchainOpsHash: B256::ZERO,
+        commitment: B256::ZERO,
+        syncHash: B256::from(rollup_state::genesis_sync_hash()),
+    }
+}
+
+/// A field element as the contract's `bytes32`.
+pub fn root(f: &Fr) -> B256 {
+    B256::from(fr_to_be_bytes(f))
+}
+
+fn chain_block(
+    block: &rollup_state::Block,
+    chain: ChainId,
+) -> Result<&rollup_state::ChainBlock, L1Error> {
+    block
+        .chains
+        .iter()
+        .find(|c| c.chain == chain)
+        .ok_or_else(|| L1Error::Invalid(format!("block {} has no chain {chain}", block.number)))
+}
+
+/// What the contract of `chain` stores for `block` once committed.
+pub fn stored_block(
+    block: &rollup_state::Block,
+    chain: ChainId,
+) -> Result<StoredBlockInfo, L1Error> {
+    let cb = chain_block(block, chain)?;
+    Ok(StoredBlockInfo {
+        blockNumber: block.number.0,
+        timestamp: block.timestamp,
+        priorityOperations: cb.priority_ops as u64,
+        oldFinalRoot: root(&block.old_final_root),
+        newFinalRoot: root(&block.new_final_root),
+        pubdataHash: B256::from(cb.pubdata_hash),
+        onchainOpsHash: B256::from(cb.onchain_ops_hash),
+        commitment: B256::from(block.commitment),
+        syncHash: B256::from(block.sync_hash),
+    })
+}
+
+/// `commitBlocks` input for `chain`: its pubdata, every chain's hashes, and the owners'
+/// authorisations of the key changes made on this chain (in pubdata order).
+pub fn commit_info(
+    block: &rollup_state::Block,
+    chain: ChainId,
+) -> Result<CommitBlockInfo, L1Error> {
+    let cb = chain_block(block, chain)?;
+    let auth = block
+        .txs
+        .iter()
+        .filter_map(|tx| match tx {
+            Tx::ChangePubKey { tx, auth } if tx.chain == chain => {
+                Some(Bytes::copy_from_slice(&auth.0))
+            }
+            _ => None,
+        })
+        .collect();
+    Ok(CommitBlockInfo {
+        blockNumber: block.number.0,
+        timestamp: block.timestamp,
+        newFinalRoot: root(&block.new_final_root),
+        pubdata: Bytes::copy_from_slice(&cb.pubdata),
+        pubdataHashes: block
+            .chains
+            .iter()
+            .map(|c| B256::from(c.pubdata_hash))
+            .collect(),
+        onchainOpsHashes: block
+            .chains
+            .iter()
+            .map(|c| B256::from(c.onchain_ops_hash))
+            .collect(),
+        changePubKeyAuth: auth,
+    })
+}
+
+/// `proveBlocks` input for `chain`: the per-chain public values and the proofs (one per chain in
+/// the block's order, then the binding proof, as `verifier::proof_words`).
+pub fn proof_input(
+    block: &rollup_state::Block,
+    chain: ChainId,
+    proofs: &[[[u8; 32]; 8]],
+) -> Result<ProofInput, L1Error> {
+    if proofs.len() != block.chains.len() + 1 {
+        return Err(L1Error::Invalid(format!(
+            "{} proofs for {} chains (one per chain and the binding proof)",
+            proofs.len(),
+            block.chains.len()
+        )));
+    }
+    Ok(ProofInput {
+        storedBlock: stored_block(block, chain)?,
+        oldChainRoots: block.chains.iter().map(|c| root(&c.old_root)).collect(),
+        newChainRoots: block.chains.iter().map(|c| root(&c.new_root)).collect(),
+        pubdataHashes: block
+            .chains
+            .iter()
+            .map(|c| B256::from(c.pubdata_hash))
+            .collect(),
+        linksHashes: block.chains.iter().map(|c| root(&c.links_hash)).collect(),
+        proofs: proofs
+            .iter()
+            .map(|p| p.map(|w| U256::from_be_bytes(w)))
+            .collect(),
+    })
+}
+
+/// `executeBlocks` input for `chain`: the stored block and this chain's onchain operations.
+pub fn execute_info(
+    block: &rollup_state::Block,
+    chain: ChainId,
+) -> Result<ExecuteBlockInfo, L1Error> {
+    let cb = chain_block(block, chain)?;
+    Ok(ExecuteBlockInfo {
+        storedBlock: stored_block(block, chain)?,
+        onchainOps: cb
+            .onchain_ops
+            .iter()
+            .map(|o| Bytes::copy_from_slice(&o.bytes))
+            .collect(),
+    })
+}
+
+/// The exodus proof of `account`'s balance of `token` in `state` (this chain's last executed
+/// state): the balance path, the account leaf fields and the account path. `None` if the account
+/// does not exist.
+pub fn exit_proof(
+    state: &mut rollup_state::ChainState,
+    account: rollup_types::AccountId,
+    token: rollup_types::TokenId,
+) -> Option<crate::bindings::Rollup::ExitProof> {
+    let amount = state.account(account)?.balance(token).get();
+    let leaf = state.account_leaf(account)?;
+    let balance_path = state.balance_path(account, token)?;
+    let account_path = state.account_path(account);
+    let word = |f: &Fr| U256::from_be_bytes(fr_to_be_bytes(f));
+    let levels = |p: &rollup_state::smt::MerklePath| -> Vec<[U256; 3]> {
+        p.siblings.iter().map(|s| s.map(|f| word(&f))).collect()
+    };
+    Some(crate::bindings::Rollup::ExitProof {
+        accountId: account.0,
+        token: token.0,
+        amount,
+        owner: alloy::primitives::Address::from(leaf.address.0),
+        pubkeyHash: U256::from_be_slice(&leaf.pubkey_hash.0),
+        nonce: leaf.nonce.0,
+        balancePath: levels(&balance_path).try_into().ok()?,
+        accountPath: levels(&account_path).try_into().ok()?,
+    })
+}

@@ -1,0 +1,39 @@
+//! The rollup's L1 side.
+//!
+//! * [`solidity`]: Solidity generated from protocol parameters (the Poseidon contract the exodus
+//!   Merkle proofs use), kept in `contracts/src` and checked to be current by a test.
+//! * [`solc`]: the offline compiler (solcjs from npm) and the committed contract artifacts.
+//! * [`bindings`]: alloy `sol!` bindings generated from the committed artifacts.
+//! * [`deploy`]: deployment and configuration of one chain's contracts.
+//! * [`encode`]: the calldata of the four stages from a block built by `rollup-state`.
+
+pub mod bindings;
+pub mod deploy;
+pub mod encode;
+pub mod solc;
+pub mod solidity;
+
+/// Errors of the L1 side. [`L1Error::retryable`] tells callers whether trying again may succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum L1Error {
+    /// The offline toolchain (node, solcjs) is missing or failed.
+    #[error("toolchain: {0}")]
+    Toolchain(String),
+    /// Transport or node error (connection refused, timeout, rate limit).
+    #[error("rpc: {0}")]
+    Rpc(String),
+    /// A transaction or call reverted; the decoded reason when the ABI knows it.
+    #[error("reverted: {0}")]
+    Reverted(String),
+    /// A value that cannot be sent to the contract (out of range, inconsistent block data).
+    #[error("invalid input: {0}")]
+    Invalid(String),
+}
+
+impl L1Error {
+    /// Whether retrying the same action may succeed: transport errors may; a revert, a bad input
+    /// or a broken toolchain will not.
+    pub fn retryable(&self) -> bool {
+        matches!(self, L1Error::Rpc(_))
+    }
+}
