@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== npm ci (anvil, solcjs; pinned in package-lock.json)"
+echo "== npm ci (anvil, forge, solcjs; pinned in package-lock.json)"
 npm ci --no-audit --no-fund
+
+echo "== forge test (Solidity unit tests, offline through the solcjs wrapper)"
+scripts/forge-test.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
