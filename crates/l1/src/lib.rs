@@ -6,12 +6,14 @@
 //! * [`bindings`]: alloy `sol!` bindings generated from the committed artifacts.
 //! * [`deploy`]: deployment and configuration of one chain's contracts.
 //! * [`encode`]: the calldata of the four stages from a block built by `rollup-state`.
+//! * [`watcher`]: confirmed, decoded contract events per chain, resumable and reorg-aware.
 
 pub mod bindings;
 pub mod deploy;
 pub mod encode;
 pub mod solc;
 pub mod solidity;
+pub mod watcher;
 
 /// Errors of the L1 side. [`L1Error::retryable`] tells callers whether trying again may succeed.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,13 @@ pub enum L1Error {
     /// A value that cannot be sent to the contract (out of range, inconsistent block data).
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// The chain reorganised below the confirmation window: blocks from `from_block` on changed
+    /// after their events were handed over. Needs an operator's decision.
+    #[error("reorg deeper than the confirmation window from block {from_block}")]
+    DeepReorg {
+        /// First block whose content may have changed.
+        from_block: u64,
+    },
 }
 
 impl L1Error {
