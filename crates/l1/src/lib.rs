@@ -7,10 +7,13 @@
 //! * [`deploy`]: deployment and configuration of one chain's contracts.
 //! * [`encode`]: the calldata of the four stages from a block built by `rollup-state`.
 //! * [`watcher`]: confirmed, decoded contract events per chain, resumable and reorg-aware.
+//! * [`sender`]: locally signed transactions, persisted before broadcast, reconciled at start-up,
+//!   fee-bumped when stuck, node errors classified.
 
 pub mod bindings;
 pub mod deploy;
 pub mod encode;
+pub mod sender;
 pub mod solc;
 pub mod solidity;
 pub mod watcher;
@@ -24,7 +27,10 @@ pub enum L1Error {
     /// Transport or node error (connection refused, timeout, rate limit).
     #[error("rpc: {0}")]
     Rpc(String),
-    /// A transaction or call reverted; the decoded reason when the ABI knows it.
+    /// The sender's durable store failed (a transaction is never broadcast unless stored).
+    #[error("transaction store: {0}")]
+    Store(String),
+    /// A transaction or call reverted, or a node refused it for good; the reason.
     #[error("reverted: {0}")]
     Reverted(String),
     /// A value that cannot be sent to the contract (out of range, inconsistent block data).
