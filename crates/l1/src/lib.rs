@@ -6,6 +6,7 @@
 //! * [`bindings`]: alloy `sol!` bindings generated from the committed artifacts.
 //! * [`deploy`]: deployment and configuration of one chain's contracts.
 //! * [`encode`]: the calldata of the four stages from a block built by `rollup-state`.
+//! * [`history`]: committed pubdata read back from L1 calldata (recovery, exodus).
 //! * [`watcher`]: confirmed, decoded contract events per chain, resumable and reorg-aware.
 //! * [`sender`]: locally signed transactions, persisted before broadcast, reconciled at start-up,
 //!   fee-bumped when stuck, node errors classified.
@@ -13,6 +14,7 @@
 pub mod bindings;
 pub mod deploy;
 pub mod encode;
+pub mod history;
 pub mod sender;
 pub mod solc;
 pub mod solidity;

@@ -2,7 +2,7 @@
 //! Groth16 proofs: ETH and ERC-20 deposits, a key change authorised by ECDSA, commit (and its
 //! rejections), prove (and a bad proof), oracle attestations (and every way they can be wrong),
 //! execute before and after sync, a withdrawal and a full exit claimed on L1, revert, and exodus
-//! with a Merkle exit and a deposit refund. Run in release (proving); keys are cached under
+//! with a Merkle exit built from L1 data alone and a deposit refund. Run in release (proving); keys are cached under
 //! `.data/keys`.
 
 mod common;
@@ -446,9 +446,8 @@ async fn four_stages_on_three_chains() {
         .collect();
     let b2 = build(&mut net, 2, b1.sync_hash, txs);
     settle(&net, &stored1, &b2).await;
-    // Alice's exodus proof, from the state after block 2 (the last one executed).
-    let proof =
-        encode::exit_proof(net.state.chain_mut(C1).unwrap(), AccountId(1), TokenId(0)).unwrap();
+    // The operator's state after block 2, to compare with what users rebuild from L1 alone.
+    let operator_root = net.state.chain_mut(C1).unwrap().root();
     let c1 = net.chain(C1);
     assert_eq!(
         c1.rollup.pendingBalance(w, 0).call().await.unwrap(),
@@ -566,7 +565,39 @@ async fn four_stages_on_three_chains() {
         ),
         RollupErrors::Exodus(_)
     ));
-    // Alice leaves with a Merkle proof of her balance in the last executed state.
+    // Alice leaves with a Merkle proof of her balance in the last executed state, which she
+    // rebuilds from L1 data alone: the public genesis, then the pubdata of every executed block
+    // read back from the commit transactions' calldata.
+    let executed = c1.rollup.totalBlocksExecuted().call().await.unwrap();
+    let history =
+        rollup_l1::history::committed_pubdata(&c1.provider, *c1.rollup.address(), executed)
+            .await
+            .unwrap();
+    let mut chain = rollup_state::NetworkState::genesis(&rollup_state::NetworkConfig {
+        chains: CHAINS.to_vec(),
+        fee_account: DevWallet::new(0).address(),
+    })
+    .unwrap()
+    .chain(C1)
+    .unwrap()
+    .clone();
+    for (_, pubdata) in &history {
+        for op in op::decode_pubdata(pubdata).unwrap() {
+            chain.apply_op(&op).unwrap();
+        }
+        chain.settle_fees();
+    }
+    let rebuilt = chain.root();
+    assert_eq!(rebuilt, operator_root);
+    assert_eq!(
+        encode::root(&rebuilt),
+        c1.rollup.lastExecutedChainRoot().call().await.unwrap()
+    );
+    let alice_id = (0..chain.account_count())
+        .map(AccountId)
+        .find(|a| chain.account(*a).unwrap().address == alice.address())
+        .unwrap();
+    let proof = encode::exit_proof(&mut chain, alice_id, TokenId(0)).unwrap();
     let left = proof.amount;
     assert!(left > 0);
     let mut inflated = proof.clone();
