@@ -61,6 +61,20 @@ impl Cursor {
             seen: Vec::new(),
         }
     }
+
+    /// This cursor moved back to re-read from `block` (after [`L1Error::DeepReorg`], once the
+    /// caller has retracted what it took from blocks at or above it).
+    pub fn rewound(&self, block: u64) -> Self {
+        Cursor {
+            next_block: block.min(self.next_block),
+            seen: self
+                .seen
+                .iter()
+                .filter(|(n, _)| *n < block)
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 /// A decoded contract event.

@@ -121,11 +121,32 @@ async fn reorgs_and_restarts_neither_duplicate_nor_lose_deposits() {
         )
         .await
         .unwrap();
-    match watcher.poll(&cursor).await {
-        Err(L1Error::DeepReorg { from_block }) => {
-            assert!(from_block < cursor.next_block);
-            assert!(from_block > 0);
-        }
+    let from_block = match watcher.poll(&cursor).await {
+        Err(L1Error::DeepReorg { from_block }) => from_block,
         other => panic!("expected a deep-reorg error, got {other:?}"),
-    }
+    };
+    assert!(from_block > 0 && from_block < cursor.next_block);
+    // Re-reading from the last block still on the chain: the consumer retracts what came from the
+    // changed blocks (the last deposit, now gone from the chain) and reads the chain as it is.
+    let deposit_block = c
+        .rollup
+        .PriorityRequestQueued_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, log)| log.block_number.unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        deposit_block < from_block,
+        "the deposits still on chain lie below the re-read point"
+    );
+    assert_eq!(c.rollup.totalPriorityRequests().call().await.unwrap(), 2);
+    delivered.pop();
+    let mut cursor = cursor.rewound(from_block);
+    mine(c, 2).await;
+    delivered.extend(drain(&watcher, &mut cursor).await);
+    assert_eq!(delivered, vec![(0, 1_000), (1, 3_000)]);
 }
