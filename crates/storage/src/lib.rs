@@ -1,0 +1,603 @@
+//! The node's durable storage, through sqlx's `Any` driver so that one code path and one
+//! migration set (`migrations/`) serve both backends: SQLite (embedded, the default:
+//! `sqlite://path/to/node.db`) and PostgreSQL (`postgres://…`, for production and for several
+//! processes sharing one database, e.g. prover workers on other machines).
+//!
+//! Everything the node acts on is written here first: the mempool, the priority requests read
+//! from L1 together with the watcher's cursor (one transaction, so a restart neither loses nor
+//! repeats an event), sealed blocks and their stage on every chain, proving jobs (claimed by
+//! workers under a lease, so a dead worker's job goes to another), and the L1 senders'
+//! transactions.
+//!
+//! Queries use `$n` placeholders, which both SQLite and PostgreSQL accept, and only `BIGINT`,
+//! `BYTEA` and `TEXT` columns (integers are `i64` on the Rust side).
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Storage errors. [`StorageError::retryable`] tells callers whether to try again.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database refused or failed a statement, or the connection broke.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A schema migration failed.
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL names no supported backend.
+    #[error("unsupported database url {0:?} (sqlite:// or postgres://)")]
+    Url(String),
+    /// A stored value is not what the schema promises.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl StorageError {
+    /// Whether retrying may succeed (a broken or exhausted connection), as opposed to a
+    /// constraint violation, a bad URL or corrupt data.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Db(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+            )
+        )
+    }
+}
+
+type Result<T> = std::result::Result<T, StorageError>;
+
+/// A block's stage on one chain; stages only move forward.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Sealed by the node, not yet on L1.
+    Sealed = 0,
+    /// Committed on the chain.
+    Committed = 1,
+    /// Proven on the chain.
+    Proven = 2,
+    /// Synced (the oracles attested every chain proved it).
+    Synced = 3,
+    /// Executed on the chain.
+    Executed = 4,
+}
+
+impl Stage {
+    fn from_i64(v: i64) -> Result<Stage> {
+        Ok(match v {
+            0 => Stage::Sealed,
+            1 => Stage::Committed,
+            2 => Stage::Proven,
+            3 => Stage::Synced,
+            4 => Stage::Executed,
+            _ => return Err(StorageError::Corrupt(format!("stage {v}"))),
+        })
+    }
+}
+
+/// A sealed block as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBlock {
+    /// Number.
+    pub number: u32,
+    /// The node's encoding of the block.
+    pub data: Vec<u8>,
+    /// `final_root` after it.
+    pub final_root: [u8; 32],
+    /// Its `sync_hash`.
+    pub sync_hash: [u8; 32],
+}
+
+/// A proving job handed to a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedJob {
+    /// Block number.
+    pub number: u32,
+    /// Job index within the block (chains in order, then the binding job).
+    pub job: u32,
+    /// The job (`rollup_prover::job::Job::to_bytes`).
+    pub payload: Vec<u8>,
+    /// How many times it has been claimed, this one included.
+    pub attempt: u32,
+}
+
+const QUEUED: i64 = 0;
+const CLAIMED: i64 = 1;
+const DONE: i64 = 2;
+const FAILED: i64 = 3;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn hash32(v: Vec<u8>, what: &str) -> Result<[u8; 32]> {
+    v.try_into()
+        .map_err(|_| StorageError::Corrupt(format!("{what} is not 32 bytes")))
+}
+
+/// A connection pool with the schema migrated.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    pool: AnyPool,
+}
+
+impl Storage {
+    /// Connects to `url` (`sqlite://file` — created if missing — or `postgres://…`) and brings
+    /// the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self> {
+        install_default_drivers();
+        let url = if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.contains('?') {
+                url.to_string()
+            } else {
+                format!("sqlite://{path}?mode=rwc")
+            }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            url.to_string()
+        } else {
+            return Err(StorageError::Url(url.to_string()));
+        };
+        // SQLite allows one writer at a time: one connection avoids "database is locked".
+        let max = if url.starts_with("sqlite:") { 1 } else { 8 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(&url)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Storage { pool })
+    }
+
+    // ---- mempool ---------------------------------------------------------------------------
+
+    /// Adds a transaction (by its hash); `false` if it is already there.
+    pub async fn add_tx(&self, hash: &[u8; 32], tx: &[u8]) -> Result<bool> {
+        let mut t = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT 1 FROM mempool WHERE hash = $1")
+            .bind(hash.to_vec())
+            .fetch_optional(&mut *t)
+            .await?
+            .is_some();
+        if exists {
+            return Ok(false);
+        }
+        let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM mempool")
+            .fetch_one(&mut *t)
+            .await?
+            .try_get(0)?;
+        sqlx::query("INSERT INTO mempool (hash, seq, tx) VALUES ($1, $2, $3)")
+            .bind(hash.to_vec())
+            .bind(seq)
+            .bind(tx.to_vec())
+            .execute(&mut *t)
+            .await?;
+        t.commit().await?;
+        Ok(true)
+    }
+
+    /// Up to `limit` transactions in arrival order: (hash, tx).
+    pub async fn mempool(&self, limit: usize) -> Result<Vec<([u8; 32], Vec<u8>)>> {
+        let rows = sqlx::query("SELECT hash, tx FROM mempool ORDER BY seq LIMIT $1")
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok((hash32(r.try_get(0)?, "tx hash")?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Removes transactions (included in a block, or rejected).
+    pub async fn remove_txs(&self, hashes: &[[u8; 32]]) -> Result<()> {
+        let mut t = self.pool.begin().await?;
+        for h in hashes {
+            sqlx::query("DELETE FROM mempool WHERE hash = $1")
+                .bind(h.to_vec())
+                .execute(&mut *t)
+                .await?;
+        }
+        t.commit().await?;
+        Ok(())
+    }
+
+    // ---- L1 watcher ------------------------------------------------------------------------
+
+    /// Records the priority requests of one watcher batch and the cursor after it, atomically.
+    /// A request already stored (same chain and serial) must be identical: a different one means
+    /// the chain changed under the node, which is an error, never an overwrite.
+    pub async fn record_watch(
+        &self,
+        chain: u8,
+        ops: &[(u64, Vec<u8>, u64)],
+        cursor: &str,
+    ) -> Result<()> {
+        let mut t = self.pool.begin().await?;
+        for (serial, tx, l1_block) in ops {
+            let existing: Option<Vec<u8>> =
+                sqlx::query("SELECT tx FROM priority_ops WHERE chain = $1 AND serial = $2")
+                    .bind(chain as i64)
+                    .bind(*serial as i64)
+                    .fetch_optional(&mut *t)
+                    .await?
+                    .map(|r| r.try_get(0))
+                    .transpose()?;
+            match existing {
+                Some(old) if old == *tx => {}
+                Some(_) => {
+                    return Err(StorageError::Corrupt(format!(
+                        "chain {chain} priority request {serial} differs from the stored one"
+                    )));
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO priority_ops (chain, serial, tx, l1_block) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(chain as i64)
+                    .bind(*serial as i64)
+                    .bind(tx.clone())
+                    .bind(*l1_block as i64)
+                    .execute(&mut *t)
+                    .await?;
+                }
+            }
+        }
+        let updated = sqlx::query("UPDATE watcher_cursors SET cursor = $1 WHERE chain = $2")
+            .bind(cursor.to_string())
+            .bind(chain as i64)
+            .execute(&mut *t)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            sqlx::query("INSERT INTO watcher_cursors (chain, cursor) VALUES ($1, $2)")
+                .bind(chain as i64)
+                .bind(cursor.to_string())
+                .execute(&mut *t)
+                .await?;
+        }
+        t.commit().await?;
+        Ok(())
+    }
+
+    /// The stored cursor of a chain's watcher.
+    pub async fn cursor(&self, chain: u8) -> Result<Option<String>> {
+        Ok(
+            sqlx::query("SELECT cursor FROM watcher_cursors WHERE chain = $1")
+                .bind(chain as i64)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+        )
+    }
+
+    /// A chain's priority requests from `serial` on: (serial, tx, L1 block).
+    pub async fn priority_ops(&self, chain: u8, serial: u64) -> Result<Vec<(u64, Vec<u8>, u64)>> {
+        let rows = sqlx::query(
+            "SELECT serial, tx, l1_block FROM priority_ops WHERE chain = $1 AND serial >= $2 ORDER BY serial",
+        )
+        .bind(chain as i64)
+        .bind(serial as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let serial: i64 = r.try_get(0)?;
+                let block: i64 = r.try_get(2)?;
+                Ok((serial as u64, r.try_get(1)?, block as u64))
+            })
+            .collect()
+    }
+
+    // ---- blocks ----------------------------------------------------------------------------
+
+    /// Stores a sealed block and its `Sealed` stage on every chain, atomically.
+    pub async fn insert_block(&self, block: &StoredBlock, chains: &[u8]) -> Result<()> {
+        let mut t = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO blocks (number, data, final_root, sync_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(block.number as i64)
+        .bind(block.data.clone())
+        .bind(block.final_root.to_vec())
+        .bind(block.sync_hash.to_vec())
+        .bind(now())
+        .execute(&mut *t)
+        .await?;
+        for c in chains {
+            sqlx::query(
+                "INSERT INTO block_stages (number, chain, stage, updated_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(block.number as i64)
+            .bind(*c as i64)
+            .bind(Stage::Sealed as i64)
+            .bind(now())
+            .execute(&mut *t)
+            .await?;
+        }
+        t.commit().await?;
+        Ok(())
+    }
+
+    /// A stored block.
+    pub async fn block(&self, number: u32) -> Result<Option<StoredBlock>> {
+        let row = sqlx::query("SELECT data, final_root, sync_hash FROM blocks WHERE number = $1")
+            .bind(number as i64)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(StoredBlock {
+                number,
+                data: r.try_get(0)?,
+                final_root: hash32(r.try_get(1)?, "final root")?,
+                sync_hash: hash32(r.try_get(2)?, "sync hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The newest block's number (0 when none is stored).
+    pub async fn last_block(&self) -> Result<u32> {
+        let v: i64 = sqlx::query("SELECT COALESCE(MAX(number), 0) FROM blocks")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(v as u32)
+    }
+
+    /// Moves a block's stage on a chain forward (never back); `false` if it was already there
+    /// or beyond.
+    pub async fn advance_stage(&self, number: u32, chain: u8, stage: Stage) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE block_stages SET stage = $1, updated_at = $2 WHERE number = $3 AND chain = $4 AND stage < $1",
+        )
+        .bind(stage as i64)
+        .bind(now())
+        .bind(number as i64)
+        .bind(chain as i64)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// A block's stage on every chain, by chain.
+    pub async fn stages(&self, number: u32) -> Result<Vec<(u8, Stage)>> {
+        let rows =
+            sqlx::query("SELECT chain, stage FROM block_stages WHERE number = $1 ORDER BY chain")
+                .bind(number as i64)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|r| {
+                let chain: i64 = r.try_get(0)?;
+                Ok((chain as u8, Stage::from_i64(r.try_get(1)?)?))
+            })
+            .collect()
+    }
+
+    // ---- proving jobs ----------------------------------------------------------------------
+
+    /// Queues a block's proving jobs (index = position in `payloads`).
+    pub async fn add_jobs(&self, number: u32, payloads: &[Vec<u8>]) -> Result<()> {
+        let mut t = self.pool.begin().await?;
+        for (i, p) in payloads.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO proof_jobs (number, job, payload, status, attempts, updated_at) VALUES ($1, $2, $3, $4, 0, $5)",
+            )
+            .bind(number as i64)
+            .bind(i as i64)
+            .bind(p.clone())
+            .bind(QUEUED)
+            .bind(now())
+            .execute(&mut *t)
+            .await?;
+        }
+        t.commit().await?;
+        Ok(())
+    }
+
+    /// Claims the oldest job that is queued, or claimed by a worker whose lease ran out. Safe
+    /// with any number of workers: the claim is a conditional update that only one can win.
+    pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<ClaimedJob>> {
+        loop {
+            let expired = now() - lease.as_secs() as i64;
+            let candidate = sqlx::query(
+                "SELECT number, job, attempts, status, updated_at FROM proof_jobs
+                 WHERE status = $1 OR (status = $2 AND updated_at < $3)
+                 ORDER BY number, job LIMIT 1",
+            )
+            .bind(QUEUED)
+            .bind(CLAIMED)
+            .bind(expired)
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(row) = candidate else {
+                return Ok(None);
+            };
+            let (number, job, attempts, status, updated): (i64, i64, i64, i64, i64) = (
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+            );
+            let won = sqlx::query(
+                "UPDATE proof_jobs SET status = $1, worker = $2, attempts = $3, updated_at = $4
+                 WHERE number = $5 AND job = $6 AND status = $7 AND updated_at = $8 AND attempts = $9",
+            )
+            .bind(CLAIMED)
+            .bind(worker.to_string())
+            .bind(attempts + 1)
+            .bind(now())
+            .bind(number)
+            .bind(job)
+            .bind(status)
+            .bind(updated)
+            .bind(attempts)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+                == 1;
+            if !won {
+                continue; // another worker took it first
+            }
+            let payload: Vec<u8> =
+                sqlx::query("SELECT payload FROM proof_jobs WHERE number = $1 AND job = $2")
+                    .bind(number)
+                    .bind(job)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get(0)?;
+            return Ok(Some(ClaimedJob {
+                number: number as u32,
+                job: job as u32,
+                payload,
+                attempt: attempts as u32 + 1,
+            }));
+        }
+    }
+
+    /// Keeps a claimed job's lease alive; `false` if the worker no longer holds it.
+    pub async fn renew_job(&self, number: u32, job: u32, worker: &str) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE proof_jobs SET updated_at = $1 WHERE number = $2 AND job = $3 AND status = $4 AND worker = $5",
+        )
+        .bind(now())
+        .bind(number as i64)
+        .bind(job as i64)
+        .bind(CLAIMED)
+        .bind(worker.to_string())
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Stores a job's proof; `false` (and nothing stored) if the worker lost the job's lease to
+    /// another worker meanwhile.
+    pub async fn finish_job(
+        &self,
+        number: u32,
+        job: u32,
+        worker: &str,
+        proof: &[u8],
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE proof_jobs SET status = $1, proof = $2, updated_at = $3
+             WHERE number = $4 AND job = $5 AND status = $6 AND worker = $7",
+        )
+        .bind(DONE)
+        .bind(proof.to_vec())
+        .bind(now())
+        .bind(number as i64)
+        .bind(job as i64)
+        .bind(CLAIMED)
+        .bind(worker.to_string())
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Gives a job back: queued again if `retry` (e.g. an I/O failure), else failed for good
+    /// (a deterministic failure an operator must look at).
+    pub async fn fail_job(
+        &self,
+        number: u32,
+        job: u32,
+        worker: &str,
+        error: &str,
+        retry: bool,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE proof_jobs SET status = $1, error = $2, updated_at = $3
+             WHERE number = $4 AND job = $5 AND status = $6 AND worker = $7",
+        )
+        .bind(if retry { QUEUED } else { FAILED })
+        .bind(error.to_string())
+        .bind(now())
+        .bind(number as i64)
+        .bind(job as i64)
+        .bind(CLAIMED)
+        .bind(worker.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A block's proofs in job order once every job is done; `None` before.
+    pub async fn proofs(&self, number: u32) -> Result<Option<Vec<Vec<u8>>>> {
+        let rows =
+            sqlx::query("SELECT status, proof FROM proof_jobs WHERE number = $1 ORDER BY job")
+                .bind(number as i64)
+                .fetch_all(&self.pool)
+                .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let status: i64 = r.try_get(0)?;
+            if status != DONE {
+                return Ok(None);
+            }
+            out.push(r.try_get(1)?);
+        }
+        Ok(Some(out))
+    }
+
+    /// Jobs that failed for good: (block, job, error).
+    pub async fn failed_jobs(&self) -> Result<Vec<(u32, u32, String)>> {
+        let rows = sqlx::query(
+            "SELECT number, job, error FROM proof_jobs WHERE status = $1 ORDER BY number, job",
+        )
+        .bind(FAILED)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let (n, j): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+                Ok((
+                    n as u32,
+                    j as u32,
+                    r.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
+                ))
+            })
+            .collect()
+    }
+
+    // ---- L1 senders ------------------------------------------------------------------------
+
+    /// Inserts or replaces a sender record (JSON) of `chain`.
+    pub async fn save_l1_tx(&self, chain: u8, id: u64, record: &str) -> Result<()> {
+        let mut t = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE l1_txs SET record = $1 WHERE chain = $2 AND id = $3")
+            .bind(record.to_string())
+            .bind(chain as i64)
+            .bind(id as i64)
+            .execute(&mut *t)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            sqlx::query("INSERT INTO l1_txs (chain, id, record) VALUES ($1, $2, $3)")
+                .bind(chain as i64)
+                .bind(id as i64)
+                .bind(record.to_string())
+                .execute(&mut *t)
+                .await?;
+        }
+        t.commit().await?;
+        Ok(())
+    }
+
+    /// A chain's sender records, by id.
+    pub async fn l1_txs(&self, chain: u8) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT record FROM l1_txs WHERE chain = $1 ORDER BY id")
+            .bind(chain as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}
