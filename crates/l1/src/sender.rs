@@ -123,12 +123,12 @@ pub struct TxRecord {
     pub status: TxStatus,
 }
 
-/// Durable storage of a sender's records. Every write must be on disk when it returns.
+/// Durable storage of a sender's records. Every write must be durable when it returns.
 pub trait TxStore: Send {
     /// All records.
-    fn load(&self) -> Result<Vec<TxRecord>, L1Error>;
+    fn load(&self) -> impl Future<Output = Result<Vec<TxRecord>, L1Error>> + Send;
     /// Inserts or replaces the record with `record.id`.
-    fn save(&mut self, record: &TxRecord) -> Result<(), L1Error>;
+    fn save(&mut self, record: &TxRecord) -> impl Future<Output = Result<(), L1Error>> + Send;
 }
 
 /// A [`TxStore`] in one JSON file, replaced atomically (write, fsync, rename, fsync the
@@ -155,11 +155,11 @@ impl FileStore {
 }
 
 impl TxStore for FileStore {
-    fn load(&self) -> Result<Vec<TxRecord>, L1Error> {
+    async fn load(&self) -> Result<Vec<TxRecord>, L1Error> {
         Ok(self.records.clone())
     }
 
-    fn save(&mut self, record: &TxRecord) -> Result<(), L1Error> {
+    async fn save(&mut self, record: &TxRecord) -> Result<(), L1Error> {
         use std::io::Write;
         match self.records.iter_mut().find(|r| r.id == record.id) {
             Some(r) => *r = record.clone(),
@@ -286,7 +286,7 @@ impl<P: Provider, S: TxStore> Sender<P, S> {
         cfg: SenderConfig,
     ) -> Result<Self, L1Error> {
         let chain_id = provider.get_chain_id().await.map_err(rpc)?;
-        let records = store.load()?;
+        let records = store.load().await?;
         let mut s = Sender {
             provider,
             signer,
@@ -428,7 +428,7 @@ impl<P: Provider, S: TxStore> Sender<P, S> {
         record
             .attempts
             .push(self.sign(&record, max_fee, priority_fee)?);
-        self.store.save(&record)?;
+        self.store.save(&record).await?;
         tracing::info!(
             id,
             label,
@@ -461,7 +461,7 @@ impl<P: Provider, S: TxStore> Sender<P, S> {
                     r.status = TxStatus::Sent;
                     r.attempts.last_mut().expect("attempt").sent_at = now();
                     let r = r.clone();
-                    self.store.save(&r)?;
+                    self.store.save(&r).await?;
                     return Ok(());
                 }
                 Some((SendErrorKind::NonceTooLow, msg)) => {
@@ -472,7 +472,7 @@ impl<P: Provider, S: TxStore> Sender<P, S> {
                     let r = &mut self.records[i];
                     r.status = TxStatus::Dropped;
                     let r = r.clone();
-                    self.store.save(&r)?;
+                    self.store.save(&r).await?;
                     return Err(L1Error::Reverted(format!("nonce used elsewhere: {msg}")));
                 }
                 Some((SendErrorKind::Underpriced, _)) => self.bump(id).await?,
@@ -484,7 +484,7 @@ impl<P: Provider, S: TxStore> Sender<P, S> {
                             reason: msg.clone(),
                         };
                         let r = r.clone();
-                        self.store.save(&r)?;
+                        self.store.save(&r).await?;
                     }
                     return Err(L1Error::Reverted(msg));
                 }
@@ -533,7 +533,7 @@ impl<P: Provider, S: TxStore> Sender<P, S> {
         tracing::info!(id, max_fee, priority_fee, "fee bump");
         self.records[i].attempts.push(attempt);
         let r = self.records[i].clone();
-        self.store.save(&r)
+        self.store.save(&r).await
     }
 
     /// Looks for a receipt of any attempt; records `Confirmed` and returns `true` if found.
@@ -554,7 +554,7 @@ impl<P: Provider, S: TxStore> Sender<P, S> {
                     success: receipt.status(),
                 };
                 let r = r.clone();
-                self.store.save(&r)?;
+                self.store.save(&r).await?;
                 return Ok(true);
             }
         }
@@ -569,7 +569,7 @@ impl<P: Provider, S: TxStore> Sender<P, S> {
             let r = &mut self.records[i];
             r.status = TxStatus::Dropped;
             let r = r.clone();
-            self.store.save(&r)?;
+            self.store.save(&r).await?;
         }
         Ok(false)
     }
@@ -668,8 +668,8 @@ mod tests {
         assert!(!NonceTooLow.retryable() && !Underpriced.retryable());
     }
 
-    #[test]
-    fn file_store_survives_reopen() {
+    #[tokio::test]
+    async fn file_store_survives_reopen() {
         let dir = std::env::temp_dir().join(format!("rollup-sender-store-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("sender.json");
@@ -686,11 +686,11 @@ mod tests {
             attempts: vec![],
             status: TxStatus::Signed,
         };
-        s.save(&r).unwrap();
+        s.save(&r).await.unwrap();
         let mut r2 = r.clone();
         r2.status = TxStatus::Sent;
-        s.save(&r2).unwrap();
-        let reopened = FileStore::open(&path).unwrap().load().unwrap();
+        s.save(&r2).await.unwrap();
+        let reopened = FileStore::open(&path).unwrap().load().await.unwrap();
         assert_eq!(reopened, vec![r2]);
         std::fs::write(&path, b"{not json").unwrap();
         assert!(matches!(FileStore::open(&path), Err(L1Error::Store(_))));

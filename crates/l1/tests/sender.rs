@@ -141,13 +141,8 @@ async fn crashes_stuck_transactions_and_failed_sends() {
         .await
         .unwrap_err();
     assert!(!err.retryable(), "{err}");
-    assert!(
-        FileStore::open(&poor_path)
-            .unwrap()
-            .load()
-            .unwrap()
-            .is_empty()
-    );
+    let stored = FileStore::open(&poor_path).unwrap().load().await.unwrap();
+    assert!(stored.is_empty());
 
     // A broadcast to a node that died: retryable error, the transaction stays Signed.
     let anvil = Anvil::at(repo().join("node_modules/.bin/anvil"))
@@ -175,7 +170,7 @@ async fn crashes_stuck_transactions_and_failed_sends() {
     let err = d.broadcast(id).await.unwrap_err();
     assert!(matches!(err, L1Error::Rpc(_)) && err.retryable(), "{err}");
     assert_eq!(d.record(id).unwrap().status, TxStatus::Signed);
-    let stored = FileStore::open(&dead_path).unwrap().load().unwrap();
+    let stored = FileStore::open(&dead_path).unwrap().load().await.unwrap();
     assert_eq!(stored[0].status, TxStatus::Signed);
     let _ = std::fs::remove_dir_all(dir);
 }
