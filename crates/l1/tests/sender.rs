@@ -68,10 +68,13 @@ async fn crashes_stuck_transactions_and_failed_sends() {
     assert_eq!(s.record(id1).unwrap().status, TxStatus::Sent);
     drop(s);
     let mut s = open(cfg).await;
-    assert!(matches!(
-        s.record(id1).unwrap().status,
-        TxStatus::Confirmed { success: true, .. }
-    ));
+    let status = s.wait(id1, Duration::from_secs(30)).await.unwrap();
+    assert!(matches!(status, TxStatus::Confirmed { success: true, .. }));
+    assert_eq!(
+        s.record(id1).unwrap().attempts.len(),
+        1,
+        "the same signed bytes"
+    );
     assert_eq!((nonce().await, queued().await), (2, 2));
 
     // Stuck: mining paused, the base fee jumps above the transaction's fee cap; a bump replaces
