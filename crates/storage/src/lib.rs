@@ -527,6 +527,16 @@ impl Storage {
         Ok(())
     }
 
+    /// Number of proving jobs queued for a block (done or not).
+    pub async fn job_count(&self, number: u32) -> Result<u32> {
+        let v: i64 = sqlx::query("SELECT COUNT(*) FROM proof_jobs WHERE number = $1")
+            .bind(number as i64)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(v as u32)
+    }
+
     /// A block's proofs in job order once every job is done; `None` before.
     pub async fn proofs(&self, number: u32) -> Result<Option<Vec<Vec<u8>>>> {
         let rows =
@@ -599,5 +609,64 @@ impl Storage {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    // ---- oracle board ----------------------------------------------------------------------
+
+    /// Posts an oracle's signature over (block, sync_hash); posting it again is a no-op.
+    pub async fn post_attestation(
+        &self,
+        number: u32,
+        sync_hash: &[u8; 32],
+        signer: &[u8; 20],
+        signature: &[u8],
+    ) -> Result<()> {
+        let mut t = self.pool.begin().await?;
+        let exists = sqlx::query(
+            "SELECT 1 FROM attestations WHERE number = $1 AND sync_hash = $2 AND signer = $3",
+        )
+        .bind(number as i64)
+        .bind(sync_hash.to_vec())
+        .bind(signer.to_vec())
+        .fetch_optional(&mut *t)
+        .await?
+        .is_some();
+        if !exists {
+            sqlx::query(
+                "INSERT INTO attestations (number, sync_hash, signer, signature) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(number as i64)
+            .bind(sync_hash.to_vec())
+            .bind(signer.to_vec())
+            .bind(signature.to_vec())
+            .execute(&mut *t)
+            .await?;
+        }
+        t.commit().await?;
+        Ok(())
+    }
+
+    /// The signatures posted for (block, sync_hash), ordered by signer: (signer, signature).
+    pub async fn attestations(
+        &self,
+        number: u32,
+        sync_hash: &[u8; 32],
+    ) -> Result<Vec<([u8; 20], Vec<u8>)>> {
+        let rows = sqlx::query(
+            "SELECT signer, signature FROM attestations WHERE number = $1 AND sync_hash = $2 ORDER BY signer",
+        )
+        .bind(number as i64)
+        .bind(sync_hash.to_vec())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let signer: Vec<u8> = r.try_get(0)?;
+                let signer: [u8; 20] = signer
+                    .try_into()
+                    .map_err(|_| StorageError::Corrupt("signer is not 20 bytes".into()))?;
+                Ok((signer, r.try_get(1)?))
+            })
+            .collect()
     }
 }

@@ -1,0 +1,103 @@
+//! Node configuration: a TOML file, then environment overrides (`ROLLUP_…`). Every option and its
+//! default is listed in `docs/CONFIG.md`.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// One connected chain.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChainConfig {
+    /// Rollup chain id (1..=8).
+    pub id: u8,
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// The rollup contract.
+    pub contract: String,
+    /// Block the watcher starts from (the contract's deployment block).
+    #[serde(default)]
+    pub start_block: u64,
+    /// Confirmations before the watcher acts on an event.
+    #[serde(default = "default_confirmations")]
+    pub confirmations: u64,
+}
+
+fn default_confirmations() -> u64 {
+    1
+}
+
+/// The node's configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeConfig {
+    /// Database URL (`sqlite://…` or `postgres://…`).
+    pub database_url: String,
+    /// Directory of the proving keys (safe to delete; dev keys are remade).
+    pub keys_dir: PathBuf,
+    /// Chain-circuit capacity in chunks (the deployed verifier's).
+    #[serde(default = "default_capacity")]
+    pub capacity: usize,
+    /// Seal a block at most this often (milliseconds), when there is anything to include.
+    #[serde(default = "default_seal_interval_ms")]
+    pub seal_interval_ms: u64,
+    /// Most transactions taken from the mempool per block.
+    #[serde(default = "default_max_txs")]
+    pub max_txs: usize,
+    /// L1 address of the fee account (account 0).
+    pub fee_account: String,
+    /// Connected chains.
+    pub chains: Vec<ChainConfig>,
+    /// Operator key (hex) for every chain's sender. Prefer the env override
+    /// `ROLLUP_OPERATOR_KEY`; never logged.
+    #[serde(default, skip_serializing)]
+    pub operator_key: Option<String>,
+    /// Poll interval of the L1 drivers (milliseconds).
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+}
+
+fn default_capacity() -> usize {
+    16
+}
+fn default_seal_interval_ms() -> u64 {
+    1000
+}
+fn default_max_txs() -> usize {
+    64
+}
+fn default_poll_ms() -> u64 {
+    300
+}
+
+impl NodeConfig {
+    /// Parses TOML, then applies `ROLLUP_DATABASE_URL`, `ROLLUP_KEYS_DIR` and
+    /// `ROLLUP_OPERATOR_KEY` from the environment.
+    pub fn from_toml(text: &str) -> anyhow::Result<Self> {
+        let mut c: NodeConfig = toml::from_str(text)?;
+        if let Ok(v) = std::env::var("ROLLUP_DATABASE_URL") {
+            c.database_url = v;
+        }
+        if let Ok(v) = std::env::var("ROLLUP_KEYS_DIR") {
+            c.keys_dir = v.into();
+        }
+        if let Ok(v) = std::env::var("ROLLUP_OPERATOR_KEY") {
+            c.operator_key = Some(v);
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks what the node cannot run without.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(!self.chains.is_empty(), "no chains configured");
+        let mut ids: Vec<u8> = self.chains.iter().map(|c| c.id).collect();
+        ids.sort();
+        ids.dedup();
+        anyhow::ensure!(ids.len() == self.chains.len(), "chain ids must be distinct");
+        anyhow::ensure!(
+            rollup_types::op::CHUNK_CAPACITIES.contains(&self.capacity),
+            "capacity {} is not a circuit capacity",
+            self.capacity
+        );
+        anyhow::ensure!(self.max_txs > 0, "max_txs must be positive");
+        Ok(())
+    }
+}

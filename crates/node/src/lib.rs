@@ -1,0 +1,53 @@
+//! The operator node. Components, each a loop over the shared database:
+//!
+//! * [`keeper`]: the state keeper — restores the state by replaying stored blocks (checking their
+//!   roots), seals blocks from priority requests and the mempool, persists each block with its
+//!   proving jobs before anything acts on it.
+//! * [`worker`]: prover workers — claim proving jobs under a lease, prove, store the proof (any
+//!   number, in this process or others sharing a PostgreSQL database).
+//! * [`driver`]: one per chain — the watcher (priority requests, stage events) and the sender
+//!   that commits, proves and executes each block on that chain in order.
+//! * [`oracle`]: an oracle instance with its own key — attests blocks every chain proved with the
+//!   same `sync_hash`, posts its signature to the board, relays a threshold set to every chain.
+//!
+//! Persist before acting: a block is stored (recipe, then jobs) before any L1 transaction refers
+//! to it, every L1 transaction is stored before it is broadcast, and the watcher's cursor moves in
+//! the same database transaction as the requests it read.
+
+pub mod config;
+pub mod driver;
+pub mod keeper;
+pub mod oracle;
+pub mod recipe;
+pub mod store;
+pub mod worker;
+
+use rollup_state::{Block, NetworkConfig, NetworkState};
+use rollup_storage::Storage;
+use rollup_types::ChainId;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// What the components share in one process.
+pub struct Shared {
+    /// The database.
+    pub storage: Storage,
+    /// Network configuration (chains, fee account).
+    pub network: NetworkConfig,
+    /// The L2 state after the last sealed block.
+    pub state: Mutex<NetworkState>,
+    /// Sealed blocks not yet executed everywhere (with their witness when still to be proven).
+    pub blocks: Mutex<BTreeMap<u32, Arc<Block>>>,
+    /// Chain-circuit capacity.
+    pub capacity: usize,
+}
+
+impl Shared {
+    /// Connected chains, ascending.
+    pub fn chains(&self) -> Vec<ChainId> {
+        let mut c = self.network.chains.clone();
+        c.sort();
+        c
+    }
+}

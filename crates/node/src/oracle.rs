@@ -1,0 +1,124 @@
+//! An oracle instance. It watches every chain's contract; when every chain has proven block `n`
+//! with the same `sync_hash`, it signs the attestation digest with its own key and posts the
+//! signature to the board (a table any instance reads); once the board holds a threshold of
+//! signatures for the newest such block, it relays them to every chain that has not synced it
+//! yet. Relaying is idempotent: a chain already synced refuses the call at estimation and nothing
+//! is sent. Syncing `n` syncs every earlier block (the sync hash chains them).
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::DynProvider;
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use rollup_l1::bindings::Rollup;
+use rollup_storage::Storage;
+use rollup_types::ChainId;
+use std::time::Duration;
+
+/// One oracle instance.
+pub struct Oracle {
+    signer: PrivateKeySigner,
+    board: Storage,
+    /// Per chain: the contract through a provider that signs as this oracle (for relays).
+    chains: Vec<(ChainId, Rollup::RollupInstance<DynProvider>)>,
+    threshold: usize,
+    attested: u32,
+}
+
+impl Oracle {
+    /// An oracle signing with `signer`; `chains`: each chain's contract through a provider whose
+    /// wallet is this oracle's key.
+    pub fn new(
+        signer: PrivateKeySigner,
+        board: Storage,
+        chains: Vec<(ChainId, DynProvider, Address)>,
+        threshold: usize,
+    ) -> Self {
+        Oracle {
+            signer,
+            board,
+            chains: chains
+                .into_iter()
+                .map(|(c, p, a)| (c, Rollup::new(a, p)))
+                .collect(),
+            threshold,
+            attested: 0,
+        }
+    }
+
+    /// The oracle's address.
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// One round: attest the newest block every chain proved alike, relay a threshold set.
+    pub async fn step(&mut self) -> anyhow::Result<()> {
+        let mut newest = u32::MAX;
+        for (_, r) in &self.chains {
+            newest = newest.min(r.totalBlocksProven().call().await?);
+        }
+        if newest == 0 || newest == u32::MAX {
+            return Ok(());
+        }
+        let mut sync: Option<B256> = None;
+        for (chain, r) in &self.chains {
+            let h = r.provenSyncHash(newest).call().await?;
+            match sync {
+                None => sync = Some(h),
+                Some(s) if s != h => {
+                    tracing::error!(block = newest, %chain, "chains proved different sync hashes; not attesting");
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        let sync = sync.expect("at least one chain");
+        let (_, first) = &self.chains[0];
+        let mask: U256 = first.chainsMask().call().await?;
+        if newest > self.attested {
+            let digest = first.attestationDigest(newest, sync, mask).call().await?;
+            let sig = self.signer.sign_message_sync(digest.as_slice())?;
+            self.board
+                .post_attestation(newest, &sync.0, &self.address().0.0, &sig.as_bytes())
+                .await?;
+            self.attested = newest;
+            tracing::info!(oracle = %self.address(), block = newest, "attested");
+        }
+        let sigs = self.board.attestations(newest, &sync.0).await?;
+        if sigs.len() < self.threshold {
+            return Ok(());
+        }
+        let sigs: Vec<alloy::primitives::Bytes> = sigs
+            .into_iter()
+            .take(self.threshold)
+            .map(|(_, s)| s.into())
+            .collect();
+        for (chain, r) in &self.chains {
+            if r.totalBlocksSynced().call().await? >= newest {
+                continue;
+            }
+            match r
+                .receiveSyncAttestation(newest, sync, mask, sigs.clone())
+                .send()
+                .await
+            {
+                Ok(pending) => {
+                    let receipt = pending.get_receipt().await?;
+                    tracing::info!(%chain, block = newest, ok = receipt.status(), "attestation relayed");
+                }
+                // Another oracle relayed first, or the chain has not proven it yet.
+                Err(e) => tracing::debug!(%chain, block = newest, error = %e, "relay skipped"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Rounds every `poll`; transport errors are logged and retried.
+    pub async fn run(mut self, poll: Duration) -> anyhow::Result<()> {
+        loop {
+            if let Err(e) = self.step().await {
+                tracing::warn!(oracle = %self.address(), error = %e, "oracle round failed");
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! A prover worker: claims jobs from the database under a lease, proves, stores the proof.
+
+use rollup_prover::Keys;
+use rollup_prover::job::{Job, prove_job};
+use rollup_storage::Storage;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a claimed job stays with a silent worker before another may take it.
+pub const LEASE: Duration = Duration::from_secs(600);
+
+/// Claims and proves jobs until the process ends. `keys`: (chain keys, binding keys).
+pub async fn run(storage: Storage, keys: Arc<(Keys, Keys)>, name: String) -> anyhow::Result<()> {
+    loop {
+        if !work_once(&storage, &keys, &name).await? {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// Proves one job if there is one; `false` when the queue is empty.
+pub async fn work_once(
+    storage: &Storage,
+    keys: &Arc<(Keys, Keys)>,
+    name: &str,
+) -> anyhow::Result<bool> {
+    let Some(claimed) = storage.claim_job(name, LEASE).await? else {
+        return Ok(false);
+    };
+    let job = match Job::from_bytes(&claimed.payload) {
+        Ok(j) => j,
+        Err(e) => {
+            storage
+                .fail_job(claimed.number, claimed.job, name, &e.to_string(), false)
+                .await?;
+            return Ok(true);
+        }
+    };
+    let binding = job.chain().is_none();
+    let keys2 = keys.clone();
+    let started = std::time::Instant::now();
+    let result = tokio::task::spawn_blocking(move || {
+        let k = if binding { &keys2.1 } else { &keys2.0 };
+        prove_job(k, job)
+    })
+    .await?;
+    match result {
+        Ok(proved) => {
+            if !storage
+                .finish_job(claimed.number, claimed.job, name, &proved.to_bytes(binding))
+                .await?
+            {
+                tracing::warn!(
+                    block = claimed.number,
+                    job = claimed.job,
+                    "lease lost; proof discarded"
+                );
+            } else {
+                tracing::info!(
+                    block = claimed.number,
+                    job = claimed.job,
+                    secs = started.elapsed().as_secs_f64(),
+                    "proved"
+                );
+            }
+        }
+        Err(e) => {
+            tracing::error!(block = claimed.number, job = claimed.job, error = %e, "proving failed");
+            storage
+                .fail_job(
+                    claimed.number,
+                    claimed.job,
+                    name,
+                    &e.to_string(),
+                    e.retryable(),
+                )
+                .await?;
+        }
+    }
+    Ok(true)
+}
