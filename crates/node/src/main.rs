@@ -1,5 +1,211 @@
-//! `rollup-node`: runs the node's components from a TOML configuration (see `docs/CONFIG.md`).
+//! `rollup-node`: the operator node and the oracle, from a TOML configuration (`docs/CONFIG.md`).
+//!
+//! ```text
+//! rollup-node run    --config node.toml [--components keeper,prover,chains]
+//! rollup-node oracle --config node.toml          # key from ROLLUP_ORACLE_KEY
+//! ```
+//! Secrets (the operator and oracle keys) come from the environment or the file and are never
+//! logged.
 
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("the node binary is not wired yet; the components run in crates/node/tests")
+use alloy::network::EthereumWallet;
+use alloy::primitives::Address;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use rollup_l1::watcher::WatcherConfig;
+use rollup_node::config::NodeConfig;
+use rollup_node::driver::Driver;
+use rollup_node::oracle::Oracle;
+use rollup_node::{keeper, worker};
+use rollup_prover::{Keys, Network, Shape};
+use rollup_state::NetworkConfig;
+use rollup_storage::Storage;
+use rollup_types::ChainId;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(version, about = "The rollup's operator node and oracle")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run node components.
+    Run {
+        /// Configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Components: keeper (state keeper), prover (a prover worker), chains (one driver per
+        /// chain: watcher, commit/prove/execute sender).
+        #[arg(long, value_delimiter = ',', default_value = "keeper,prover,chains")]
+        components: Vec<String>,
+    },
+    /// Run one oracle instance (its key from ROLLUP_ORACLE_KEY).
+    Oracle {
+        /// Configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Signatures needed on chain.
+        #[arg(long, default_value_t = 2)]
+        threshold: usize,
+    },
+}
+
+fn signer(hex_key: &str) -> anyhow::Result<PrivateKeySigner> {
+    hex_key
+        .trim()
+        .trim_start_matches("0x")
+        .parse()
+        .context("a private key (32 bytes hex)")
+}
+
+fn provider(url: &str, key: &PrivateKeySigner) -> anyhow::Result<DynProvider> {
+    Ok(ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key.clone()))
+        .connect_http(url.parse().with_context(|| format!("rpc url {url}"))?)
+        .erased())
+}
+
+fn network(cfg: &NodeConfig) -> anyhow::Result<NetworkConfig> {
+    let fee: Address = cfg.fee_account.parse().context("fee_account")?;
+    Ok(NetworkConfig {
+        chains: cfg
+            .chains
+            .iter()
+            .map(|c| ChainId::new(c.id).context("chain id"))
+            .collect::<anyhow::Result<_>>()?,
+        fee_account: rollup_crypto::Address(fee.0.0),
+    })
+}
+
+fn load(path: &PathBuf) -> anyhow::Result<NodeConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    NodeConfig::from_toml(&text).with_context(|| format!("{}", path.display()))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Run { config, components } => {
+            let cfg = load(&config)?;
+            for c in &components {
+                anyhow::ensure!(
+                    ["keeper", "prover", "chains"].contains(&c.as_str()),
+                    "unknown component {c:?} (keeper, prover, chains)"
+                );
+            }
+            let storage = Storage::connect(&cfg.database_url).await?;
+            let net = network(&cfg)?;
+            let shared =
+                Arc::new(keeper::restore(storage.clone(), net.clone(), cfg.capacity).await?);
+            let mut tasks = tokio::task::JoinSet::new();
+            if components.iter().any(|c| c == "keeper") {
+                tasks.spawn(keeper::run(
+                    shared.clone(),
+                    Duration::from_millis(cfg.seal_interval_ms),
+                    cfg.max_txs,
+                ));
+            }
+            if components.iter().any(|c| c == "prover") {
+                let mut chains = net.chains.clone();
+                chains.sort();
+                let keys = Arc::new((
+                    Keys::load_or_setup(
+                        Shape::Chain {
+                            capacity: cfg.capacity,
+                        },
+                        &cfg.keys_dir,
+                        Network::Dev,
+                    )?,
+                    Keys::load_or_setup(
+                        Shape::Binding {
+                            chains,
+                            links: cfg.capacity,
+                        },
+                        &cfg.keys_dir,
+                        Network::Dev,
+                    )?,
+                ));
+                tasks.spawn(worker::run(
+                    storage.clone(),
+                    keys,
+                    format!("{}-{}", hostname(), std::process::id()),
+                ));
+            }
+            if components.iter().any(|c| c == "chains") {
+                let key = signer(
+                    cfg.operator_key
+                        .as_deref()
+                        .context("operator key: set ROLLUP_OPERATOR_KEY")?,
+                )?;
+                for c in &cfg.chains {
+                    let driver = Driver::new(
+                        shared.clone(),
+                        ChainId::new(c.id)?,
+                        provider(&c.rpc_url, &key)?,
+                        c.contract.parse().context("contract address")?,
+                        key.clone(),
+                        WatcherConfig {
+                            confirmations: c.confirmations,
+                            max_range: 2_000,
+                        },
+                        c.start_block,
+                    )
+                    .await?;
+                    tasks.spawn(driver.run(Duration::from_millis(cfg.poll_ms)));
+                }
+            }
+            tokio::select! {
+                done = tasks.join_next() => {
+                    match done {
+                        Some(Ok(Err(e))) => return Err(e),
+                        Some(Err(e)) => return Err(e.into()),
+                        _ => anyhow::bail!("no components to run"),
+                    }
+                }
+                _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
+            }
+        }
+        Command::Oracle { config, threshold } => {
+            let cfg = load(&config)?;
+            let key =
+                signer(&std::env::var("ROLLUP_ORACLE_KEY").context("set ROLLUP_ORACLE_KEY")?)?;
+            let storage = Storage::connect(&cfg.database_url).await?;
+            let chains = cfg
+                .chains
+                .iter()
+                .map(|c| {
+                    Ok((
+                        ChainId::new(c.id)?,
+                        provider(&c.rpc_url, &key)?,
+                        c.contract.parse().context("contract address")?,
+                    ))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            tracing::info!(oracle = %key.address(), "oracle started");
+            let oracle = Oracle::new(key, storage, chains, threshold);
+            tokio::select! {
+                r = oracle.run(Duration::from_millis(cfg.poll_ms)) => r?,
+                _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "worker".into())
 }
