@@ -52,6 +52,13 @@ pub struct NodeConfig {
     /// Poll interval of the L1 drivers (milliseconds).
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
+    /// Address of the JSON-RPC API (HTTP and WebSocket).
+    #[serde(default = "default_api_addr")]
+    pub api_addr: String,
+}
+
+fn default_api_addr() -> String {
+    "127.0.0.1:3030".into()
 }
 
 fn default_capacity() -> usize {

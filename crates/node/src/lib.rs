@@ -14,6 +14,7 @@
 //! to it, every L1 transaction is stored before it is broadcast, and the watcher's cursor moves in
 //! the same database transaction as the requests it read.
 
+pub mod api;
 pub mod config;
 pub mod driver;
 pub mod keeper;

@@ -1,7 +1,7 @@
 //! `rollup-node`: the operator node and the oracle, from a TOML configuration (`docs/CONFIG.md`).
 //!
 //! ```text
-//! rollup-node run    --config node.toml [--components keeper,prover,chains]
+//! rollup-node run    --config node.toml [--components keeper,prover,chains,api]
 //! rollup-node oracle --config node.toml          # key from ROLLUP_ORACLE_KEY
 //! ```
 //! Secrets (the operator and oracle keys) come from the environment or the file and are never
@@ -41,8 +41,12 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
         /// Components: keeper (state keeper), prover (a prover worker), chains (one driver per
-        /// chain: watcher, commit/prove/execute sender).
-        #[arg(long, value_delimiter = ',', default_value = "keeper,prover,chains")]
+        /// chain: watcher, commit/prove/execute sender), api (JSON-RPC).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "keeper,prover,chains,api"
+        )]
         components: Vec<String>,
     },
     /// Run one oracle instance (its key from ROLLUP_ORACLE_KEY).
@@ -101,8 +105,8 @@ async fn main() -> anyhow::Result<()> {
             let cfg = load(&config)?;
             for c in &components {
                 anyhow::ensure!(
-                    ["keeper", "prover", "chains"].contains(&c.as_str()),
-                    "unknown component {c:?} (keeper, prover, chains)"
+                    ["keeper", "prover", "chains", "api"].contains(&c.as_str()),
+                    "unknown component {c:?} (keeper, prover, chains, api)"
                 );
             }
             let storage = Storage::connect(&cfg.database_url).await?;
@@ -166,14 +170,23 @@ async fn main() -> anyhow::Result<()> {
                     tasks.spawn(driver.run(Duration::from_millis(cfg.poll_ms)));
                 }
             }
-            tokio::select! {
-                done = tasks.join_next() => {
-                    match done {
-                        Some(Ok(Err(e))) => return Err(e),
-                        Some(Err(e)) => return Err(e.into()),
-                        _ => anyhow::bail!("no components to run"),
-                    }
+            let mut _api = None;
+            if components.iter().any(|c| c == "api") {
+                let addr = cfg.api_addr.parse().context("api_addr")?;
+                _api = Some(rollup_node::api::serve(shared.clone(), addr).await?);
+            }
+            anyhow::ensure!(!components.is_empty(), "no components to run");
+            // A component loop only returns on an error that needs an operator.
+            let first_failure = async {
+                match tasks.join_next().await {
+                    Some(Ok(Err(e))) => Err(e),
+                    Some(Err(e)) => Err(e.into()),
+                    Some(Ok(Ok(()))) => Ok(()),
+                    None => std::future::pending().await,
                 }
+            };
+            tokio::select! {
+                r = first_failure => r?,
                 _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
             }
         }

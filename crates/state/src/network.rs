@@ -253,6 +253,16 @@ impl NetworkState {
         self.apply(&v, link_id)
     }
 
+    /// Checks a verified transaction against the current state and leaves the state unchanged
+    /// either way (the API's admission check).
+    pub fn check(&mut self, vtx: &VerifiedTx) -> Result<(), TxError> {
+        let marks = self.marks();
+        let mut out = TxOutput::default();
+        let result = self.rules(vtx, 0, &mut out);
+        self.rollback(marks);
+        result
+    }
+
     /// Applies a verified transaction; on any error the state is unchanged.
     pub fn apply(&mut self, vtx: &VerifiedTx, link_id: u32) -> Result<TxOutput, TxError> {
         let marks = self.marks();

@@ -1,0 +1,244 @@
+//! The JSON-RPC API (jsonrpsee, HTTP and WebSocket on one port). Methods, all under `rollup_`:
+//!
+//! | method | params | result |
+//! |---|---|---|
+//! | `rollup_submitTx` | canonical tx encoding, hex | tx hash, hex |
+//! | `rollup_account` | L1 address, chain id | `{id, nonce, pubkeyHash, balances: {token: amount}}` or null |
+//! | `rollup_pool` | chain id, pool id | `{token, peerChain, peerToken, feeBps, reserve, supply}` or null |
+//! | `rollup_txStatus` | tx hash | `{status: "mempool"}`, `{status: "block", block, stages}` or `{status: "unknown"}` |
+//! | `rollup_blockStatus` | block number | `{number, stages: {chain: stage}}` or null |
+//! | `rollup_status` | — | `{lastBlock, chains}` |
+//!
+//! Every rejection is a JSON-RPC error with a stable code: `-32602` malformed params, `-32010`
+//! malformed transaction, `-32011` transaction refused by the rules (bad signature, nonce,
+//! balance, unknown account, token or pool — the message says which), `-32012` already known,
+//! `-32013` transactions that only L1 may create (deposits, full exits), `-32603` internal.
+
+use crate::Shared;
+use jsonrpsee::RpcModule;
+use jsonrpsee::server::{Server, ServerHandle};
+use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
+use rollup_state::TxError;
+use rollup_state::network::verify;
+use rollup_storage::Stage;
+use rollup_types::tx::Tx;
+use rollup_types::{ChainId, PoolId};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Error codes.
+pub mod code {
+    /// Malformed parameters.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// Internal error.
+    pub const INTERNAL: i32 = -32603;
+    /// The transaction does not decode.
+    pub const MALFORMED_TX: i32 = -32010;
+    /// The rules refuse it now.
+    pub const REFUSED: i32 = -32011;
+    /// Already in the mempool.
+    pub const KNOWN: i32 = -32012;
+    /// Only L1 may create it.
+    pub const L1_ONLY: i32 = -32013;
+}
+
+fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObject::owned(code, msg.into(), None::<()>)
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    tracing::error!(error = %e, "api internal error");
+    err(code::INTERNAL, "internal error")
+}
+
+fn hex_arg(s: &str, what: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
+    hex::decode(s.trim_start_matches("0x"))
+        .map_err(|e| err(code::INVALID_PARAMS, format!("{what}: not hex ({e})")))
+}
+
+fn chain_arg(v: u8, shared: &Shared) -> Result<ChainId, ErrorObjectOwned> {
+    let c = ChainId::new(v).map_err(|e| err(code::INVALID_PARAMS, format!("chain: {e}")))?;
+    if !shared.network.chains.contains(&c) {
+        return Err(err(
+            code::INVALID_PARAMS,
+            format!("chain {c} is not connected"),
+        ));
+    }
+    Ok(c)
+}
+
+fn stage_name(s: Stage) -> &'static str {
+    match s {
+        Stage::Sealed => "sealed",
+        Stage::Committed => "committed",
+        Stage::Proven => "proven",
+        Stage::Synced => "synced",
+        Stage::Executed => "executed",
+    }
+}
+
+async fn stages_json(shared: &Shared, n: u32) -> Result<Value, ErrorObjectOwned> {
+    let stages = shared.storage.stages(n).await.map_err(internal)?;
+    Ok(Value::Object(
+        stages
+            .into_iter()
+            .map(|(c, s)| (c.to_string(), json!(stage_name(s))))
+            .collect(),
+    ))
+}
+
+async fn submit(shared: Arc<Shared>, params: Params<'static>) -> Result<String, ErrorObjectOwned> {
+    let (raw,): (String,) = params
+        .parse()
+        .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+    let bytes = hex_arg(&raw, "tx")?;
+    let tx = Tx::decode(&bytes).map_err(|e| err(code::MALFORMED_TX, e.to_string()))?;
+    if matches!(tx, Tx::Deposit(_) | Tx::FullExit(_)) {
+        return Err(err(
+            code::L1_ONLY,
+            "deposits and full exits are requested on L1, not through the API",
+        ));
+    }
+    let hash = tx
+        .hash()
+        .map_err(|e| err(code::MALFORMED_TX, e.to_string()))?;
+    let vtx = verify(tx).map_err(|e| err(code::REFUSED, e.to_string()))?;
+    {
+        let mut state = shared.state.lock().await;
+        match state.check(&vtx) {
+            Ok(()) => {}
+            // A later nonce waits behind the sender's pending transactions.
+            Err(TxError::BadNonce { expected, got }) if got > expected => {}
+            Err(e) => return Err(err(code::REFUSED, e.to_string())),
+        }
+    }
+    if !shared
+        .storage
+        .add_tx(&hash, &bytes)
+        .await
+        .map_err(internal)?
+    {
+        return Err(err(code::KNOWN, "transaction already in the mempool"));
+    }
+    Ok(format!("0x{}", hex::encode(hash)))
+}
+
+/// The API's methods over `shared`.
+pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
+    let mut m = RpcModule::new(shared);
+    m.register_async_method("rollup_submitTx", |params, shared, _| async move {
+        submit((*shared).clone(), params.into_owned()).await
+    })
+    .expect("unique method name");
+    m.register_async_method("rollup_account", |params, shared, _| async move {
+        let (address, chain): (String, u8) = params
+            .parse()
+            .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+        let a = hex_arg(&address, "address")?;
+        let a: [u8; 20] = a
+            .try_into()
+            .map_err(|_| err(code::INVALID_PARAMS, "address: 20 bytes"))?;
+        let chain = chain_arg(chain, &shared)?;
+        let state = shared.state.lock().await;
+        let Some(id) = state.account_id(&rollup_crypto::Address(a)) else {
+            return Ok::<Value, ErrorObjectOwned>(Value::Null);
+        };
+        let account = state
+            .chain(chain)
+            .and_then(|c| c.account(id))
+            .ok_or_else(|| internal("account missing on a connected chain"))?;
+        let balances: serde_json::Map<String, Value> = account
+            .balances()
+            .map(|(t, v)| (t.0.to_string(), json!(v.get().to_string())))
+            .collect();
+        Ok(json!({
+            "id": id.0,
+            "nonce": account.nonce.0,
+            "pubkeyHash": format!("0x{}", hex::encode(account.pubkey_hash.0)),
+            "balances": balances,
+        }))
+    })
+    .expect("unique method name");
+    m.register_async_method("rollup_pool", |params, shared, _| async move {
+        let (chain, pool): (u8, u16) = params
+            .parse()
+            .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+        let chain = chain_arg(chain, &shared)?;
+        let state = shared.state.lock().await;
+        let Some(p) = state.chain(chain).and_then(|c| c.pool(PoolId(pool))) else {
+            return Ok::<Value, ErrorObjectOwned>(Value::Null);
+        };
+        Ok(json!({
+            "token": p.token.0,
+            "peerChain": p.peer_chain.0,
+            "peerToken": p.peer_token.0,
+            "feeBps": p.fee_bps,
+            "reserve": p.reserve.get().to_string(),
+            "supply": p.lp_supply.get().to_string(),
+        }))
+    })
+    .expect("unique method name");
+    m.register_async_method("rollup_txStatus", |params, shared, _| async move {
+        let (hash,): (String,) = params
+            .parse()
+            .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+        let h = hex_arg(&hash, "hash")?;
+        let h: [u8; 32] = h
+            .try_into()
+            .map_err(|_| err(code::INVALID_PARAMS, "hash: 32 bytes"))?;
+        let found = {
+            let blocks = shared.blocks.lock().await;
+            blocks
+                .iter()
+                .find(|(_, b)| b.txs.iter().any(|t| t.hash().ok() == Some(h)))
+                .map(|(n, _)| *n)
+        };
+        if let Some(n) = found {
+            return Ok::<Value, ErrorObjectOwned>(
+                json!({"status": "block", "block": n, "stages": stages_json(&shared, n).await?}),
+            );
+        }
+        let pending = shared
+            .storage
+            .mempool(usize::MAX >> 1)
+            .await
+            .map_err(internal)?;
+        if pending.iter().any(|(x, _)| *x == h) {
+            return Ok(json!({"status": "mempool"}));
+        }
+        Ok(json!({"status": "unknown"}))
+    })
+    .expect("unique method name");
+    m.register_async_method("rollup_blockStatus", |params, shared, _| async move {
+        let (n,): (u32,) = params
+            .parse()
+            .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+        if shared.storage.block(n).await.map_err(internal)?.is_none() {
+            return Ok::<Value, ErrorObjectOwned>(Value::Null);
+        }
+        Ok(json!({"number": n, "stages": stages_json(&shared, n).await?}))
+    })
+    .expect("unique method name");
+    m.register_async_method("rollup_status", |_, shared, _| async move {
+        let last = shared.storage.last_block().await.map_err(internal)?;
+        Ok::<Value, ErrorObjectOwned>(json!({
+            "lastBlock": last,
+            "chains": shared.chains().iter().map(|c| c.0).collect::<Vec<_>>(),
+        }))
+    })
+    .expect("unique method name");
+    m
+}
+
+/// Serves the API on `addr` (HTTP and WebSocket); returns the bound address and the handle.
+pub async fn serve(
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+) -> anyhow::Result<(SocketAddr, ServerHandle)> {
+    let server = Server::builder().build(addr).await?;
+    let bound = server.local_addr()?;
+    let handle = server.start(module(shared));
+    tracing::info!(%bound, "API listening");
+    Ok((bound, handle))
+}

@@ -1,0 +1,214 @@
+//! The JSON-RPC API over HTTP against a node state (SQLite, no chains needed): admission of
+//! transactions with a clear error for every rejection, account, pool, transaction and block
+//! status.
+
+use jsonrpsee::core::client::{ClientT, Error as ClientError};
+use jsonrpsee::http_client::HttpClientBuilder;
+use jsonrpsee::rpc_params;
+use rollup_node::api::{code, serve};
+use rollup_node::keeper;
+use rollup_state::NetworkConfig;
+use rollup_state::dev::{DevWallet, amount, deposit};
+use rollup_storage::Storage;
+use rollup_types::tx::*;
+use rollup_types::*;
+use serde_json::Value;
+use std::sync::Arc;
+
+fn hexed(tx: &Tx) -> String {
+    format!("0x{}", hex::encode(tx.encode().unwrap()))
+}
+
+fn code_of(e: ClientError) -> (i32, String) {
+    match e {
+        ClientError::Call(o) => (o.code(), o.message().to_string()),
+        other => panic!("not a call error: {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn submit_and_query_with_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("rollup-api-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("api.db");
+    let _ = std::fs::remove_file(&db);
+    let storage = Storage::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let network = NetworkConfig {
+        chains: vec![ChainId(1), ChainId(2), ChainId(3)],
+        fee_account: DevWallet::new(0).address(),
+    };
+    let shared = Arc::new(keeper::restore(storage.clone(), network, 16).await.unwrap());
+    let alice = DevWallet::new(1);
+    let bob = DevWallet::new(2);
+    // Alice's deposit arrives from chain 1's queue; block 1 credits it.
+    let dep = deposit(1, 0, alice.address(), 0, 1_000_000);
+    storage
+        .record_watch(
+            1,
+            &[(0, dep.encode().unwrap(), 1)],
+            "{\"next_block\":2,\"seen\":[]}",
+        )
+        .await
+        .unwrap();
+    assert_eq!(keeper::seal(&shared, 64).await.unwrap(), Some(1));
+    let (addr, handle) = serve(shared.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = HttpClientBuilder::default()
+        .build(format!("http://{addr}"))
+        .unwrap();
+
+    // Rejections, each with its code.
+    let call = |method: &'static str, p: jsonrpsee::core::params::ArrayParams| {
+        let client = &client;
+        async move { client.request::<Value, _>(method, p).await }
+    };
+    let e = call("rollup_submitTx", rpc_params!["zz"])
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(e).0, code::INVALID_PARAMS);
+    let e = call("rollup_submitTx", rpc_params![42]).await.unwrap_err();
+    assert_eq!(code_of(e).0, code::INVALID_PARAMS);
+    let e = call("rollup_submitTx", rpc_params!["0x04ff"])
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(e).0, code::MALFORMED_TX);
+    let e = call("rollup_submitTx", rpc_params![hexed(&dep)])
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(e).0, code::L1_ONLY);
+    let transfer = |signer: &DevWallet, value: u128, nonce: u32| {
+        signer.sign(L2Tx::Transfer(Transfer {
+            chain: ChainId(1),
+            from: AccountId(1),
+            to: bob.address(),
+            token: TokenId(0),
+            amount: amount(value),
+            fee: amount(10),
+            nonce: Nonce(nonce),
+        }))
+    };
+    // No key yet: refused.
+    let e = call(
+        "rollup_submitTx",
+        rpc_params![hexed(&transfer(&alice, 100, 0))],
+    )
+    .await
+    .unwrap_err();
+    let (c, msg) = code_of(e);
+    assert_eq!(c, code::REFUSED);
+    assert!(msg.contains("no L2 key"), "{msg}");
+    // The key change is accepted, listed in the mempool, then included in block 2.
+    let cpk = alice.change_pubkey(ChainId(1), AccountId(1), 0, 0, 0);
+    let hash: String = client
+        .request("rollup_submitTx", rpc_params![hexed(&cpk)])
+        .await
+        .unwrap();
+    let e = call("rollup_submitTx", rpc_params![hexed(&cpk)])
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(e).0, code::KNOWN);
+    let status: Value = client
+        .request("rollup_txStatus", rpc_params![hash.clone()])
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "mempool");
+    assert_eq!(keeper::seal(&shared, 64).await.unwrap(), Some(2));
+    let status: Value = client
+        .request("rollup_txStatus", rpc_params![hash])
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "block");
+    assert_eq!(status["block"], 2);
+    assert_eq!(status["stages"]["1"], "sealed");
+    // Now: a forged signature, an old nonce and an overdraft are refused with their reasons; a
+    // later nonce waits behind the pending one.
+    let mallory = DevWallet::new(9);
+    let e = call(
+        "rollup_submitTx",
+        rpc_params![hexed(&transfer(&mallory, 100, 1))],
+    )
+    .await
+    .unwrap_err();
+    let (c, msg) = code_of(e);
+    assert_eq!(c, code::REFUSED);
+    assert!(msg.contains("key"), "{msg}");
+    let e = call(
+        "rollup_submitTx",
+        rpc_params![hexed(&transfer(&alice, 100, 0))],
+    )
+    .await
+    .unwrap_err();
+    let (c, msg) = code_of(e);
+    assert_eq!(c, code::REFUSED);
+    assert!(msg.contains("nonce"), "{msg}");
+    let e = call(
+        "rollup_submitTx",
+        rpc_params![hexed(&transfer(&alice, 5_000_000, 1))],
+    )
+    .await
+    .unwrap_err();
+    let (c, msg) = code_of(e);
+    assert_eq!(c, code::REFUSED);
+    assert!(msg.contains("needs 5000010"), "{msg}");
+    let _: String = client
+        .request(
+            "rollup_submitTx",
+            rpc_params![hexed(&transfer(&alice, 100, 1))],
+        )
+        .await
+        .unwrap();
+    let _: String = client
+        .request(
+            "rollup_submitTx",
+            rpc_params![hexed(&transfer(&alice, 100, 2))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(keeper::seal(&shared, 64).await.unwrap(), Some(3));
+
+    // Queries.
+    let a: Value = client
+        .request(
+            "rollup_account",
+            rpc_params![format!("{}", alice.address()), 1],
+        )
+        .await
+        .unwrap();
+    assert_eq!(a["id"], 1);
+    assert_eq!(a["nonce"], 3);
+    assert_eq!(a["balances"]["0"], (1_000_000 - 2 * 110).to_string());
+    let none: Value = client
+        .request(
+            "rollup_account",
+            rpc_params![format!("{}", mallory.address()), 1],
+        )
+        .await
+        .unwrap();
+    assert!(none.is_null());
+    let e = call(
+        "rollup_account",
+        rpc_params![format!("{}", alice.address()), 9],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(code_of(e).0, code::INVALID_PARAMS);
+    let pool: Value = client
+        .request("rollup_pool", rpc_params![1, 0])
+        .await
+        .unwrap();
+    assert!(pool.is_null());
+    let b: Value = client
+        .request("rollup_blockStatus", rpc_params![3])
+        .await
+        .unwrap();
+    assert_eq!(b["stages"]["2"], "sealed");
+    let s: Value = client
+        .request("rollup_status", rpc_params![])
+        .await
+        .unwrap();
+    assert_eq!(s["lastBlock"], 3);
+    handle.stop().unwrap();
+}
