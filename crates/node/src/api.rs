@@ -13,6 +13,11 @@
 //! malformed transaction, `-32011` transaction refused by the rules (bad signature, nonce,
 //! balance, unknown account, token or pool — the message says which), `-32012` already known,
 //! `-32013` transactions that only L1 may create (deposits, full exits), `-32603` internal.
+//!
+//! Admission is checked against the state after the last sealed block: a transaction with a later
+//! nonce than the account's waits behind the sender's pending ones, but one that needs the effect
+//! of a pending transaction (e.g. a transfer right after the first key change) is refused until
+//! that is sealed.
 
 use crate::Shared;
 use jsonrpsee::RpcModule;

@@ -1,0 +1,91 @@
+//! L1 side of the wallet: deposits into a chain's rollup contract and claims of pending balances.
+
+use crate::SdkError;
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use rollup_l1::bindings::Rollup;
+
+/// A chain's rollup contract as seen by the wallet's L1 key.
+pub struct Chain {
+    rollup: Rollup::RollupInstance<DynProvider>,
+}
+
+fn t(e: impl std::fmt::Display) -> SdkError {
+    SdkError::Transport(e.to_string())
+}
+
+impl Chain {
+    /// Connects to `rpc_url` with the wallet's Ethereum key.
+    pub fn new(rpc_url: &str, contract: Address, key: &[u8; 32]) -> Result<Self, SdkError> {
+        let signer = PrivateKeySigner::from_bytes(&(*key).into()).map_err(t)?;
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(rpc_url.parse().map_err(t)?)
+            .erased();
+        Ok(Chain {
+            rollup: Rollup::new(contract, provider),
+        })
+    }
+
+    async fn confirm(
+        call: Result<
+            alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+            alloy::contract::Error,
+        >,
+    ) -> Result<(), SdkError> {
+        let receipt = call
+            .map_err(|e| SdkError::Rejected {
+                code: 0,
+                message: e.to_string(),
+            })?
+            .get_receipt()
+            .await
+            .map_err(t)?;
+        if !receipt.status() {
+            return Err(SdkError::Rejected {
+                code: 0,
+                message: "the L1 transaction reverted".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Deposits `wei` of ETH to the L2 account of `to`.
+    pub async fn deposit_eth(&self, to: Address, wei: u128) -> Result<(), SdkError> {
+        Self::confirm(
+            self.rollup
+                .depositETH(to)
+                .value(U256::from(wei))
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// The pending (claimable) balance of `owner` in `token`.
+    pub async fn pending(&self, owner: Address, token: u16) -> Result<u128, SdkError> {
+        self.rollup
+            .pendingBalance(owner, token)
+            .call()
+            .await
+            .map_err(t)
+    }
+
+    /// Claims `amount` of `owner`'s pending balance to `owner`'s L1 wallet.
+    pub async fn claim(&self, owner: Address, token: u16, amount: u128) -> Result<(), SdkError> {
+        Self::confirm(
+            self.rollup
+                .withdrawPendingBalance(owner, token, amount)
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// The provider's view of an L1 balance.
+    pub async fn eth_balance(&self, who: Address) -> Result<U256, SdkError> {
+        self.rollup.provider().get_balance(who).await.map_err(t)
+    }
+}

@@ -1,0 +1,236 @@
+//! The rollup's Rust SDK (and, in `main.rs`, the `rollup-wallet` CLI built on it).
+//!
+//! * [`Wallet`]: an Ethereum key and the L2 key derived from it (as every wallet derives it:
+//!   `rollup_crypto`), building signed transactions.
+//! * [`Client`]: the node's JSON-RPC API, typed, with a clear error for every rejection.
+//! * [`l1`]: deposits and claims on a chain's rollup contract.
+
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::rpc_params;
+use rollup_crypto::{Address, EthSigner, PrivateKey, PubKeyHash};
+use rollup_types::amount::Amount;
+use rollup_types::tx::*;
+use rollup_types::*;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub mod l1;
+
+/// SDK errors. [`SdkError::Rejected`] carries the API's code and reason.
+#[derive(Debug, thiserror::Error)]
+pub enum SdkError {
+    /// The node refused the request (JSON-RPC error code and message).
+    #[error("rejected ({code}): {message}")]
+    Rejected {
+        /// JSON-RPC error code (`rollup_node::api::code`).
+        code: i32,
+        /// Reason.
+        message: String,
+    },
+    /// Transport or protocol failure.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// A value out of range or inconsistent.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// Waiting ran out.
+    #[error("timed out: {0}")]
+    Timeout(String),
+}
+
+impl From<jsonrpsee::core::client::Error> for SdkError {
+    fn from(e: jsonrpsee::core::client::Error) -> Self {
+        match e {
+            jsonrpsee::core::client::Error::Call(o) => SdkError::Rejected {
+                code: o.code(),
+                message: o.message().to_string(),
+            },
+            other => SdkError::Transport(other.to_string()),
+        }
+    }
+}
+
+fn amount(v: u128) -> Result<Amount, SdkError> {
+    Amount::new(v).map_err(|e| SdkError::Invalid(e.to_string()))
+}
+
+/// An Ethereum key and its derived L2 key.
+pub struct Wallet {
+    eth: EthSigner,
+    l2: PrivateKey,
+}
+
+impl Wallet {
+    /// From a 32-byte Ethereum private key.
+    pub fn from_eth_key(key: &[u8; 32]) -> Result<Self, SdkError> {
+        let eth = EthSigner::from_bytes(key).map_err(|e| SdkError::Invalid(e.to_string()))?;
+        let l2 = PrivateKey::derive_from_eth(&eth);
+        Ok(Wallet { eth, l2 })
+    }
+
+    /// The L1 address (the same on every chain and on L2).
+    pub fn address(&self) -> Address {
+        self.eth.address()
+    }
+
+    /// The L2 key hash.
+    pub fn pubkey_hash(&self) -> PubKeyHash {
+        self.l2.public_key().hash()
+    }
+
+    /// Sets this wallet's L2 key on every chain, authorised by the L1 key; fee paid on `chain`.
+    pub fn change_pubkey(
+        &self,
+        chain: ChainId,
+        account: AccountId,
+        nonce: u32,
+        fee_token: TokenId,
+        fee: u128,
+    ) -> Result<Tx, SdkError> {
+        ChangePubKey {
+            chain,
+            account,
+            new_pubkey_hash: self.pubkey_hash(),
+            nonce: Nonce(nonce),
+            fee_token,
+            fee: amount(fee)?,
+        }
+        .sign(&self.eth)
+        .map_err(|e| SdkError::Invalid(e.to_string()))
+    }
+
+    /// Signs an L2 transaction.
+    pub fn sign(&self, tx: L2Tx) -> Result<Tx, SdkError> {
+        tx.sign(&self.l2)
+            .map_err(|e| SdkError::Invalid(e.to_string()))
+    }
+}
+
+/// An account as the API reports it on one chain.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountInfo {
+    /// Account id.
+    pub id: u32,
+    /// Nonce on the chain.
+    pub nonce: u32,
+    /// Key hash (hex).
+    pub pubkey_hash: String,
+    /// Balances by token id (decimal strings).
+    pub balances: BTreeMap<String, String>,
+}
+
+impl AccountInfo {
+    /// The balance of `token`.
+    pub fn balance(&self, token: TokenId) -> u128 {
+        self.balances
+            .get(&token.0.to_string())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// The node's JSON-RPC API.
+pub struct Client {
+    http: HttpClient,
+}
+
+impl Client {
+    /// A client of the API at `url` (`http://host:port`).
+    pub fn new(url: &str) -> Result<Self, SdkError> {
+        Ok(Client {
+            http: HttpClientBuilder::default()
+                .request_timeout(Duration::from_secs(30))
+                .build(url)
+                .map_err(|e| SdkError::Transport(e.to_string()))?,
+        })
+    }
+
+    /// Submits a signed transaction; returns its hash (hex).
+    pub async fn submit(&self, tx: &Tx) -> Result<String, SdkError> {
+        let bytes = tx.encode().map_err(|e| SdkError::Invalid(e.to_string()))?;
+        Ok(self
+            .http
+            .request(
+                "rollup_submitTx",
+                rpc_params![format!("0x{}", hex::encode(bytes))],
+            )
+            .await?)
+    }
+
+    /// The account of `address` on `chain`, if it exists.
+    pub async fn account(
+        &self,
+        address: Address,
+        chain: ChainId,
+    ) -> Result<Option<AccountInfo>, SdkError> {
+        let v: serde_json::Value = self
+            .http
+            .request("rollup_account", rpc_params![format!("{address}"), chain.0])
+            .await?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| SdkError::Transport(e.to_string()))
+    }
+
+    /// A transaction's status: `{"status": "mempool" | "block" | "unknown", …}`.
+    pub async fn tx_status(&self, hash: &str) -> Result<serde_json::Value, SdkError> {
+        Ok(self
+            .http
+            .request("rollup_txStatus", rpc_params![hash])
+            .await?)
+    }
+
+    /// A block's stages per chain.
+    pub async fn block_status(&self, number: u32) -> Result<serde_json::Value, SdkError> {
+        Ok(self
+            .http
+            .request("rollup_blockStatus", rpc_params![number])
+            .await?)
+    }
+
+    /// Waits until transaction `hash` is in a block that reached `stage` ("sealed", "committed",
+    /// "proven", "synced", "executed") on every chain; returns the block number.
+    pub async fn wait_tx(
+        &self,
+        hash: &str,
+        stage: &str,
+        timeout: Duration,
+    ) -> Result<u32, SdkError> {
+        const ORDER: [&str; 5] = ["sealed", "committed", "proven", "synced", "executed"];
+        let want = ORDER
+            .iter()
+            .position(|s| *s == stage)
+            .ok_or_else(|| SdkError::Invalid(format!("stage {stage}")))?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let s = self.tx_status(hash).await?;
+            if s["status"] == "block"
+                && let Some(stages) = s["stages"].as_object()
+                && !stages.is_empty()
+                && stages.values().all(|v| {
+                    ORDER
+                        .iter()
+                        .position(|x| Some(*x) == v.as_str())
+                        .is_some_and(|p| p >= want)
+                })
+            {
+                return Ok(s["block"].as_u64().unwrap_or_default() as u32);
+            }
+            if s["status"] == "unknown" {
+                return Err(SdkError::Invalid(format!(
+                    "transaction {hash} is unknown (rejected at sealing?)"
+                )));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(SdkError::Timeout(format!("{hash} to reach {stage}")));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
