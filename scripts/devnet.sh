@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs the system. Until the L1 contracts, node and devnet exist, this runs a three-chain scenario
-# through the native state machine (deposits, one-coin liquidity on both sides of a cross-chain
-# pool, a cross-chain swap, a transfer and a withdrawal) and prints every block's roots.
+# Runs the system: three local anvil chains with the rollup contracts, the node (state keeper,
+# prover worker, a driver per chain, JSON-RPC API on 127.0.0.1:3030) and three oracles, then a
+# scripted scenario (deposits, key changes, a cross-chain pool with liquidity on both sides, a
+# cross-chain swap, a transfer, a withdrawal claimed on chain 2's L1), then keeps serving until
+# Ctrl-C. `scripts/devnet.sh --exit-after-scenario` stops after the scenario.
+# Installs the pinned npm tools if missing; development keys are cached in .data/keys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo run --release -p rollup-state --example scenario "$@"
+[ -x node_modules/.bin/anvil ] && [ -d node_modules/solc ] || npm ci --no-audit --no-fund
+exec cargo run --release -p rollup-devnet -- "$@"

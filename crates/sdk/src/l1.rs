@@ -64,6 +64,25 @@ impl Chain {
         .await
     }
 
+    /// Deposits `amount` of the ERC-20 `token` (approving the rollup contract first) to the L2
+    /// account of `to`.
+    pub async fn deposit_erc20(
+        &self,
+        token: Address,
+        amount: u128,
+        to: Address,
+    ) -> Result<(), SdkError> {
+        let erc20 = rollup_l1::bindings::TestToken::new(token, self.rollup.provider().clone());
+        Self::confirm(
+            erc20
+                .approve(*self.rollup.address(), U256::from(amount))
+                .send()
+                .await,
+        )
+        .await?;
+        Self::confirm(self.rollup.depositERC20(token, amount, to).send().await).await
+    }
+
     /// The pending (claimable) balance of `owner` in `token`.
     pub async fn pending(&self, owner: Address, token: u16) -> Result<u128, SdkError> {
         self.rollup

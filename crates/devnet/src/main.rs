@@ -1,0 +1,68 @@
+//! `rollup-devnet`: starts the local network (three anvil chains, contracts, node, prover, three
+//! oracles, API), runs the scripted scenario, then serves until interrupted (or exits with
+//! `--exit-after-scenario`).
+
+use clap::Parser;
+use rollup_devnet::{Devnet, DevnetConfig, scenario};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "A local multi-chain rollup network with a scripted scenario"
+)]
+struct Cli {
+    /// Database and scratch files (recreated at every start).
+    #[arg(long, default_value = ".data/devnet")]
+    data_dir: PathBuf,
+    /// Proving keys (kept; safe to delete).
+    #[arg(long, default_value = ".data/keys")]
+    keys_dir: PathBuf,
+    /// API address.
+    #[arg(long, default_value = "127.0.0.1:3030")]
+    api: std::net::SocketAddr,
+    /// Exit once the scenario is done instead of serving.
+    #[arg(long)]
+    exit_after_scenario: bool,
+    /// Skip the scenario (just run the network).
+    #[arg(long)]
+    no_scenario: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let say = |s: &str| println!("[devnet] {s}");
+    let mut net = Devnet::start(
+        &DevnetConfig {
+            data_dir: cli.data_dir,
+            keys_dir: cli.keys_dir,
+            api_addr: cli.api,
+        },
+        &say,
+    )
+    .await?;
+    if !cli.no_scenario {
+        let report = scenario(&mut net, &say).await?;
+        say(&format!("{report:?}"));
+    }
+    if cli.exit_after_scenario {
+        return Ok(());
+    }
+    say(&format!(
+        "serving; API at http://{} — Ctrl-C to stop (the chains stop with it)",
+        net.api
+    ));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => net.check_components()?,
+        }
+    }
+    Ok(())
+}
