@@ -8,6 +8,7 @@
 //! | `rollup_txStatus` | tx hash | `{status: "mempool"}`, `{status: "block", block, stages}` or `{status: "unknown"}` |
 //! | `rollup_blockStatus` | block number | `{number, stages: {chain: stage}}` or null |
 //! | `rollup_status` | — | `{lastBlock, chains}` |
+//! | `rollup_subscribeBlocks` (WebSocket) | — | notifications `rollup_block`: `{number, stages}` on every stage change |
 //!
 //! Every rejection is a JSON-RPC error with a stable code: `-32602` malformed params, `-32010`
 //! malformed transaction, `-32011` transaction refused by the rules (bad signature, nonce,
@@ -224,6 +225,41 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
         }
         Ok(json!({"number": n, "stages": stages_json(&shared, n).await?}))
     })
+    .expect("unique method name");
+    m.register_subscription(
+        "rollup_subscribeBlocks",
+        "rollup_block",
+        "rollup_unsubscribeBlocks",
+        |_, pending, shared, _| async move {
+            let sink = pending.accept().await?;
+            // From the newest block on: a notification whenever a block's stages change, until
+            // it is executed everywhere.
+            let mut from = shared.storage.last_block().await?.max(1);
+            let mut seen: std::collections::HashMap<u32, Value> = Default::default();
+            loop {
+                let last = shared.storage.last_block().await?;
+                for n in from..=last {
+                    let stages = stages_json(&shared, n).await.map_err(|e| e.to_string())?;
+                    if seen.get(&n) != Some(&stages) {
+                        let msg = json!({"number": n, "stages": stages});
+                        sink.send(serde_json::value::to_raw_value(&msg)?).await?;
+                        seen.insert(n, stages.clone());
+                    }
+                    let done = stages
+                        .as_object()
+                        .is_some_and(|o| !o.is_empty() && o.values().all(|v| v == "executed"));
+                    if done && n == from {
+                        seen.remove(&n);
+                        from += 1;
+                    }
+                }
+                tokio::select! {
+                    _ = sink.closed() => return Ok(()),
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                }
+            }
+        },
+    )
     .expect("unique method name");
     m.register_async_method("rollup_status", |_, shared, _| async move {
         let last = shared.storage.last_block().await.map_err(internal)?;

@@ -1,10 +1,11 @@
 //! The JSON-RPC API over HTTP against a node state (SQLite, no chains needed): admission of
 //! transactions with a clear error for every rejection, account, pool, transaction and block
-//! status.
+//! status, and block notifications over WebSocket.
 
-use jsonrpsee::core::client::{ClientT, Error as ClientError};
+use jsonrpsee::core::client::{ClientT, Error as ClientError, Subscription, SubscriptionClientT};
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
+use jsonrpsee::ws_client::WsClientBuilder;
 use rollup_node::api::{code, serve};
 use rollup_node::keeper;
 use rollup_state::NetworkConfig;
@@ -59,6 +60,22 @@ async fn submit_and_query_with_clear_errors() {
     let client = HttpClientBuilder::default()
         .build(format!("http://{addr}"))
         .unwrap();
+    // A WebSocket subscriber hears of every block's stages.
+    let ws = WsClientBuilder::default()
+        .build(format!("ws://{addr}"))
+        .await
+        .unwrap();
+    let mut blocks: Subscription<Value> = ws
+        .subscribe(
+            "rollup_subscribeBlocks",
+            rpc_params![],
+            "rollup_unsubscribeBlocks",
+        )
+        .await
+        .unwrap();
+    let first = blocks.next().await.unwrap().unwrap();
+    assert_eq!(first["number"], 1);
+    assert_eq!(first["stages"]["3"], "sealed");
 
     // Rejections, each with its code.
     let call = |method: &'static str, p: jsonrpsee::core::params::ArrayParams| {
@@ -116,6 +133,12 @@ async fn submit_and_query_with_clear_errors() {
         .unwrap();
     assert_eq!(status["status"], "mempool");
     assert_eq!(keeper::seal(&shared, 64).await.unwrap(), Some(2));
+    let second = tokio::time::timeout(std::time::Duration::from_secs(5), blocks.next())
+        .await
+        .expect("a notification for block 2")
+        .unwrap()
+        .unwrap();
+    assert_eq!(second["number"], 2);
     let status: Value = client
         .request("rollup_txStatus", rpc_params![hash])
         .await
