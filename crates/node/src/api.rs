@@ -238,6 +238,7 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
             let mut seen: std::collections::HashMap<u32, Value> = Default::default();
             loop {
                 let last = shared.storage.last_block().await?;
+                let mut next_from = from;
                 for n in from..=last {
                     let stages = stages_json(&shared, n).await.map_err(|e| e.to_string())?;
                     if seen.get(&n) != Some(&stages) {
@@ -248,11 +249,12 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
                     let done = stages
                         .as_object()
                         .is_some_and(|o| !o.is_empty() && o.values().all(|v| v == "executed"));
-                    if done && n == from {
+                    if done && n == next_from {
                         seen.remove(&n);
-                        from += 1;
+                        next_from += 1;
                     }
                 }
+                from = next_from;
                 tokio::select! {
                     _ = sink.closed() => return Ok(()),
                     _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
