@@ -187,15 +187,18 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
         .filter(|h| by_hash.contains(h))
         .chain(rejected)
         .collect();
-    shared.storage.remove_txs(&included).await?;
-    *state = trial;
     tracing::info!(
         block = number,
         txs = block.txs.len(),
         deferred = block.deferred.len(),
         "block sealed"
     );
+    // The block is visible (status queries, drivers) before its transactions leave the mempool,
+    // so a transaction is never in neither. A crash in between leaves them in the mempool, where
+    // the next seal rejects them (their nonces are used) and drops them.
     shared.blocks.lock().await.insert(number, Arc::new(block));
+    *state = trial;
+    shared.storage.remove_txs(&included).await?;
     Ok(Some(number))
 }
 

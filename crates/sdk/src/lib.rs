@@ -208,6 +208,7 @@ impl Client {
             .position(|s| *s == stage)
             .ok_or_else(|| SdkError::Invalid(format!("stage {stage}")))?;
         let deadline = std::time::Instant::now() + timeout;
+        let mut unknown = 0;
         loop {
             let s = self.tx_status(hash).await?;
             if s["status"] == "block"
@@ -222,10 +223,17 @@ impl Client {
             {
                 return Ok(s["block"].as_u64().unwrap_or_default() as u32);
             }
+            // Unknown three times in a row, half a second apart: the node dropped it (rejected
+            // at sealing).
             if s["status"] == "unknown" {
-                return Err(SdkError::Invalid(format!(
-                    "transaction {hash} is unknown (rejected at sealing?)"
-                )));
+                unknown += 1;
+                if unknown >= 3 {
+                    return Err(SdkError::Invalid(format!(
+                        "transaction {hash} is unknown (rejected at sealing?)"
+                    )));
+                }
+            } else {
+                unknown = 0;
             }
             if std::time::Instant::now() >= deadline {
                 return Err(SdkError::Timeout(format!("{hash} to reach {stage}")));
