@@ -1,8 +1,8 @@
 //! Deployment of one chain's contracts: the Poseidon contract, the block verifier generated from
 //! the proving keys, and the rollup contract configured for the network.
 
-use crate::L1Error;
 use crate::bindings::{PoseidonT5, Rollup};
+use crate::{L1Error, rpc};
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::Provider;
@@ -43,10 +43,6 @@ pub struct Deployment {
     pub verifier: Address,
     /// The Poseidon contract.
     pub poseidon: Address,
-}
-
-pub(crate) fn rpc(e: impl std::fmt::Display) -> L1Error {
-    L1Error::Rpc(e.to_string())
 }
 
 /// Deploys creation code from the provider's default sender; returns the contract address.

@@ -2,17 +2,13 @@
 //! committed block, read back from the calldata of the `commitBlocks` transactions that the
 //! contract's `BlockCommitted` events point to. Recovery and exodus exits start here.
 
-use crate::L1Error;
 use crate::bindings::Rollup;
+use crate::{L1Error, rpc};
 use alloy::primitives::{Address, Bytes};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolCall, SolEvent};
 use std::collections::BTreeMap;
-
-fn rpc(e: impl std::fmt::Display) -> L1Error {
-    L1Error::Rpc(e.to_string())
-}
 
 /// The pubdata of blocks `1..=up_to` as committed to the rollup contract at `contract`, in block
 /// order. A block committed more than once (reverted, then committed again) counts as its last

@@ -54,3 +54,8 @@ impl L1Error {
         matches!(self, L1Error::Rpc(_))
     }
 }
+
+/// A transport or node error, as the retryable [`L1Error::Rpc`].
+pub(crate) fn rpc(e: impl std::fmt::Display) -> L1Error {
+    L1Error::Rpc(e.to_string())
+}

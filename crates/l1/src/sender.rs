@@ -10,7 +10,7 @@
 //! re-broadcasts the same signed bytes (harmless if the node already has them), so nothing is
 //! lost and nothing is sent twice: every attempt of a transaction shares its nonce.
 
-use crate::L1Error;
+use crate::{L1Error, rpc};
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::{BlockNumberOrTag, Encodable2718};
 use alloy::network::TxSignerSync;
@@ -259,10 +259,6 @@ fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-fn rpc(e: impl std::fmt::Display) -> L1Error {
-    L1Error::Rpc(e.to_string())
 }
 
 /// The sender of one account on one chain.

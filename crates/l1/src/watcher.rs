@@ -13,8 +13,8 @@
 //! * Priority requests are delivered as the protocol's transactions (`Tx::decode` of the queued
 //!   encoding), with their serial ids; a request that does not decode is an error, never skipped.
 
-use crate::L1Error;
 use crate::bindings::Rollup;
+use crate::{L1Error, rpc};
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
@@ -164,10 +164,6 @@ pub struct Watcher<P> {
     provider: P,
     contract: Address,
     cfg: WatcherConfig,
-}
-
-fn rpc(e: impl std::fmt::Display) -> L1Error {
-    L1Error::Rpc(e.to_string())
 }
 
 impl<P: Provider> Watcher<P> {
