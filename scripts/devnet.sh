@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the system: three local anvil chains with the rollup contracts, the node (state keeper,
-# prover worker, a driver per chain, JSON-RPC API on 127.0.0.1:3030) and three oracles, then a
-# scripted scenario (deposits, key changes, a cross-chain pool with liquidity on both sides, a
-# cross-chain swap, a transfer, a withdrawal claimed on chain 2's L1), then keeps serving until
-# Ctrl-C. `scripts/devnet.sh --exit-after-scenario` stops after the scenario.
+# prover worker, a driver per chain, JSON-RPC API on 127.0.0.1:3030, metrics on 127.0.0.1:9464)
+# and three oracles as rollup-node processes, then a scripted scenario (deposits, key changes, a
+# cross-chain pool with liquidity on both sides, a cross-chain swap, a transfer, a withdrawal
+# claimed on chain 2's L1), then keeps serving until Ctrl-C. `scripts/devnet.sh --exit-after-scenario` stops after the scenario.
 # Installs the pinned npm tools if missing; development keys are cached in .data/keys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/anvil ] && [ -d node_modules/solc ] || npm ci --no-audit --no-fund
-exec cargo run --release -p rollup-devnet -- "$@"
+# The devnet runs the node and the oracles as processes of the rollup-node binary beside it.
+cargo build --release -p rollup-node -p rollup-devnet
+exec cargo run --release -p rollup-devnet --bin rollup-devnet -- "$@"

@@ -1,9 +1,11 @@
-//! A local network in one process: three anvil chains (npm `@foundry-rs/anvil-linux-amd64`) with
-//! the rollup contracts (the block verifier generated from the development keys), a test ERC-20
-//! on chain 2, the node's components (state keeper, prover worker, a driver per chain, the API)
-//! over an SQLite database, and three oracle instances (threshold 2) — then [`scenario`], a
-//! scripted session through the SDK: deposits, key changes, a cross-chain pool with one-coin
-//! liquidity on both sides, a cross-chain swap, a transfer, and a withdrawal claimed on chain 2.
+//! A local network: three anvil chains (npm `@foundry-rs/anvil-linux-amd64`) with the rollup
+//! contracts (the block verifier generated from the development keys) and a test ERC-20 on
+//! chain 2, then the operator node and three oracles as separate processes of the real
+//! `rollup-node` binary — the node (state keeper, prover worker, a driver per chain, the API,
+//! Prometheus metrics) over an SQLite database, each oracle (threshold 2) with its own key — and
+//! [`scenario`], a scripted session through the SDK: deposits, key changes, a cross-chain pool
+//! with one-coin liquidity on both sides, a cross-chain swap, a transfer, and a withdrawal
+//! claimed on chain 2.
 //!
 //! INSECURE by design: development proving keys, anvil's public dev accounts.
 
@@ -15,11 +17,8 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use rollup_l1::bindings::{Rollup, TestToken};
 use rollup_l1::deploy::{DeployConfig, deploy};
-use rollup_l1::watcher::WatcherConfig;
 use rollup_l1::{encode, solc};
-use rollup_node::driver::Driver;
-use rollup_node::oracle::Oracle;
-use rollup_node::{Shared, api, keeper, worker};
+use rollup_node::config::{ChainConfig, NodeConfig};
 use rollup_prover::{Keys, Network, Shape};
 use rollup_sdk::{Client, Wallet};
 use rollup_state::{NetworkConfig, NetworkState};
@@ -27,9 +26,10 @@ use rollup_storage::{Stage, Storage};
 use rollup_types::tx::*;
 use rollup_types::*;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
 
 /// Chain-circuit capacity of the devnet.
 pub const CAPACITY: usize = 16;
@@ -44,18 +44,20 @@ pub const BOB: usize = 2;
 /// Carol.
 pub const CAROL: usize = 3;
 
-/// Where the devnet keeps its files.
+/// Where the devnet keeps its files and listens.
 #[derive(Clone, Debug)]
 pub struct DevnetConfig {
-    /// Database and scratch files (recreated at start).
+    /// Database, configuration, logs and scratch files (recreated at start).
     pub data_dir: PathBuf,
     /// Proving-key cache (kept across runs; safe to delete).
     pub keys_dir: PathBuf,
-    /// API address (`127.0.0.1:0` picks a free port).
+    /// API address (port 0 picks a free port).
     pub api_addr: SocketAddr,
+    /// Prometheus address of the node (port 0 picks a free port).
+    pub metrics_addr: SocketAddr,
 }
 
-/// A running devnet. Dropping it stops the chains.
+/// A running devnet. Dropping it stops the processes and the chains.
 pub struct Devnet {
     /// The anvil chains, by slot (chain id = slot + 1).
     pub anvils: Vec<AnvilInstance>,
@@ -63,15 +65,19 @@ pub struct Devnet {
     pub contracts: Vec<Address>,
     /// The test ERC-20 on chain 2 (token id 1 there).
     pub token: Address,
-    /// The node's database.
+    /// A read connection to the node's database (the devnet observes, the node writes).
     pub storage: Storage,
-    /// The node's shared state.
-    pub shared: Arc<Shared>,
     /// The API's address.
     pub api: SocketAddr,
-    tasks: tokio::task::JoinSet<anyhow::Result<()>>,
-    /// Keeps the API server running as long as the devnet.
-    _api: jsonrpsee::server::ServerHandle,
+    /// The node's Prometheus endpoint.
+    pub metrics: SocketAddr,
+    /// The node's configuration file (the oracles read it too).
+    pub config_path: PathBuf,
+    data_dir: PathBuf,
+    bin: PathBuf,
+    operator_key: String,
+    node: Option<Child>,
+    oracles: Vec<Child>,
 }
 
 /// Anvil account `i` of a chain.
@@ -92,14 +98,74 @@ pub fn key(anvil: &AnvilInstance, i: usize) -> [u8; 32] {
     anvil.keys()[i].to_bytes().into()
 }
 
+/// The `rollup-node` binary: `ROLLUP_NODE_BIN`, else next to this executable (or one directory
+/// up, for test executables under `deps/`).
+pub fn node_binary() -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var("ROLLUP_NODE_BIN") {
+        return Ok(p.into());
+    }
+    let exe = std::env::current_exe()?;
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join("rollup-node"))
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "the rollup-node binary is not next to {}: build it with \
+                 `cargo build --release -p rollup-node` (or set ROLLUP_NODE_BIN)",
+                exe.display()
+            )
+        })
+}
+
+/// `addr`, or a free port on its host when its port is 0 (the processes need a concrete one).
+fn concrete(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+    if addr.port() != 0 {
+        return Ok(addr);
+    }
+    Ok(std::net::TcpListener::bind(addr)?.local_addr()?)
+}
+
+/// Spawns `bin args` with `envs`, its output appended to `log`; killed when dropped.
+fn spawn(bin: &Path, args: &[&str], envs: &[(&str, &str)], log: &Path) -> anyhow::Result<Child> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or("info".into()),
+        )
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .kill_on_drop(true);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.spawn()
+        .with_context(|| format!("starting {}", bin.display()))
+}
+
+/// The last lines of a log, for error messages.
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
 impl Devnet {
     /// Starts everything; `progress` gets one line per step.
     pub async fn start(cfg: &DevnetConfig, progress: &dyn Fn(&str)) -> anyhow::Result<Devnet> {
         let repo = solc::repo_root();
+        let bin = node_binary()?;
         progress("loading the development proving keys (first run: a setup of about a minute)");
         let mut chains = CHAINS.to_vec();
         chains.sort();
-        let keys = Arc::new((
+        let keys = (
             Keys::load_or_setup(
                 Shape::Chain { capacity: CAPACITY },
                 &cfg.keys_dir,
@@ -113,22 +179,25 @@ impl Devnet {
                 &cfg.keys_dir,
                 Network::Dev,
             )?,
-        ));
+        );
         let _ = std::fs::remove_dir_all(&cfg.data_dir);
         std::fs::create_dir_all(&cfg.data_dir)?;
+        let data_dir = std::fs::canonicalize(&cfg.data_dir)?;
         progress("compiling the block verifier generated from the keys (solcjs)");
         let source =
             rollup_prover::verifier::solidity_verifier(&keys.0.vk, &keys.1.vk, CHAINS.len());
+        drop(keys);
         let verifier = solc::compile_source(
             &repo,
-            &cfg.data_dir.join("verifier"),
+            &data_dir.join("verifier"),
             "BlockVerifier.sol",
             &source,
             "BlockVerifier",
         )?;
+        let fee_account = rollup_crypto::Address([0xfe; 20]);
         let network = NetworkConfig {
             chains: chains.clone(),
-            fee_account: rollup_crypto::Address([0xfe; 20]),
+            fee_account,
         };
         let mut genesis = NetworkState::genesis(&network)?;
         let final_root = genesis.final_root();
@@ -187,74 +256,140 @@ impl Devnet {
             .await?;
         progress(&format!("chain 2: test token TUSD at {token} (token id 1)"));
 
-        let storage = Storage::connect(&format!(
-            "sqlite://{}",
-            cfg.data_dir.join("node.db").display()
-        ))
-        .await?;
-        let shared = Arc::new(keeper::restore(storage.clone(), network, CAPACITY).await?);
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(keeper::run(shared.clone(), Duration::from_millis(1500), 64));
-        tasks.spawn(worker::run(
-            storage.clone(),
-            keys.clone(),
-            "devnet-prover".into(),
-        ));
-        for (i, id) in CHAINS.iter().enumerate() {
-            let op = account(&anvils[i], OPERATOR);
-            let driver = Driver::new(
-                shared.clone(),
-                *id,
-                provider(&anvils[i], &op),
-                contracts[i],
-                op,
-                WatcherConfig {
-                    confirmations: 0,
-                    max_range: 1000,
-                },
-                0,
-            )
-            .await?;
-            tasks.spawn(driver.run(Duration::from_millis(300)));
-        }
-        for &k in &ORACLES {
-            let chains = CHAINS
+        let api = concrete(cfg.api_addr)?;
+        let metrics = concrete(cfg.metrics_addr)?;
+        let db = format!("sqlite://{}", data_dir.join("node.db").display());
+        let config = NodeConfig {
+            database_url: db.clone(),
+            keys_dir: std::fs::canonicalize(&cfg.keys_dir)?,
+            capacity: CAPACITY,
+            seal_interval_ms: 1500,
+            max_txs: 64,
+            fee_account: format!("0x{}", hex::encode(fee_account.0)),
+            chains: CHAINS
                 .iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    (
-                        *id,
-                        provider(&anvils[i], &account(&anvils[i], k)),
-                        contracts[i],
-                    )
+                .zip(&anvils)
+                .zip(&contracts)
+                .map(|((id, anvil), contract)| ChainConfig {
+                    id: id.0,
+                    rpc_url: anvil.endpoint(),
+                    contract: contract.to_string(),
+                    start_block: 0,
+                    confirmations: 0,
                 })
-                .collect();
-            let oracle = Oracle::new(account(&anvils[0], k), storage.clone(), chains, 2);
-            tasks.spawn(oracle.run(Duration::from_millis(500)));
-        }
-        let (api, handle) = api::serve(shared.clone(), cfg.api_addr).await?;
-        progress(&format!(
-            "node: state keeper, prover worker, 3 chain drivers, 3 oracles (2 of 3), API at http://{api}"
-        ));
-        Ok(Devnet {
+                .collect(),
+            operator_key: None,
+            poll_ms: 300,
+            api_addr: api.to_string(),
+            metrics_addr: metrics.to_string(),
+            fees: Vec::new(),
+        };
+        let config_path = data_dir.join("node.toml");
+        std::fs::write(
+            &config_path,
+            format!(
+                "# Written by the devnet; the operator and oracle keys come from the environment.\n{}",
+                toml::to_string(&config)?
+            ),
+        )?;
+        // The devnet's own connection, to observe: it creates the schema, which the node then
+        // finds up to date.
+        let storage = Storage::connect(&db).await?;
+        let mut net = Devnet {
+            operator_key: hex::encode(key(&anvils[0], OPERATOR)),
             anvils,
             contracts,
             token,
             storage,
-            shared,
             api,
-            tasks,
-            _api: handle,
-        })
+            metrics,
+            config_path,
+            data_dir,
+            bin,
+            node: None,
+            oracles: Vec::new(),
+        };
+        for (i, &k) in ORACLES.iter().enumerate() {
+            let oracle_key = hex::encode(key(&net.anvils[0], k));
+            let child = spawn(
+                &net.bin,
+                &[
+                    "oracle",
+                    "--config",
+                    &net.config_path.display().to_string(),
+                    "--threshold",
+                    "2",
+                ],
+                &[("ROLLUP_ORACLE_KEY", &oracle_key)],
+                &net.data_dir.join(format!("oracle-{}.log", i + 1)),
+            )?;
+            net.oracles.push(child);
+        }
+        progress(&format!(
+            "oracles: 3 rollup-node oracle processes (threshold 2), logs in {}",
+            net.data_dir.display()
+        ));
+        net.start_node().await?;
+        progress(&format!(
+            "node: rollup-node run (state keeper, prover worker, 3 chain drivers), API at http://{api}, metrics at http://{metrics}/metrics, log {}",
+            net.node_log().display()
+        ));
+        Ok(net)
     }
 
-    /// Fails if a component stopped with an error.
+    /// The node's log file.
+    pub fn node_log(&self) -> PathBuf {
+        self.data_dir.join("node.log")
+    }
+
+    /// Starts the node process and waits until its API answers.
+    pub async fn start_node(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.node.is_none(), "the node is already running");
+        let child = spawn(
+            &self.bin,
+            &["run", "--config", &self.config_path.display().to_string()],
+            &[("ROLLUP_OPERATOR_KEY", &self.operator_key)],
+            &self.node_log(),
+        )?;
+        self.node = Some(child);
+        let client = Client::new(&format!("http://{}", self.api))?;
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            self.check_components()?;
+            if client.status().await.is_ok() {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the node's API did not come up; log:\n{}",
+                tail(&self.node_log())
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Kills the node process with SIGKILL (no chance to clean up) and waits for it to die.
+    pub async fn kill_node(&mut self) -> anyhow::Result<()> {
+        let mut child = self.node.take().context("the node is not running")?;
+        child.start_kill()?;
+        child.wait().await?;
+        Ok(())
+    }
+
+    /// Fails if the node or an oracle process exited.
     pub fn check_components(&mut self) -> anyhow::Result<()> {
-        if let Some(done) = self.tasks.try_join_next() {
-            match done {
-                Ok(Err(e)) => return Err(e.context("a node component stopped")),
-                Ok(Ok(())) => anyhow::bail!("a node component stopped"),
-                Err(e) => return Err(e.into()),
+        if let Some(node) = &mut self.node
+            && let Some(status) = node.try_wait()?
+        {
+            anyhow::bail!(
+                "the node exited ({status}); log:\n{}",
+                tail(&self.node_log())
+            );
+        }
+        for (i, o) in self.oracles.iter_mut().enumerate() {
+            if let Some(status) = o.try_wait()? {
+                let log = self.data_dir.join(format!("oracle-{}.log", i + 1));
+                anyhow::bail!("oracle {} exited ({status}); log:\n{}", i + 1, tail(&log));
             }
         }
         Ok(())
@@ -274,12 +409,23 @@ impl Devnet {
         )?)
     }
 
-    /// Whether every sealed block is executed on every chain.
+    /// Whether every sealed block is executed on every chain, in the node's records and in
+    /// every contract's counter alike.
     pub async fn all_executed(&self) -> anyhow::Result<bool> {
         let last = self.storage.last_block().await?;
         for n in 1..=last {
             let stages = self.storage.stages(n).await?;
             if stages.len() != CHAINS.len() || stages.iter().any(|(_, s)| *s != Stage::Executed) {
+                return Ok(false);
+            }
+        }
+        for (anvil, contract) in self.anvils.iter().zip(&self.contracts) {
+            let p = provider(anvil, &account(anvil, OPERATOR));
+            let executed = Rollup::new(*contract, p)
+                .totalBlocksExecuted()
+                .call()
+                .await?;
+            if executed != last {
                 return Ok(false);
             }
         }
@@ -300,6 +446,18 @@ pub struct Report {
     pub reserves: (u128, u128),
     /// Seconds from the withdrawal's submission to its claimability.
     pub withdrawal_latency: f64,
+    /// Seconds from the deposits' L1 receipts to the balances being usable on L2.
+    pub deposit_latency: f64,
+    /// The quote the API gave for the swap before it was made.
+    pub quoted: u128,
+}
+
+/// Options of the scenario.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScenarioOptions {
+    /// SIGKILL the node right after the transfer and the withdrawal are accepted (while earlier
+    /// blocks are being proven and sent to L1), then restart it and carry on.
+    pub crash_node: bool,
 }
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -312,7 +470,11 @@ async fn sealed(client: &Client, hash: &str) -> anyhow::Result<u32> {
 }
 
 /// The scripted session. `progress` gets one line per step.
-pub async fn scenario(net: &mut Devnet, progress: &dyn Fn(&str)) -> anyhow::Result<Report> {
+pub async fn scenario(
+    net: &mut Devnet,
+    opts: ScenarioOptions,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<Report> {
     let client = Client::new(&format!("http://{}", net.api))?;
     let (alice, bob, carol) = (net.wallet(ALICE)?, net.wallet(BOB)?, net.wallet(CAROL)?);
     let a_l1 = Address::from(alice.address().0);
@@ -333,6 +495,7 @@ pub async fn scenario(net: &mut Devnet, progress: &dyn Fn(&str)) -> anyhow::Resu
     net.l1(1, BOB)?
         .deposit_erc20(net.token, 500_000 * TUSD, b_l1)
         .await?;
+    let deposited = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(120);
     let (a, b) = loop {
         net.check_components()?;
@@ -347,8 +510,9 @@ pub async fn scenario(net: &mut Devnet, progress: &dyn Fn(&str)) -> anyhow::Resu
         anyhow::ensure!(Instant::now() < deadline, "deposits did not reach L2");
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    let deposit_latency = deposited.elapsed().as_secs_f64();
     progress(&format!(
-        "  on L2: alice is account {} with {} wei, bob is account {} with {} TUSD units",
+        "  on L2 after {deposit_latency:.1} s: alice is account {} with {} wei, bob is account {} with {} TUSD units",
         a.id,
         a.balance(TokenId(0)),
         b.id,
@@ -399,7 +563,10 @@ pub async fn scenario(net: &mut Devnet, progress: &dyn Fn(&str)) -> anyhow::Resu
     sealed(&client, &h1).await?;
     sealed(&client, &h2).await?;
 
-    progress("alice swaps 0.1 ETH on chain 1 for TUSD on chain 2 (min out 7,000 TUSD)");
+    let quoted = client.quote(c1, PoolId(0), ETH / 10).await?;
+    progress(&format!(
+        "alice swaps 0.1 ETH on chain 1 for TUSD on chain 2 (quoted {quoted} units; min out 7,000 TUSD)"
+    ));
     let h = client
         .submit(&alice.sign(L2Tx::Swap(Swap {
             chain: c1,
@@ -443,6 +610,19 @@ pub async fn scenario(net: &mut Devnet, progress: &dyn Fn(&str)) -> anyhow::Resu
             nonce: Nonce(1),
         }))?)
         .await?;
+    if opts.crash_node {
+        // Wait until earlier blocks are on L1, so that the kill lands among in-flight commits,
+        // proofs and L1 transactions, not before anything happened.
+        client
+            .wait_tx(&h, "committed", Duration::from_secs(300))
+            .await?;
+        progress(
+            "SIGKILL the node (transfer and withdrawal accepted, earlier blocks being proven and sent), then restart it",
+        );
+        net.kill_node().await?;
+        net.start_node().await?;
+        progress("  the node restarted from its database");
+    }
     sealed(&client, &h1).await?;
     progress("waiting for every block to be committed, proven, synced and executed on every chain");
     client
@@ -462,17 +642,19 @@ pub async fn scenario(net: &mut Devnet, progress: &dyn Fn(&str)) -> anyhow::Resu
         anyhow::ensure!(Instant::now() < deadline, "blocks not executed everywhere");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let state = net.shared.state.lock().await;
-    let r1 = state
-        .chain(c1)
-        .and_then(|c| c.pool(PoolId(0)))
-        .context("pool")?;
-    let r2 = state
-        .chain(c2)
-        .and_then(|c| c.pool(PoolId(0)))
-        .context("pool")?;
-    let reserves = (r1.reserve.get(), r2.reserve.get());
-    drop(state);
+    let half = |chain| {
+        let client = &client;
+        async move {
+            anyhow::Ok(
+                client
+                    .pool(chain, PoolId(0))
+                    .await?
+                    .context("pool 0")?
+                    .reserve(),
+            )
+        }
+    };
+    let reserves = (half(c1).await?, half(c2).await?);
     let blocks = net.storage.last_block().await?;
     progress(&format!(
         "done: {blocks} blocks executed on all 3 chains; pool reserves {} wei (chain 1) / {} TUSD units (chain 2)",
@@ -484,5 +666,7 @@ pub async fn scenario(net: &mut Devnet, progress: &dyn Fn(&str)) -> anyhow::Resu
         claimed: pending,
         reserves,
         withdrawal_latency: latency,
+        deposit_latency,
+        quoted,
     })
 }

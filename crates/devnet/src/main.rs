@@ -1,9 +1,10 @@
-//! `rollup-devnet`: starts the local network (three anvil chains, contracts, node, prover, three
-//! oracles, API), runs the scripted scenario, then serves until interrupted (or exits with
+//! `rollup-devnet`: starts the local network (three anvil chains, contracts, then the node —
+//! state keeper, prover, chain drivers, API, metrics — and three oracles as `rollup-node`
+//! processes), runs the scripted scenario, then serves until interrupted (or exits with
 //! `--exit-after-scenario`).
 
 use clap::Parser;
-use rollup_devnet::{Devnet, DevnetConfig, scenario};
+use rollup_devnet::{Devnet, DevnetConfig, ScenarioOptions, scenario};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -21,6 +22,12 @@ struct Cli {
     /// API address.
     #[arg(long, default_value = "127.0.0.1:3030")]
     api: std::net::SocketAddr,
+    /// The node's Prometheus endpoint.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    metrics: std::net::SocketAddr,
+    /// Kill the node with SIGKILL in the middle of the scenario and restart it.
+    #[arg(long)]
+    crash_node: bool,
     /// Exit once the scenario is done instead of serving.
     #[arg(long)]
     exit_after_scenario: bool,
@@ -31,11 +38,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    rollup_node::init_logging("warn");
     let cli = Cli::parse();
     let say = |s: &str| println!("[devnet] {s}");
     let mut net = Devnet::start(
@@ -43,12 +46,16 @@ async fn main() -> anyhow::Result<()> {
             data_dir: cli.data_dir,
             keys_dir: cli.keys_dir,
             api_addr: cli.api,
+            metrics_addr: cli.metrics,
         },
         &say,
     )
     .await?;
     if !cli.no_scenario {
-        let report = scenario(&mut net, &say).await?;
+        let opts = ScenarioOptions {
+            crash_node: cli.crash_node,
+        };
+        let report = scenario(&mut net, opts, &say).await?;
         say(&format!("{report:?}"));
     }
     if cli.exit_after_scenario {

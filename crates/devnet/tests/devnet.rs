@@ -1,13 +1,16 @@
-//! The devnet scenario end to end with real proofs on three anvil chains: asserts the L1 wallet
-//! balance after the claim, the L2 balances, the pool reserves and that every block reached
-//! "executed" on every chain.
+//! The devnet scenario end to end with real proofs on three anvil chains, the node and the three
+//! oracles running as `rollup-node` processes — and the node killed with SIGKILL in the middle of
+//! the scenario, then restarted from its database. Asserts the swap against the quote and the
+//! constant product, the L1 wallet balance after the claim (exactly once), the L2 balances
+//! (nothing lost, nothing twice), the pool reserves, that every block reached "executed" on
+//! every chain (node records and contract counters), and that the node's metrics are served.
 
-use rollup_devnet::{ALICE, CAROL, Devnet, DevnetConfig, scenario};
+use rollup_devnet::{ALICE, CAROL, Devnet, DevnetConfig, ScenarioOptions, scenario};
 use rollup_sdk::Client;
 use rollup_types::{ChainId, TokenId};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn devnet_scenario_executes_everywhere() {
+async fn devnet_scenario_survives_a_node_sigkill_and_executes_everywhere() {
     let repo = rollup_l1::solc::repo_root();
     let dir = std::env::temp_dir().join(format!("rollup-devnet-{}", std::process::id()));
     let mut net = Devnet::start(
@@ -15,12 +18,17 @@ async fn devnet_scenario_executes_everywhere() {
             data_dir: dir.clone(),
             keys_dir: repo.join(".data/keys"),
             api_addr: "127.0.0.1:0".parse().unwrap(),
+            metrics_addr: "127.0.0.1:0".parse().unwrap(),
         },
         &|s| println!("{s}"),
     )
     .await
     .unwrap();
-    let report = scenario(&mut net, &|s| println!("{s}")).await.unwrap();
+    let report = scenario(&mut net, ScenarioOptions { crash_node: true }, &|s| {
+        println!("{s}")
+    })
+    .await
+    .unwrap();
     println!("{report:?}");
     const ETH: u128 = 1_000_000_000_000_000_000;
     const TUSD: u128 = 1_000_000;
@@ -28,6 +36,7 @@ async fn devnet_scenario_executes_everywhere() {
     let a_in = ETH / 10 * 9_970;
     let expected_out = 400_000 * TUSD * a_in / (5 * ETH * 10_000 + a_in);
     assert_eq!(report.swap_out, expected_out);
+    assert_eq!(report.quoted, expected_out);
     assert_eq!(
         report.reserves,
         (5 * ETH + ETH / 10, 400_000 * TUSD - expected_out)
@@ -55,5 +64,15 @@ async fn devnet_scenario_executes_everywhere() {
         .unwrap()
         .unwrap();
     assert_eq!(a1.balance(TokenId(0)), 10 * ETH - 5 * ETH - ETH / 10);
+    // Prometheus metrics of the (restarted) node.
+    let metrics = reqwest::get(format!("http://{}/metrics", net.metrics))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("rollup_chain_blocks"), "{metrics}");
+    assert!(metrics.contains("rollup_l1_txs_sent_total"), "{metrics}");
+    drop(net);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -8,12 +8,16 @@
 //! | `rollup_txStatus` | tx hash | `{status: "mempool"}`, `{status: "block", block, stages}` or `{status: "unknown"}` |
 //! | `rollup_blockStatus` | block number | `{number, stages: {chain: stage}}` or null |
 //! | `rollup_status` | — | `{lastBlock, chains}` |
+//! | `rollup_quote` | chain id, pool id, amount in (decimal string) | `{amountOut, peerChain, peerToken, feeBps}`: what a swap on `chain` pays on the peer chain now |
+//! | `rollup_estimateFee` | kind (`transfer`, `withdraw`, `swap`, …), chain id, token id | `{chunks, minFee}`: the fee the API requires for that kind in that token |
 //! | `rollup_subscribeBlocks` (WebSocket) | — | notifications `rollup_block`: `{number, stages}` on every stage change |
+//! | `rollup_subscribeTx` (WebSocket) | tx hash | notifications `rollup_tx`: the `rollup_txStatus` answer on every change, until executed on every chain |
 //!
 //! Every rejection is a JSON-RPC error with a stable code: `-32602` malformed params, `-32010`
 //! malformed transaction, `-32011` transaction refused by the rules (bad signature, nonce,
 //! balance, unknown account, token or pool — the message says which), `-32012` already known,
-//! `-32013` transactions that only L1 may create (deposits, full exits), `-32603` internal.
+//! `-32013` transactions that only L1 may create (deposits, full exits), `-32014` fee below the
+//! operator's minimum (the message says the minimum), `-32603` internal.
 //!
 //! Admission is checked against the state after the last sealed block: a transaction with a later
 //! nonce than the account's waits behind the sender's pending ones, but one that needs the effect
@@ -21,6 +25,7 @@
 //! that is sealed.
 
 use crate::Shared;
+use crate::fees::{FeePolicy, fee_of};
 use jsonrpsee::RpcModule;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
@@ -28,7 +33,7 @@ use rollup_state::TxError;
 use rollup_state::network::verify;
 use rollup_storage::Stage;
 use rollup_types::tx::Tx;
-use rollup_types::{ChainId, PoolId};
+use rollup_types::{Amount, ChainId, PoolId, TokenId};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +52,20 @@ pub mod code {
     pub const KNOWN: i32 = -32012;
     /// Only L1 may create it.
     pub const L1_ONLY: i32 = -32013;
+    /// The fee is below the operator's minimum.
+    pub const FEE_TOO_LOW: i32 = -32014;
+}
+
+/// What the API's methods share.
+pub struct Api {
+    /// The node's state and database.
+    pub shared: Arc<Shared>,
+    /// The minimum fees.
+    pub fees: FeePolicy,
+}
+
+fn count(result: &'static str) {
+    metrics::counter!(crate::metrics::API_SUBMISSIONS, "result" => result).increment(1);
 }
 
 fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
@@ -94,7 +113,24 @@ async fn stages_json(shared: &Shared, n: u32) -> Result<Value, ErrorObjectOwned>
     ))
 }
 
-async fn submit(shared: Arc<Shared>, params: Params<'static>) -> Result<String, ErrorObjectOwned> {
+async fn submit(api: &Api, params: Params<'static>) -> Result<String, ErrorObjectOwned> {
+    let r = admit(api, params).await;
+    count(match &r {
+        Ok(_) => "accepted",
+        Err(e) => match e.code() {
+            code::MALFORMED_TX | code::INVALID_PARAMS => "malformed",
+            code::KNOWN => "known",
+            code::L1_ONLY => "l1_only",
+            code::FEE_TOO_LOW => "fee_too_low",
+            code::INTERNAL => "internal",
+            _ => "refused",
+        },
+    });
+    r
+}
+
+async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObjectOwned> {
+    let shared = &api.shared;
     let (raw,): (String,) = params
         .parse()
         .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
@@ -118,6 +154,23 @@ async fn submit(shared: Arc<Shared>, params: Params<'static>) -> Result<String, 
             Err(TxError::BadNonce { expected, got }) if got > expected => {}
             Err(e) => return Err(err(code::REFUSED, e.to_string())),
         }
+        let pool_token = |c: ChainId, p: PoolId| state.chain(c)?.pool(p).map(|h| h.token);
+        if let Some((kind, chain, token, fee)) = fee_of(vtx.tx(), pool_token) {
+            let min = api
+                .fees
+                .minimum(kind, chain, token, shared.network.chains.len())
+                .map_err(internal)?;
+            if fee < min {
+                return Err(err(
+                    code::FEE_TOO_LOW,
+                    format!(
+                        "fee {} below the minimum {} for {kind} in token {token} on chain {chain}",
+                        fee.get(),
+                        min.get()
+                    ),
+                ));
+            }
+        }
     }
     if !shared
         .storage
@@ -130,14 +183,52 @@ async fn submit(shared: Arc<Shared>, params: Params<'static>) -> Result<String, 
     Ok(format!("0x{}", hex::encode(hash)))
 }
 
-/// The API's methods over `shared`.
-pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
-    let mut m = RpcModule::new(shared);
-    m.register_async_method("rollup_submitTx", |params, shared, _| async move {
-        submit((*shared).clone(), params.into_owned()).await
+fn amount_arg(s: &str, what: &str) -> Result<Amount, ErrorObjectOwned> {
+    s.trim()
+        .parse::<u128>()
+        .map_err(|e| err(code::INVALID_PARAMS, format!("{what}: {e}")))
+        .and_then(|v| Amount::new(v).map_err(|e| err(code::INVALID_PARAMS, format!("{what}: {e}"))))
+}
+
+/// The `rollup_txStatus` answer for `h`.
+async fn tx_status(shared: &Shared, h: &[u8; 32]) -> Result<Value, ErrorObjectOwned> {
+    let found = {
+        let blocks = shared.blocks.lock().await;
+        blocks
+            .iter()
+            .find(|(_, b)| b.txs.iter().any(|t| t.hash().ok().as_ref() == Some(h)))
+            .map(|(n, _)| *n)
+    };
+    if let Some(n) = found {
+        return Ok(json!({"status": "block", "block": n, "stages": stages_json(shared, n).await?}));
+    }
+    if shared.storage.in_mempool(h).await.map_err(internal)? {
+        return Ok(json!({"status": "mempool"}));
+    }
+    Ok(json!({"status": "unknown"}))
+}
+
+fn hash_arg(s: &str) -> Result<[u8; 32], ErrorObjectOwned> {
+    hex_arg(s, "hash")?
+        .try_into()
+        .map_err(|_| err(code::INVALID_PARAMS, "hash: 32 bytes"))
+}
+
+fn all_executed(stages: &Value) -> bool {
+    stages
+        .as_object()
+        .is_some_and(|o| !o.is_empty() && o.values().all(|v| v == "executed"))
+}
+
+/// The API's methods over `shared`, admitting transactions under `fees`.
+pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
+    let mut m = RpcModule::new(Api { shared, fees });
+    m.register_async_method("rollup_submitTx", |params, api, _| async move {
+        submit(&api, params.into_owned()).await
     })
     .expect("unique method name");
-    m.register_async_method("rollup_account", |params, shared, _| async move {
+    m.register_async_method("rollup_account", |params, api, _| async move {
+        let shared = &api.shared;
         let (address, chain): (String, u8) = params
             .parse()
             .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
@@ -145,7 +236,7 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
         let a: [u8; 20] = a
             .try_into()
             .map_err(|_| err(code::INVALID_PARAMS, "address: 20 bytes"))?;
-        let chain = chain_arg(chain, &shared)?;
+        let chain = chain_arg(chain, shared)?;
         let state = shared.state.lock().await;
         let Some(id) = state.account_id(&rollup_crypto::Address(a)) else {
             return Ok::<Value, ErrorObjectOwned>(Value::Null);
@@ -166,11 +257,12 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
         }))
     })
     .expect("unique method name");
-    m.register_async_method("rollup_pool", |params, shared, _| async move {
+    m.register_async_method("rollup_pool", |params, api, _| async move {
+        let shared = &api.shared;
         let (chain, pool): (u8, u16) = params
             .parse()
             .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
-        let chain = chain_arg(chain, &shared)?;
+        let chain = chain_arg(chain, shared)?;
         let state = shared.state.lock().await;
         let Some(p) = state.chain(chain).and_then(|c| c.pool(PoolId(pool))) else {
             return Ok::<Value, ErrorObjectOwned>(Value::Null);
@@ -185,52 +277,114 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
         }))
     })
     .expect("unique method name");
-    m.register_async_method("rollup_txStatus", |params, shared, _| async move {
+    m.register_async_method("rollup_txStatus", |params, api, _| async move {
         let (hash,): (String,) = params
             .parse()
             .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
-        let h = hex_arg(&hash, "hash")?;
-        let h: [u8; 32] = h
-            .try_into()
-            .map_err(|_| err(code::INVALID_PARAMS, "hash: 32 bytes"))?;
-        let found = {
-            let blocks = shared.blocks.lock().await;
-            blocks
-                .iter()
-                .find(|(_, b)| b.txs.iter().any(|t| t.hash().ok() == Some(h)))
-                .map(|(n, _)| *n)
-        };
-        if let Some(n) = found {
-            return Ok::<Value, ErrorObjectOwned>(
-                json!({"status": "block", "block": n, "stages": stages_json(&shared, n).await?}),
-            );
-        }
-        let pending = shared
-            .storage
-            .mempool(usize::MAX >> 1)
-            .await
-            .map_err(internal)?;
-        if pending.iter().any(|(x, _)| *x == h) {
-            return Ok(json!({"status": "mempool"}));
-        }
-        Ok(json!({"status": "unknown"}))
+        tx_status(&api.shared, &hash_arg(&hash)?).await
     })
     .expect("unique method name");
-    m.register_async_method("rollup_blockStatus", |params, shared, _| async move {
+    m.register_async_method("rollup_quote", |params, api, _| async move {
+        let (chain, pool, amount): (u8, u16, String) = params
+            .parse()
+            .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+        let chain = chain_arg(chain, &api.shared)?;
+        let amount = amount_arg(&amount, "amount in")?;
+        let state = api.shared.state.lock().await;
+        let Some(here) = state.chain(chain).and_then(|c| c.pool(PoolId(pool))) else {
+            return Err(err(
+                code::INVALID_PARAMS,
+                format!("no pool {pool} on chain {chain}"),
+            ));
+        };
+        let there = state
+            .chain(here.peer_chain)
+            .and_then(|c| c.pool(PoolId(pool)))
+            .ok_or_else(|| internal("pool half missing on its peer chain"))?;
+        let out =
+            rollup_state::pool::swap_output(here.reserve, there.reserve, amount, here.fee_bps)
+                .ok_or_else(|| err(code::REFUSED, "the pool has no liquidity"))?;
+        Ok::<Value, ErrorObjectOwned>(json!({
+            "amountOut": out.get().to_string(),
+            "peerChain": here.peer_chain.0,
+            "peerToken": here.peer_token.0,
+            "feeBps": here.fee_bps,
+        }))
+    })
+    .expect("unique method name");
+    m.register_async_method("rollup_estimateFee", |params, api, _| async move {
+        let (kind, chain, token): (String, u8, u16) = params
+            .parse()
+            .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+        let chain = chain_arg(chain, &api.shared)?;
+        let n = api.shared.network.chains.len();
+        let min = api
+            .fees
+            .minimum(&kind, chain, TokenId(token), n)
+            .map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
+        let chunks =
+            FeePolicy::chunks(&kind, n).map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
+        Ok::<Value, ErrorObjectOwned>(json!({"chunks": chunks, "minFee": min.get().to_string()}))
+    })
+    .expect("unique method name");
+    m.register_subscription(
+        "rollup_subscribeTx",
+        "rollup_tx",
+        "rollup_unsubscribeTx",
+        |params, pending, api, _| async move {
+            let hash = match params.parse::<(String,)>() {
+                Ok((h,)) => match hash_arg(&h) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        pending.reject(e).await;
+                        return Ok(());
+                    }
+                },
+                Err(e) => {
+                    pending
+                        .reject(err(code::INVALID_PARAMS, e.message().to_string()))
+                        .await;
+                    return Ok(());
+                }
+            };
+            let sink = pending.accept().await?;
+            let mut last = Value::Null;
+            loop {
+                let now = tx_status(&api.shared, &hash)
+                    .await
+                    .map_err(|e| e.message().to_string())?;
+                if now != last {
+                    sink.send(serde_json::value::to_raw_value(&now)?).await?;
+                    if all_executed(&now["stages"]) {
+                        return Ok(());
+                    }
+                    last = now;
+                }
+                tokio::select! {
+                    _ = sink.closed() => return Ok(()),
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(300)) => {}
+                }
+            }
+        },
+    )
+    .expect("unique method name");
+    m.register_async_method("rollup_blockStatus", |params, api, _| async move {
+        let shared = &api.shared;
         let (n,): (u32,) = params
             .parse()
             .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
         if shared.storage.block(n).await.map_err(internal)?.is_none() {
             return Ok::<Value, ErrorObjectOwned>(Value::Null);
         }
-        Ok(json!({"number": n, "stages": stages_json(&shared, n).await?}))
+        Ok(json!({"number": n, "stages": stages_json(shared, n).await?}))
     })
     .expect("unique method name");
     m.register_subscription(
         "rollup_subscribeBlocks",
         "rollup_block",
         "rollup_unsubscribeBlocks",
-        |_, pending, shared, _| async move {
+        |_, pending, api, _| async move {
+            let shared = &api.shared;
             let sink = pending.accept().await?;
             // From the newest block on: a notification whenever a block's stages change, until
             // it is executed everywhere.
@@ -240,16 +394,13 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
                 let last = shared.storage.last_block().await?;
                 let mut next_from = from;
                 for n in from..=last {
-                    let stages = stages_json(&shared, n).await.map_err(|e| e.to_string())?;
+                    let stages = stages_json(shared, n).await.map_err(|e| e.to_string())?;
                     if seen.get(&n) != Some(&stages) {
                         let msg = json!({"number": n, "stages": stages});
                         sink.send(serde_json::value::to_raw_value(&msg)?).await?;
                         seen.insert(n, stages.clone());
                     }
-                    let done = stages
-                        .as_object()
-                        .is_some_and(|o| !o.is_empty() && o.values().all(|v| v == "executed"));
-                    if done && n == next_from {
+                    if all_executed(&stages) && n == next_from {
                         seen.remove(&n);
                         next_from += 1;
                     }
@@ -263,7 +414,8 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
         },
     )
     .expect("unique method name");
-    m.register_async_method("rollup_status", |_, shared, _| async move {
+    m.register_async_method("rollup_status", |_, api, _| async move {
+        let shared = &api.shared;
         let last = shared.storage.last_block().await.map_err(internal)?;
         Ok::<Value, ErrorObjectOwned>(json!({
             "lastBlock": last,
@@ -274,14 +426,16 @@ pub fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
     m
 }
 
-/// Serves the API on `addr` (HTTP and WebSocket); returns the bound address and the handle.
+/// Serves the API on `addr` (HTTP and WebSocket) with the fee policy `fees`; returns the bound
+/// address and the handle.
 pub async fn serve(
     shared: Arc<Shared>,
+    fees: FeePolicy,
     addr: SocketAddr,
 ) -> anyhow::Result<(SocketAddr, ServerHandle)> {
     let server = Server::builder().build(addr).await?;
     let bound = server.local_addr()?;
-    let handle = server.start(module(shared));
+    let handle = server.start(module(shared, fees));
     tracing::info!(%bound, "API listening");
     Ok((bound, handle))
 }

@@ -55,6 +55,16 @@ pub struct NodeConfig {
     /// Address of the JSON-RPC API (HTTP and WebSocket).
     #[serde(default = "default_api_addr")]
     pub api_addr: String,
+    /// Address of the Prometheus endpoint (`/metrics`); empty disables it.
+    #[serde(default = "default_metrics_addr")]
+    pub metrics_addr: String,
+    /// Minimum fees the API requires (none: every token free).
+    #[serde(default)]
+    pub fees: Vec<crate::fees::FeeRule>,
+}
+
+fn default_metrics_addr() -> String {
+    "127.0.0.1:9464".into()
 }
 
 fn default_api_addr() -> String {
@@ -105,6 +115,15 @@ impl NodeConfig {
             self.capacity
         );
         anyhow::ensure!(self.max_txs > 0, "max_txs must be positive");
+        crate::fees::FeePolicy::new(&self.fees)?;
+        self.api_addr
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| anyhow::anyhow!("api_addr {:?}: {e}", self.api_addr))?;
+        if !self.metrics_addr.is_empty() {
+            self.metrics_addr
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| anyhow::anyhow!("metrics_addr {:?}: {e}", self.metrics_addr))?;
+        }
         Ok(())
     }
 }

@@ -164,11 +164,16 @@ impl Driver {
             .await
         {
             Ok(id) => {
+                let kind = label.split(' ').next().unwrap_or_default().to_string();
+                metrics::counter!(crate::metrics::L1_SENT, "chain" => self.chain.to_string(), "kind" => kind)
+                    .increment(1);
                 tracing::info!(chain = %self.chain, %label, id, "sent");
                 self.refused.remove(&label);
                 Ok(())
             }
             Err(L1Error::Reverted(reason)) => {
+                metrics::counter!(crate::metrics::L1_REFUSED, "chain" => self.chain.to_string())
+                    .increment(1);
                 tracing::error!(chain = %self.chain, %label, %reason, "refused by the contract");
                 self.refused.insert(label, Instant::now());
                 Ok(())
@@ -190,6 +195,15 @@ impl Driver {
         let proven = r.totalBlocksProven().call().await?;
         let synced = r.totalBlocksSynced().call().await?;
         let executed = r.totalBlocksExecuted().call().await?;
+        for (stage, v) in [
+            ("committed", committed),
+            ("proven", proven),
+            ("synced", synced),
+            ("executed", executed),
+        ] {
+            metrics::gauge!(crate::metrics::CHAIN_BLOCKS, "chain" => self.chain.to_string(), "stage" => stage)
+                .set(v);
+        }
         let last = self.shared.storage.last_block().await?;
         for n in 1..=last.min(committed) {
             let stage = if n <= executed {

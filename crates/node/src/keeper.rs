@@ -28,21 +28,42 @@ pub async fn restore(
     network: NetworkConfig,
     capacity: usize,
 ) -> anyhow::Result<Shared> {
-    let mut state = NetworkState::genesis(&network).context("genesis")?;
-    let last = storage.last_block().await?;
-    let mut blocks = BTreeMap::new();
-    for n in 1..=last {
-        let stored = storage
+    let shared = Shared {
+        state: Mutex::new(NetworkState::genesis(&network).context("genesis")?),
+        storage,
+        network,
+        blocks: Mutex::new(BTreeMap::new()),
+        capacity,
+    };
+    let last = catch_up(&shared).await?;
+    tracing::info!(blocks = last, "state restored");
+    Ok(shared)
+}
+
+/// Replays the stored blocks this process has not seen yet (all of them at start; in a process
+/// without the state keeper, the ones another process sealed since). Returns the newest.
+pub async fn catch_up(shared: &Shared) -> anyhow::Result<u32> {
+    let mut state = shared.state.lock().await;
+    let known = shared
+        .blocks
+        .lock()
+        .await
+        .last_key_value()
+        .map_or(0, |(n, _)| *n);
+    let last = shared.storage.last_block().await?;
+    for n in known + 1..=last {
+        let stored = shared
+            .storage
             .block(n)
             .await?
             .with_context(|| format!("block {n} missing"))?;
         let recipe = Recipe::decode(&stored.data).with_context(|| format!("block {n}"))?;
-        let proven = storage.proofs(n).await?.is_some();
+        let proven = shared.storage.proofs(n).await?.is_some();
         let block = build_block(
             &mut state,
             &recipe.ctx,
             recipe.txs.clone(),
-            opts(capacity, !proven),
+            opts(shared.capacity, !proven),
         );
         if !block.rejected.is_empty() || block.txs.len() != recipe.txs.len() {
             bail!("block {n} does not replay: {:?}", block.rejected);
@@ -51,19 +72,20 @@ pub async fn restore(
         if root != stored.final_root || block.sync_hash != stored.sync_hash {
             bail!("block {n} replays to other roots than stored: state or code changed");
         }
-        if !proven && !has_jobs(&storage, n).await? {
-            queue_jobs(&storage, &block, capacity, &network).await?;
+        if !proven && !has_jobs(&shared.storage, n).await? {
+            queue_jobs(&shared.storage, &block, shared.capacity, &shared.network).await?;
         }
-        blocks.insert(n, Arc::new(block));
+        shared.blocks.lock().await.insert(n, Arc::new(block));
     }
-    tracing::info!(blocks = last, "state restored");
-    Ok(Shared {
-        storage,
-        network,
-        state: Mutex::new(state),
-        blocks: Mutex::new(blocks),
-        capacity,
-    })
+    Ok(last.max(known))
+}
+
+/// In a process without the state keeper: follows the blocks the keeper (elsewhere) seals.
+pub async fn follow(shared: Arc<Shared>, interval: Duration) -> anyhow::Result<()> {
+    loop {
+        catch_up(&shared).await?;
+        tokio::time::sleep(interval).await;
+    }
 }
 
 async fn has_jobs(storage: &Storage, n: u32) -> anyhow::Result<bool> {
@@ -187,6 +209,10 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
         .filter(|h| by_hash.contains(h))
         .chain(rejected)
         .collect();
+    metrics::counter!(crate::metrics::BLOCKS_SEALED).increment(1);
+    metrics::counter!(crate::metrics::TXS_SEALED).increment(block.txs.len() as u64);
+    metrics::counter!(crate::metrics::TXS_REJECTED).increment(block.rejected.len() as u64);
+    metrics::gauge!(crate::metrics::LAST_BLOCK).set(number);
     tracing::info!(
         block = number,
         txs = block.txs.len(),
@@ -206,6 +232,7 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
 pub async fn run(shared: Arc<Shared>, interval: Duration, max_txs: usize) -> anyhow::Result<()> {
     loop {
         seal(&shared, max_txs).await?;
+        metrics::gauge!(crate::metrics::MEMPOOL).set(shared.storage.mempool_len().await? as f64);
         tokio::time::sleep(interval).await;
     }
 }

@@ -17,7 +17,9 @@
 pub mod api;
 pub mod config;
 pub mod driver;
+pub mod fees;
 pub mod keeper;
+pub mod metrics;
 pub mod oracle;
 pub mod recipe;
 pub mod store;
@@ -51,4 +53,20 @@ impl Shared {
         c.sort();
         c
     }
+}
+
+/// Sets up `tracing` to stderr: `RUST_LOG` or `default` as the filter, colours only on a
+/// terminal. The constraint-system spans of arkworks (targets `gr1cs`, `r1cs`) are always off:
+/// their fields print whole constraint systems, which at `info` costs minutes of CPU and
+/// gigabytes of memory per proof.
+pub fn init_logging(default: &str) {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    for quiet in ["gr1cs=off", "r1cs=off"] {
+        filter = filter.add_directive(quiet.parse().expect("a valid directive"));
+    }
+    tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(filter)
+        .init();
 }

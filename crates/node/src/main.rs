@@ -57,6 +57,9 @@ enum Command {
         /// Signatures needed on chain.
         #[arg(long, default_value_t = 2)]
         threshold: usize,
+        /// Prometheus endpoint of this oracle (none by default: several oracles share a host).
+        #[arg(long)]
+        metrics_addr: Option<std::net::SocketAddr>,
     },
 }
 
@@ -95,11 +98,7 @@ fn load(path: &PathBuf) -> anyhow::Result<NodeConfig> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    rollup_node::init_logging("info");
     match Cli::parse().command {
         Command::Run { config, components } => {
             let cfg = load(&config)?;
@@ -108,6 +107,10 @@ async fn main() -> anyhow::Result<()> {
                     ["keeper", "prover", "chains", "api"].contains(&c.as_str()),
                     "unknown component {c:?} (keeper, prover, chains, api)"
                 );
+            }
+            anyhow::ensure!(!components.is_empty(), "no components to run");
+            if !cfg.metrics_addr.is_empty() {
+                rollup_node::metrics::install(cfg.metrics_addr.parse().context("metrics_addr")?)?;
             }
             let storage = Storage::connect(&cfg.database_url).await?;
             let net = network(&cfg)?;
@@ -120,32 +123,43 @@ async fn main() -> anyhow::Result<()> {
                     Duration::from_millis(cfg.seal_interval_ms),
                     cfg.max_txs,
                 ));
+            } else if components.iter().any(|c| c == "chains" || c == "api") {
+                // The keeper runs elsewhere: follow the blocks it stores.
+                tasks.spawn(keeper::follow(
+                    shared.clone(),
+                    Duration::from_millis(cfg.poll_ms),
+                ));
             }
             if components.iter().any(|c| c == "prover") {
                 let mut chains = net.chains.clone();
                 chains.sort();
-                let keys = Arc::new((
-                    Keys::load_or_setup(
-                        Shape::Chain {
-                            capacity: cfg.capacity,
-                        },
-                        &cfg.keys_dir,
-                        Network::Dev,
-                    )?,
-                    Keys::load_or_setup(
-                        Shape::Binding {
-                            chains,
-                            links: cfg.capacity,
-                        },
-                        &cfg.keys_dir,
-                        Network::Dev,
-                    )?,
-                ));
-                tasks.spawn(worker::run(
-                    storage.clone(),
-                    keys,
-                    format!("{}-{}", hostname(), std::process::id()),
-                ));
+                let (capacity, dir) = (cfg.capacity, cfg.keys_dir.clone());
+                let storage = storage.clone();
+                // Loading (and fingerprinting) the keys takes a while: the other components
+                // start meanwhile.
+                tasks.spawn(async move {
+                    let keys = tokio::task::spawn_blocking(move || {
+                        let chain =
+                            Keys::load_or_setup(Shape::Chain { capacity }, &dir, Network::Dev)?;
+                        let binding = Keys::load_or_setup(
+                            Shape::Binding {
+                                chains,
+                                links: capacity,
+                            },
+                            &dir,
+                            Network::Dev,
+                        )?;
+                        anyhow::Ok((chain, binding))
+                    })
+                    .await??;
+                    tracing::info!("proving keys loaded; prover worker started");
+                    worker::run(
+                        storage,
+                        Arc::new(keys),
+                        format!("{}-{}", hostname(), std::process::id()),
+                    )
+                    .await
+                });
             }
             if components.iter().any(|c| c == "chains") {
                 let key = signer(
@@ -173,9 +187,9 @@ async fn main() -> anyhow::Result<()> {
             let mut _api = None;
             if components.iter().any(|c| c == "api") {
                 let addr = cfg.api_addr.parse().context("api_addr")?;
-                _api = Some(rollup_node::api::serve(shared.clone(), addr).await?);
+                let fees = rollup_node::fees::FeePolicy::new(&cfg.fees)?;
+                _api = Some(rollup_node::api::serve(shared.clone(), fees, addr).await?);
             }
-            anyhow::ensure!(!components.is_empty(), "no components to run");
             // A component loop only returns on an error that needs an operator.
             let first_failure = async {
                 match tasks.join_next().await {
@@ -190,8 +204,15 @@ async fn main() -> anyhow::Result<()> {
                 _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
             }
         }
-        Command::Oracle { config, threshold } => {
+        Command::Oracle {
+            config,
+            threshold,
+            metrics_addr,
+        } => {
             let cfg = load(&config)?;
+            if let Some(addr) = metrics_addr {
+                rollup_node::metrics::install(addr)?;
+            }
             let key =
                 signer(&std::env::var("ROLLUP_ORACLE_KEY").context("set ROLLUP_ORACLE_KEY")?)?;
             let storage = Storage::connect(&cfg.database_url).await?;

@@ -81,6 +81,7 @@ impl Oracle {
                 .post_attestation(newest, &sync.0, &self.address().0.0, &sig.as_bytes())
                 .await?;
             self.attested = newest;
+            metrics::counter!(crate::metrics::ORACLE_SIGNED).increment(1);
             tracing::info!(oracle = %self.address(), block = newest, "attested");
         }
         let sigs = self.board.attestations(newest, &sync.0).await?;
@@ -103,6 +104,10 @@ impl Oracle {
             {
                 Ok(pending) => {
                     let receipt = pending.get_receipt().await?;
+                    if receipt.status() {
+                        metrics::counter!(crate::metrics::ORACLE_RELAYED, "chain" => chain.to_string())
+                            .increment(1);
+                    }
                     tracing::info!(%chain, block = newest, ok = receipt.status(), "attestation relayed");
                 }
                 // Another oracle relayed first, or the chain has not proven it yet.

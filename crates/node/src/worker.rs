@@ -6,8 +6,12 @@ use rollup_storage::Storage;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a claimed job stays with a silent worker before another may take it.
-pub const LEASE: Duration = Duration::from_secs(600);
+/// How long a claimed job stays with a silent worker before another may take it. A working
+/// worker renews it every [`RENEW`], so a killed worker's job is free again within a minute
+/// while a slow proof is never taken away from a live one.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// How often a worker renews the lease of the job it is proving.
+pub const RENEW: Duration = Duration::from_secs(15);
 
 /// Claims and proves jobs until the process ends. `keys`: (chain keys, binding keys).
 pub async fn run(storage: Storage, keys: Arc<(Keys, Keys)>, name: String) -> anyhow::Result<()> {
@@ -39,11 +43,23 @@ pub async fn work_once(
     let binding = job.chain().is_none();
     let keys2 = keys.clone();
     let started = std::time::Instant::now();
-    let result = tokio::task::spawn_blocking(move || {
+    let mut proving = tokio::task::spawn_blocking(move || {
         let k = if binding { &keys2.1 } else { &keys2.0 };
         prove_job(k, job)
-    })
-    .await?;
+    });
+    let mut renew = tokio::time::interval(RENEW);
+    renew.tick().await; // the first tick is immediate
+    let result = loop {
+        tokio::select! {
+            r = &mut proving => break r?,
+            _ = renew.tick() => {
+                if !storage.renew_job(claimed.number, claimed.job, name).await? {
+                    tracing::warn!(block = claimed.number, job = claimed.job, "lease lost while proving");
+                }
+            }
+        }
+    };
+    let kind = if binding { "binding" } else { "chain" };
     match result {
         Ok(proved) => {
             if !storage
@@ -56,6 +72,9 @@ pub async fn work_once(
                     "lease lost; proof discarded"
                 );
             } else {
+                metrics::counter!(crate::metrics::PROOFS, "kind" => kind).increment(1);
+                metrics::histogram!(crate::metrics::PROVING_SECONDS, "kind" => kind)
+                    .record(started.elapsed().as_secs_f64());
                 tracing::info!(
                     block = claimed.number,
                     job = claimed.job,
@@ -65,6 +84,7 @@ pub async fn work_once(
             }
         }
         Err(e) => {
+            metrics::counter!(crate::metrics::PROOF_FAILURES, "kind" => kind).increment(1);
             tracing::error!(block = claimed.number, job = claimed.job, error = %e, "proving failed");
             storage
                 .fail_job(

@@ -1,12 +1,14 @@
 //! The JSON-RPC API over HTTP against a node state (SQLite, no chains needed): admission of
 //! transactions with a clear error for every rejection, account, pool, transaction and block
-//! status, and block notifications over WebSocket.
+//! status, fee estimates and the minimum fee, swap quotes, and block and transaction
+//! notifications over WebSocket.
 
 use jsonrpsee::core::client::{ClientT, Error as ClientError, Subscription, SubscriptionClientT};
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::WsClientBuilder;
 use rollup_node::api::{code, serve};
+use rollup_node::fees::{FeePolicy, FeeRule};
 use rollup_node::keeper;
 use rollup_state::NetworkConfig;
 use rollup_state::dev::{DevWallet, amount, deposit};
@@ -54,7 +56,14 @@ async fn submit_and_query_with_clear_errors() {
         .await
         .unwrap();
     assert_eq!(keeper::seal(&shared, 64).await.unwrap(), Some(1));
-    let (addr, handle) = serve(shared.clone(), "127.0.0.1:0".parse().unwrap())
+    // The operator charges at least 3 units of token 0 per chunk on chain 1.
+    let fees = FeePolicy::new(&[FeeRule {
+        chain: 1,
+        token: 0,
+        per_chunk: "3".into(),
+    }])
+    .unwrap();
+    let (addr, handle) = serve(shared.clone(), fees, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let client = HttpClientBuilder::default()
@@ -117,12 +126,63 @@ async fn submit_and_query_with_clear_errors() {
     let (c, msg) = code_of(e);
     assert_eq!(c, code::REFUSED);
     assert!(msg.contains("no L2 key"), "{msg}");
-    // The key change is accepted, listed in the mempool, then included in block 2.
-    let cpk = alice.change_pubkey(ChainId(1), AccountId(1), 0, 0, 0);
+    // The fee estimate: a key change on 3 chains occupies up to 8 chunks → 24 units; a free
+    // key change is refused, one paying the estimate is accepted, listed in the mempool, then
+    // included in block 2.
+    let est: Value = client
+        .request("rollup_estimateFee", rpc_params!["change_pubkey", 1, 0])
+        .await
+        .unwrap();
+    assert_eq!(est["chunks"], 8);
+    assert_eq!(est["minFee"], "24");
+    let free: Value = client
+        .request("rollup_estimateFee", rpc_params!["transfer", 2, 0])
+        .await
+        .unwrap();
+    assert_eq!(free["minFee"], "0");
+    let e = call("rollup_estimateFee", rpc_params!["mint", 1, 0])
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(e).0, code::INVALID_PARAMS);
+    let e = call(
+        "rollup_submitTx",
+        rpc_params![hexed(&alice.change_pubkey(
+            ChainId(1),
+            AccountId(1),
+            0,
+            0,
+            0
+        ))],
+    )
+    .await
+    .unwrap_err();
+    let (c, msg) = code_of(e);
+    assert_eq!(c, code::FEE_TOO_LOW);
+    assert!(msg.contains("minimum 24"), "{msg}");
+    let cpk = alice.change_pubkey(ChainId(1), AccountId(1), 0, 0, 24);
     let hash: String = client
         .request("rollup_submitTx", rpc_params![hexed(&cpk)])
         .await
         .unwrap();
+    // A WebSocket subscriber follows the transaction from the mempool into its block.
+    let mut tx_updates: Subscription<Value> = ws
+        .subscribe(
+            "rollup_subscribeTx",
+            rpc_params![hash.clone()],
+            "rollup_unsubscribeTx",
+        )
+        .await
+        .unwrap();
+    let update = tx_updates.next().await.unwrap().unwrap();
+    assert_eq!(update["status"], "mempool");
+    let bad: Result<Subscription<Value>, _> = ws
+        .subscribe(
+            "rollup_subscribeTx",
+            rpc_params!["0x12"],
+            "rollup_unsubscribeTx",
+        )
+        .await;
+    assert!(bad.is_err(), "a malformed hash is refused");
     let e = call("rollup_submitTx", rpc_params![hexed(&cpk)])
         .await
         .unwrap_err();
@@ -139,6 +199,13 @@ async fn submit_and_query_with_clear_errors() {
         .unwrap()
         .unwrap();
     assert_eq!(second["number"], 2);
+    let update = tokio::time::timeout(std::time::Duration::from_secs(5), tx_updates.next())
+        .await
+        .expect("a notification for the key change")
+        .unwrap()
+        .unwrap();
+    assert_eq!(update["status"], "block");
+    assert_eq!(update["block"], 2);
     let status: Value = client
         .request("rollup_txStatus", rpc_params![hash])
         .await
@@ -176,6 +243,20 @@ async fn submit_and_query_with_clear_errors() {
     let (c, msg) = code_of(e);
     assert_eq!(c, code::REFUSED);
     assert!(msg.contains("needs 5000010"), "{msg}");
+    // A transfer may create its recipient's account: 3 chunks → at least 9; 10 pays.
+    let cheap = alice.sign(L2Tx::Transfer(Transfer {
+        chain: ChainId(1),
+        from: AccountId(1),
+        to: bob.address(),
+        token: TokenId(0),
+        amount: amount(100),
+        fee: amount(8),
+        nonce: Nonce(1),
+    }));
+    let e = call("rollup_submitTx", rpc_params![hexed(&cheap)])
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(e).0, code::FEE_TOO_LOW);
     let _: String = client
         .request(
             "rollup_submitTx",
@@ -202,7 +283,7 @@ async fn submit_and_query_with_clear_errors() {
         .unwrap();
     assert_eq!(a["id"], 1);
     assert_eq!(a["nonce"], 3);
-    assert_eq!(a["balances"]["0"], (1_000_000 - 2 * 110).to_string());
+    assert_eq!(a["balances"]["0"], (1_000_000 - 24 - 2 * 110).to_string());
     let none: Value = client
         .request(
             "rollup_account",
@@ -223,6 +304,12 @@ async fn submit_and_query_with_clear_errors() {
         .await
         .unwrap();
     assert!(pool.is_null());
+    let e = call("rollup_quote", rpc_params![1, 0, "1000"])
+        .await
+        .unwrap_err();
+    let (c, msg) = code_of(e);
+    assert_eq!(c, code::INVALID_PARAMS);
+    assert!(msg.contains("no pool"), "{msg}");
     let b: Value = client
         .request("rollup_blockStatus", rpc_params![3])
         .await

@@ -132,6 +132,31 @@ impl AccountInfo {
     }
 }
 
+/// One half of a pool as the API reports it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolInfo {
+    /// This half's token.
+    pub token: u16,
+    /// The other half's chain.
+    pub peer_chain: u8,
+    /// The other half's token.
+    pub peer_token: u16,
+    /// Swap fee in basis points.
+    pub fee_bps: u16,
+    /// Reserve (decimal string).
+    pub reserve: String,
+    /// LP shares outstanding (decimal string).
+    pub supply: String,
+}
+
+impl PoolInfo {
+    /// The reserve.
+    pub fn reserve(&self) -> u128 {
+        self.reserve.parse().unwrap_or(0)
+    }
+}
+
 /// The node's JSON-RPC API.
 pub struct Client {
     http: HttpClient,
@@ -178,12 +203,69 @@ impl Client {
             .map_err(|e| SdkError::Transport(e.to_string()))
     }
 
+    /// Pool `pool`'s half on `chain`, if it exists.
+    pub async fn pool(&self, chain: ChainId, pool: PoolId) -> Result<Option<PoolInfo>, SdkError> {
+        let v: serde_json::Value = self
+            .http
+            .request("rollup_pool", rpc_params![chain.0, pool.0])
+            .await?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| SdkError::Transport(e.to_string()))
+    }
+
+    /// The network's status: `{lastBlock, chains}`.
+    pub async fn status(&self) -> Result<serde_json::Value, SdkError> {
+        Ok(self.http.request("rollup_status", rpc_params![]).await?)
+    }
+
     /// A transaction's status: `{"status": "mempool" | "block" | "unknown", …}`.
     pub async fn tx_status(&self, hash: &str) -> Result<serde_json::Value, SdkError> {
         Ok(self
             .http
             .request("rollup_txStatus", rpc_params![hash])
             .await?)
+    }
+
+    /// What a swap of `amount_in` into pool `pool` on `chain` pays on the peer chain now.
+    pub async fn quote(
+        &self,
+        chain: ChainId,
+        pool: PoolId,
+        amount_in: u128,
+    ) -> Result<u128, SdkError> {
+        let v: serde_json::Value = self
+            .http
+            .request(
+                "rollup_quote",
+                rpc_params![chain.0, pool.0, amount_in.to_string()],
+            )
+            .await?;
+        v["amountOut"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| SdkError::Transport(format!("bad quote {v}")))
+    }
+
+    /// The smallest fee the node accepts for a transaction of `kind` ("transfer", "swap", …)
+    /// paying in `token` on `chain`.
+    pub async fn min_fee(
+        &self,
+        kind: &str,
+        chain: ChainId,
+        token: TokenId,
+    ) -> Result<u128, SdkError> {
+        let v: serde_json::Value = self
+            .http
+            .request("rollup_estimateFee", rpc_params![kind, chain.0, token.0])
+            .await?;
+        v["minFee"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| SdkError::Transport(format!("bad fee estimate {v}")))
     }
 
     /// A block's stages per chain.

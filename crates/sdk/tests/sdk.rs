@@ -39,9 +39,13 @@ async fn wallet_signs_client_submits_and_follows() {
         .await
         .unwrap();
     keeper::seal(&shared, 64).await.unwrap();
-    let (addr, handle) = api::serve(shared.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (addr, handle) = api::serve(
+        shared.clone(),
+        Default::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
     let client = Client::new(&format!("http://{addr}")).unwrap();
 
     let info = client

@@ -122,6 +122,7 @@ fn hash32(v: Vec<u8>, what: &str) -> Result<[u8; 32]> {
 #[derive(Clone, Debug)]
 pub struct Storage {
     pool: AnyPool,
+    sqlite: bool,
 }
 
 impl Storage {
@@ -140,22 +141,48 @@ impl Storage {
         } else {
             return Err(StorageError::Url(url.to_string()));
         };
-        // SQLite allows one writer at a time: one connection avoids "database is locked".
-        let max = if url.starts_with("sqlite:") { 1 } else { 8 };
+        let sqlite = url.starts_with("sqlite:");
+        // SQLite allows one writer at a time: one connection per process, and other processes
+        // (the oracles, the devnet's observer) wait for the lock rather than fail. WAL lets
+        // readers run beside the writer; synchronous stays FULL so a crash loses nothing.
         let pool = AnyPoolOptions::new()
-            .max_connections(max)
+            .max_connections(if sqlite { 1 } else { 8 })
             .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        sqlx::query("PRAGMA busy_timeout = 30000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Storage { pool })
+        Ok(Storage { pool, sqlite })
+    }
+
+    /// A transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a deferred
+    /// transaction that reads and then writes fails at once, without waiting, when another
+    /// process wrote in between.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(if self.sqlite {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        } else {
+            self.pool.begin().await?
+        })
     }
 
     // ---- mempool ---------------------------------------------------------------------------
 
     /// Adds a transaction (by its hash); `false` if it is already there.
     pub async fn add_tx(&self, hash: &[u8; 32], tx: &[u8]) -> Result<bool> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin().await?;
         let exists = sqlx::query("SELECT 1 FROM mempool WHERE hash = $1")
             .bind(hash.to_vec())
             .fetch_optional(&mut *t)
@@ -189,9 +216,27 @@ impl Storage {
             .collect()
     }
 
+    /// How many transactions wait in the mempool.
+    pub async fn mempool_len(&self) -> Result<u64> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM mempool")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(n as u64)
+    }
+
+    /// Whether the mempool holds `hash`.
+    pub async fn in_mempool(&self, hash: &[u8; 32]) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM mempool WHERE hash = $1")
+            .bind(hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
     /// Removes transactions (included in a block, or rejected).
     pub async fn remove_txs(&self, hashes: &[[u8; 32]]) -> Result<()> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin().await?;
         for h in hashes {
             sqlx::query("DELETE FROM mempool WHERE hash = $1")
                 .bind(h.to_vec())
@@ -213,7 +258,7 @@ impl Storage {
         ops: &[(u64, Vec<u8>, u64)],
         cursor: &str,
     ) -> Result<()> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin().await?;
         for (serial, tx, l1_block) in ops {
             let existing: Option<Vec<u8>> =
                 sqlx::query("SELECT tx FROM priority_ops WHERE chain = $1 AND serial = $2")
@@ -294,7 +339,7 @@ impl Storage {
 
     /// Stores a sealed block and its `Sealed` stage on every chain, atomically.
     pub async fn insert_block(&self, block: &StoredBlock, chains: &[u8]) -> Result<()> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin().await?;
         sqlx::query(
             "INSERT INTO blocks (number, data, final_root, sync_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -379,12 +424,15 @@ impl Storage {
 
     // ---- proving jobs ----------------------------------------------------------------------
 
-    /// Queues a block's proving jobs (index = position in `payloads`).
+    /// Queues a block's proving jobs (index = position in `payloads`). Jobs already queued are
+    /// kept as they are: the payloads follow from the block, so a second writer (a restart
+    /// between storing a block and its jobs, a follower process) changes nothing.
     pub async fn add_jobs(&self, number: u32, payloads: &[Vec<u8>]) -> Result<()> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin().await?;
         for (i, p) in payloads.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO proof_jobs (number, job, payload, status, attempts, updated_at) VALUES ($1, $2, $3, $4, 0, $5)",
+                "INSERT INTO proof_jobs (number, job, payload, status, attempts, updated_at) VALUES ($1, $2, $3, $4, 0, $5)
+                 ON CONFLICT (number, job) DO NOTHING",
             )
             .bind(number as i64)
             .bind(i as i64)
@@ -582,7 +630,7 @@ impl Storage {
 
     /// Inserts or replaces a sender record (JSON) of `chain`.
     pub async fn save_l1_tx(&self, chain: u8, id: u64, record: &str) -> Result<()> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin().await?;
         let n = sqlx::query("UPDATE l1_txs SET record = $1 WHERE chain = $2 AND id = $3")
             .bind(record.to_string())
             .bind(chain as i64)
@@ -621,7 +669,7 @@ impl Storage {
         signer: &[u8; 20],
         signature: &[u8],
     ) -> Result<()> {
-        let mut t = self.pool.begin().await?;
+        let mut t = self.begin().await?;
         let exists = sqlx::query(
             "SELECT 1 FROM attestations WHERE number = $1 AND sync_hash = $2 AND signer = $3",
         )

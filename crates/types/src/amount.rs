@@ -118,6 +118,19 @@ impl Amount {
     pub fn round_down_fee(self) -> Amount {
         Amount(round_down(self.0, FEE_MANTISSA_BITS))
     }
+
+    /// The smallest fee-packable amount ≥ self (what a minimum fee rounds up to), if any.
+    pub fn round_up_fee(self) -> Option<Amount> {
+        // m·10^e with the smallest e whose m = ⌈v / 10^e⌉ fits the mantissa: a larger exponent
+        // can only give a larger value.
+        (0..1u32 << EXPONENT_BITS).find_map(|e| {
+            let p = 10u128.checked_pow(e)?;
+            let m = self.0.div_ceil(p);
+            (m < 1u128 << FEE_MANTISSA_BITS)
+                .then(|| Amount::new(m * p).ok())
+                .flatten()
+        })
+    }
 }
 
 fn round_down(mut v: u128, mantissa_bits: u32) -> u128 {
@@ -217,8 +230,24 @@ mod tests {
         );
     }
 
+    proptest! {
+        #[test]
+        fn round_up_fee_is_the_smallest_packable_above(v in 0u128..=MAX_AMOUNT / 2) {
+            let up = Amount(v).round_up_fee().unwrap();
+            prop_assert!(up.is_fee_packable());
+            prop_assert!(up.get() >= v);
+            // Nothing packable in between: rounding down just below `up` lands below `v`.
+            if up.get() > v {
+                prop_assert!(Amount(up.get() - 1).round_down_fee().get() < v);
+            }
+        }
+    }
+
     #[test]
     fn packing_examples() {
+        assert_eq!(Amount(2047).round_up_fee(), Some(Amount(2047)));
+        assert_eq!(Amount(2048).round_up_fee(), Some(Amount(2050)));
+        assert_eq!(Amount(20_471).round_up_fee(), Some(Amount(20_500)));
         let a = Amount(1_500_000_000_000_000_000); // 1.5 ETH
         assert_eq!(unpack_amount(&pack_amount(a).unwrap()).unwrap(), a);
         assert_eq!(pack_amount(Amount((1 << 35) + 1)), None);

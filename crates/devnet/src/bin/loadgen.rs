@@ -1,0 +1,171 @@
+//! `rollup-loadgen`: sustained L2 throughput through the API on a fresh devnet.
+//!
+//! Starts the devnet (no scenario), funds one sender on every chain with an L1 deposit, sets its
+//! L2 key, waits until that is executed everywhere (so no backlog skews the figures), then submits
+//! `--txs` signed transfers through the JSON-RPC API as fast as the API admits them, spread over
+//! the chains and over `--recipients` recipients, and reports:
+//! - admission: transactions accepted per second by the API;
+//! - sealing: transactions per second until the last one is in a block;
+//! - end to end: transactions per second until the last one is executed on every chain (real
+//!   proofs, commit/prove/attest/execute on three anvil chains) — the sustained throughput.
+
+use alloy::primitives::Address;
+use clap::Parser;
+use rollup_devnet::{ALICE, CHAINS, Devnet, DevnetConfig};
+use rollup_sdk::Client;
+use rollup_types::tx::*;
+use rollup_types::*;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Sustained L2 throughput through the API on a fresh devnet"
+)]
+struct Cli {
+    /// Transfers to submit (spread over the chains).
+    #[arg(long, default_value_t = 240)]
+    txs: u32,
+    /// Distinct recipients (each one's first transfer also creates its account).
+    #[arg(long, default_value_t = 4)]
+    recipients: u8,
+    /// Database and scratch files (recreated).
+    #[arg(long, default_value = ".data/loadgen")]
+    data_dir: PathBuf,
+    /// Proving keys (kept; safe to delete).
+    #[arg(long, default_value = ".data/keys")]
+    keys_dir: PathBuf,
+}
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    rollup_node::init_logging("warn");
+    let cli = Cli::parse();
+    anyhow::ensure!(cli.txs > 0 && cli.recipients > 0, "nothing to send");
+    let say = |s: &str| println!("[loadgen] {s}");
+    let mut net = Devnet::start(
+        &DevnetConfig {
+            data_dir: cli.data_dir,
+            keys_dir: cli.keys_dir,
+            api_addr: "127.0.0.1:0".parse()?,
+            metrics_addr: "127.0.0.1:0".parse()?,
+        },
+        &say,
+    )
+    .await?;
+    let client = Client::new(&format!("http://{}", net.api))?;
+    let sender = net.wallet(ALICE)?;
+    let l1_sender = Address::from(sender.address().0);
+    say("funding the sender with 10 ETH on every chain");
+    for slot in 0..CHAINS.len() {
+        net.l1(slot, ALICE)?
+            .deposit_eth(l1_sender, 10 * ETH)
+            .await?;
+    }
+    let id = loop {
+        net.check_components()?;
+        let mut ready = true;
+        for c in CHAINS {
+            ready &= client
+                .account(sender.address(), c)
+                .await?
+                .is_some_and(|a| a.balance(TokenId(0)) > 0);
+        }
+        if ready {
+            break client
+                .account(sender.address(), CHAINS[0])
+                .await?
+                .map(|a| a.id)
+                .unwrap_or_default();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let cpk = client
+        .submit(&sender.change_pubkey(CHAINS[0], AccountId(id), 0, TokenId(0), 0)?)
+        .await?;
+    say("waiting until funding and key change are executed everywhere (a clean start)");
+    client
+        .wait_tx(&cpk, "executed", Duration::from_secs(1800))
+        .await?;
+
+    let recipients: Vec<rollup_crypto::Address> = (0..cli.recipients)
+        .map(|i| rollup_crypto::Address([0x10 + i; 20]))
+        .collect();
+    let mut nonces: Vec<u32> = vec![0; CHAINS.len()];
+    nonces[0] = 1; // the key change used chain 1's nonce 0
+    let mut hashes = Vec::with_capacity(cli.txs as usize);
+    say(&format!("submitting {} transfers", cli.txs));
+    let start = Instant::now();
+    for i in 0..cli.txs as usize {
+        let slot = i % CHAINS.len();
+        let tx = sender.sign(L2Tx::Transfer(Transfer {
+            chain: CHAINS[slot],
+            from: AccountId(id),
+            to: recipients[(i / CHAINS.len()) % recipients.len()],
+            token: TokenId(0),
+            amount: Amount::new(1_000_000_000).expect("bounded"),
+            fee: Amount::ZERO,
+            nonce: Nonce(nonces[slot]),
+        }))?;
+        nonces[slot] += 1;
+        hashes.push(client.submit(&tx).await?);
+    }
+    let admitted = start.elapsed().as_secs_f64();
+    say(&format!(
+        "admitted {} transfers in {admitted:.2} s: {:.0} tx/s through the API",
+        cli.txs,
+        cli.txs as f64 / admitted
+    ));
+    let last = hashes.last().expect("at least one").clone();
+    // A later nonce never lands in an earlier block than the one before it, so each chain's last
+    // transfer marks the end; the newest block among those is what must execute.
+    let mut last_block = client
+        .wait_tx(&last, "sealed", Duration::from_secs(600))
+        .await?;
+    for h in &hashes[hashes.len().saturating_sub(CHAINS.len())..] {
+        last_block = last_block.max(
+            client
+                .wait_tx(h, "sealed", Duration::from_secs(600))
+                .await?,
+        );
+    }
+    let sealed = start.elapsed().as_secs_f64();
+    say(&format!(
+        "all sealed after {sealed:.1} s ({:.1} tx/s) into blocks up to {last_block}",
+        cli.txs as f64 / sealed
+    ));
+    let deadline = Instant::now() + Duration::from_secs(6 * 3600);
+    let mut shown = 0;
+    loop {
+        net.check_components()?;
+        let b = client.block_status(last_block).await?;
+        if b["stages"]
+            .as_object()
+            .is_some_and(|o| !o.is_empty() && o.values().all(|v| v == "executed"))
+        {
+            break;
+        }
+        let executed = net.storage.last_block().await?;
+        if start.elapsed().as_secs() / 60 > shown {
+            shown = start.elapsed().as_secs() / 60;
+            say(&format!(
+                "  {:.0} s: waiting for block {last_block} to execute everywhere (blocks sealed: {executed})",
+                start.elapsed().as_secs_f64()
+            ));
+        }
+        anyhow::ensure!(Instant::now() < deadline, "not executed in time");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let executed = start.elapsed().as_secs_f64();
+    say(&format!(
+        "RESULT txs={} admission={:.0}tx/s sealed={:.1}tx/s executed_everywhere={:.2}tx/s ({executed:.0} s)",
+        cli.txs,
+        cli.txs as f64 / admitted,
+        cli.txs as f64 / sealed,
+        cli.txs as f64 / executed
+    ));
+    Ok(())
+}
