@@ -100,8 +100,8 @@ pub struct Block {
     pub txs: Vec<Tx>,
     /// Rejected transactions: input position and reason.
     pub rejected: Vec<(usize, TxError)>,
-    /// Valid transactions that did not fit this block (fee slots or chunk capacity), in input order: they go first
-    /// into the next block.
+    /// Valid transactions that did not fit this block (fee slots or chunk capacity), or whose
+    /// nonce is ahead of the account's, in input order: they go first into the next block.
     pub deferred: Vec<Tx>,
     /// Block commitment.
     pub commitment: [u8; 32],
@@ -185,6 +185,12 @@ pub fn build_block(
                     if let Some(c) = queue {
                         queue_blocked[c.index()] = true;
                     }
+                    deferred.push(v.tx().clone());
+                    Err(TxError::BlockFull)
+                }
+                // A later nonce than the account's is not invalid, only early: an earlier
+                // transaction of the sender did not fit, or has not arrived yet. It waits.
+                Err(TxError::BadNonce { expected, got }) if got > expected => {
                     deferred.push(v.tx().clone());
                     Err(TxError::BlockFull)
                 }
@@ -323,24 +329,53 @@ pub fn block_commitment(
     new_final_root: &Fr,
     chains: &[ChainBlock],
 ) -> [u8; 32] {
-    let mut buf = Vec::with_capacity(12 + 64 + 32 * chains.len());
-    buf.extend_from_slice(&ctx.number.0.to_be_bytes());
-    buf.extend_from_slice(&ctx.timestamp.to_be_bytes());
-    buf.extend_from_slice(&fr_to_be_bytes(old_final_root));
-    buf.extend_from_slice(&fr_to_be_bytes(new_final_root));
-    for c in chains {
-        buf.extend_from_slice(&c.pubdata_hash);
+    let hashes: Vec<[u8; 32]> = chains.iter().map(|c| c.pubdata_hash).collect();
+    commitment_of(
+        ctx.number,
+        ctx.timestamp,
+        &fr_to_be_bytes(old_final_root),
+        &fr_to_be_bytes(new_final_root),
+        &hashes,
+    )
+}
+
+/// The block commitment from its parts: what a replayer that only has the chains' pubdata
+/// hashes (from L1 calldata) computes.
+pub fn commitment_of(
+    number: BlockNumber,
+    timestamp: u64,
+    old_final_root: &[u8; 32],
+    new_final_root: &[u8; 32],
+    pubdata_hashes: &[[u8; 32]],
+) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(12 + 64 + 32 * pubdata_hashes.len());
+    buf.extend_from_slice(&number.0.to_be_bytes());
+    buf.extend_from_slice(&timestamp.to_be_bytes());
+    buf.extend_from_slice(old_final_root);
+    buf.extend_from_slice(new_final_root);
+    for h in pubdata_hashes {
+        buf.extend_from_slice(h);
     }
     keccak256(&buf)
 }
 
 /// `sync_hash_n` (see the module docs).
 pub fn sync_hash(prev: &[u8; 32], commitment: &[u8; 32], chains: &[ChainBlock]) -> [u8; 32] {
-    let mut buf = Vec::with_capacity(64 + 32 * chains.len());
+    let hashes: Vec<[u8; 32]> = chains.iter().map(|c| c.onchain_ops_hash).collect();
+    sync_hash_of(prev, commitment, &hashes)
+}
+
+/// `sync_hash_n` from the previous one, the commitment and the chains' onchain-ops hashes.
+pub fn sync_hash_of(
+    prev: &[u8; 32],
+    commitment: &[u8; 32],
+    onchain_ops_hashes: &[[u8; 32]],
+) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(64 + 32 * onchain_ops_hashes.len());
     buf.extend_from_slice(prev);
     buf.extend_from_slice(commitment);
-    for c in chains {
-        buf.extend_from_slice(&c.onchain_ops_hash);
+    for h in onchain_ops_hashes {
+        buf.extend_from_slice(h);
     }
     keccak256(&buf)
 }

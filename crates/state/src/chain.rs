@@ -497,7 +497,8 @@ impl ChainState {
             .map_err(|_| TxError::InvalidOp("token id out of range"))
     }
 
-    pub(crate) fn consume_priority(&mut self, serial: u64) -> Result<(), TxError> {
+    /// Consumes the next priority request of this chain's queue (its serial must be the next).
+    pub fn consume_priority(&mut self, serial: u64) -> Result<(), TxError> {
         if serial != self.next_priority_serial {
             return Err(TxError::PriorityOutOfOrder {
                 chain: self.id,

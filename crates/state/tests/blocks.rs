@@ -433,3 +433,56 @@ fn blocks_respect_the_chunk_limit_and_pad_to_a_capacity() {
     // Chain 3 carries 3 × 2 chunks of account creation, padded to 16 as well.
     assert_eq!(block.chains[2].pubdata.len(), 6 * op::CHUNK_BYTES);
 }
+
+#[test]
+fn a_later_nonce_behind_a_deferred_transaction_waits_instead_of_being_rejected() {
+    // The load generator's case: a sender's transactions beyond a full block are deferred, and
+    // the ones after them (nonces ahead of the account's) must wait with them, not be dropped.
+    let mut state = genesis();
+    let alice = DevWallet::new(1);
+    run(
+        &mut state,
+        vec![vec![
+            deposit(1, 0, alice.address(), 0, 1_000),
+            alice.change_pubkey(C1, AccountId(1), 0, 0, 0),
+        ]],
+        false,
+    );
+    let pay = |nonce: u32| {
+        alice.sign(L2Tx::Transfer(Transfer {
+            chain: C1,
+            from: AccountId(1),
+            to: alice.address(),
+            token: TokenId(0),
+            amount: amount(1),
+            fee: amount(0),
+            nonce: Nonce(nonce),
+        }))
+    };
+    // (The key change used nonce 0.) Nonce 4 arrives before 3.
+    let txs = vec![pay(2), pay(4), pay(3), pay(5)];
+    let opts = BuildOptions {
+        witness: false,
+        max_chunks: 16,
+    };
+    let ctx = |n: u32, prev| BlockContext {
+        number: BlockNumber(n),
+        timestamp: 0,
+        prev_sync_hash: prev,
+    };
+    let mut old = build_block(&mut state, &ctx(2, [0; 32]), vec![pay(1), pay(1)], opts);
+    assert_eq!(old.txs.len(), 1);
+    assert!(
+        matches!(old.rejected[0].1, TxError::BadNonce { .. }),
+        "an old nonce is invalid"
+    );
+    old.deferred.clear();
+    let block = build_block(&mut state, &ctx(3, old.sync_hash), txs.clone(), opts);
+    assert!(block.rejected.is_empty(), "{:?}", block.rejected);
+    // 2 and 3 go in; 4 came too early, and 5 is then ahead of the account too: both wait.
+    assert_eq!(block.txs, vec![txs[0].clone(), txs[2].clone()]);
+    assert_eq!(block.deferred, vec![txs[1].clone(), txs[3].clone()]);
+    let next = build_block(&mut state, &ctx(4, block.sync_hash), block.deferred, opts);
+    assert!(next.rejected.is_empty(), "{:?}", next.rejected);
+    assert_eq!(next.txs.len(), 2);
+}
