@@ -10,7 +10,11 @@
 //! swap keeps the constant product, and the `final_root` it computes is the one committed; it
 //! computes the commitment and the `sync_hash` the contracts will. Anything else is a
 //! [`replay::Mismatch`], kept as evidence.
+//!
+//! [`recover::from_l1`] rebuilds every chain's state from L1 alone through the same audit, and
+//! checks it against each contract's last executed chain root.
 
+pub mod recover;
 pub mod replay;
 
 pub use replay::{Audited, Auditor, Mismatch};

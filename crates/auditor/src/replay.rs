@@ -188,6 +188,15 @@ impl Auditor {
         self.sync_hash
     }
 
+    /// Every connected chain's root after the last approved block, ascending chain id.
+    pub fn chain_roots(&mut self) -> Vec<[u8; 32]> {
+        let slots = self.state.chain_roots();
+        self.chains
+            .iter()
+            .map(|c| fr_to_be_bytes(&slots[c.index()]))
+            .collect()
+    }
+
     /// The replicated state (after the last approved block).
     pub fn state(&self) -> &NetworkState {
         &self.state
@@ -360,11 +369,11 @@ impl Auditor {
                 got: hex32(&first.newFinalRoot.0),
             });
         }
-        let chain_roots = trial
-            .chain_roots()
+        let slots = trial.chain_roots();
+        let chain_roots = self
+            .chains
             .iter()
-            .take(self.chains.len())
-            .map(fr_to_be_bytes)
+            .map(|c| fr_to_be_bytes(&slots[c.index()]))
             .collect();
         let commitment = commitment_of(
             BlockNumber(number),

@@ -44,6 +44,14 @@ pub const BOB: usize = 2;
 /// Carol.
 pub const CAROL: usize = 3;
 
+/// The devnet's network: its chains, and the fee account (account 0).
+pub fn network_config() -> NetworkConfig {
+    NetworkConfig {
+        chains: CHAINS.to_vec(),
+        fee_account: rollup_crypto::Address([0xfe; 20]),
+    }
+}
+
 /// Where the devnet keeps its files and listens.
 #[derive(Clone, Debug)]
 pub struct DevnetConfig {
@@ -194,11 +202,8 @@ impl Devnet {
             &source,
             "BlockVerifier",
         )?;
-        let fee_account = rollup_crypto::Address([0xfe; 20]);
-        let network = NetworkConfig {
-            chains: chains.clone(),
-            fee_account,
-        };
+        let network = network_config();
+        let fee_account = network.fee_account;
         let mut genesis = NetworkState::genesis(&network)?;
         let final_root = genesis.final_root();
         let anvil_bin = repo.join("node_modules/.bin/anvil");

@@ -3,11 +3,17 @@
 //! the scenario, then restarted from its database. Asserts the swap against the quote and the
 //! constant product, the L1 wallet balance after the claim (exactly once), the L2 balances
 //! (nothing lost, nothing twice), the pool reserves, that every block reached "executed" on
-//! every chain (node records and contract counters), and that the node's metrics are served.
+//! every chain (node records and contract counters), that the state recovered from the anvil
+//! chains alone (through the auditor's replay) has the node's final root and balances, and that
+//! the node's metrics are served.
 
-use rollup_devnet::{ALICE, CAROL, Devnet, DevnetConfig, ScenarioOptions, scenario};
+use rollup_auditor::recover::{ChainSource, from_l1};
+use rollup_devnet::{
+    ALICE, CAPACITY, CAROL, CHAINS, Devnet, DevnetConfig, ScenarioOptions, account, network_config,
+    provider, scenario,
+};
 use rollup_sdk::Client;
-use rollup_types::{ChainId, TokenId};
+use rollup_types::{AccountId, ChainId, TokenId};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn devnet_scenario_survives_a_node_sigkill_and_executes_everywhere() {
@@ -64,6 +70,49 @@ async fn devnet_scenario_survives_a_node_sigkill_and_executes_everywhere() {
         .unwrap()
         .unwrap();
     assert_eq!(a1.balance(TokenId(0)), 10 * ETH - 5 * ETH - ETH / 10);
+    // State recovery from the anvil chains alone (their events and commit calldata), through the
+    // auditor's replay: the same final root as the node's last block, the same balances.
+    let sources: Vec<ChainSource<_>> = CHAINS
+        .iter()
+        .zip(&net.anvils)
+        .zip(&net.contracts)
+        .map(|((chain, anvil), contract)| ChainSource {
+            chain: *chain,
+            provider: provider(anvil, &account(anvil, 0)),
+            contract: *contract,
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let recovered = from_l1(&sources, &network_config(), CAPACITY, &|_, _| {})
+        .await
+        .unwrap();
+    println!(
+        "recovered {} blocks from L1 in {:.2} s",
+        recovered.last_block(),
+        started.elapsed().as_secs_f64()
+    );
+    let last = net.storage.last_block().await.unwrap();
+    assert_eq!(recovered.last_block(), last);
+    let stored = net.storage.block(last).await.unwrap().unwrap();
+    assert_eq!(recovered.final_root(), stored.final_root);
+    let balance =
+        |state: &rollup_state::NetworkState, chain, who: rollup_crypto::Address, token| {
+            let c = state.chain(chain).unwrap();
+            let id = (0..c.account_count())
+                .map(AccountId)
+                .find(|a| c.account(*a).unwrap().address == who)
+                .unwrap();
+            c.account(id).unwrap().balance(token).get()
+        };
+    assert_eq!(
+        balance(recovered.state(), ChainId(2), alice.address(), TokenId(1)),
+        expected_out - 6_000 * TUSD
+    );
+    assert_eq!(
+        balance(recovered.state(), ChainId(2), carol.address(), TokenId(1)),
+        1_000 * TUSD
+    );
+
     // Prometheus metrics of the (restarted) node.
     let metrics = reqwest::get(format!("http://{}/metrics", net.metrics))
         .await

@@ -18,6 +18,21 @@ pub async fn committed_pubdata<P: Provider>(
     contract: Address,
     up_to: u32,
 ) -> Result<Vec<(u32, Bytes)>, L1Error> {
+    Ok(committed_inputs(provider, contract, up_to)
+        .await?
+        .into_iter()
+        .map(|(n, info)| (n, info.pubdata))
+        .collect())
+}
+
+/// The whole `commitBlocks` input (pubdata, every chain's hashes, final root, timestamp) of
+/// blocks `1..=up_to` as committed to the contract at `contract`, in block order; same rules as
+/// [`committed_pubdata`].
+pub async fn committed_inputs<P: Provider>(
+    provider: &P,
+    contract: Address,
+    up_to: u32,
+) -> Result<Vec<(u32, Rollup::CommitBlockInfo)>, L1Error> {
     let filter = Filter::new()
         .address(contract)
         .event_signature(Rollup::BlockCommitted::SIGNATURE_HASH)
@@ -32,7 +47,7 @@ pub async fn committed_pubdata<P: Provider>(
             by_tx.push(hash);
         }
     }
-    let mut blocks: BTreeMap<u32, Bytes> = BTreeMap::new();
+    let mut blocks: BTreeMap<u32, Rollup::CommitBlockInfo> = BTreeMap::new();
     for hash in by_tx {
         let tx = provider
             .get_transaction_by_hash(hash)
@@ -44,10 +59,11 @@ pub async fn committed_pubdata<P: Provider>(
             L1Error::Invalid(format!("{hash} is not a direct commitBlocks call: {e}"))
         })?;
         for b in call.blocks {
-            blocks.insert(b.blockNumber, b.pubdata);
+            blocks.insert(b.blockNumber, b);
         }
     }
-    let out: Vec<(u32, Bytes)> = blocks.into_iter().filter(|(n, _)| *n <= up_to).collect();
+    let out: Vec<(u32, Rollup::CommitBlockInfo)> =
+        blocks.into_iter().filter(|(n, _)| *n <= up_to).collect();
     if out.len() != up_to as usize || out.iter().enumerate().any(|(i, (n, _))| *n != i as u32 + 1) {
         return Err(L1Error::Invalid(format!(
             "the commits on chain do not cover blocks 1..={up_to}"

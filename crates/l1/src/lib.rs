@@ -1,5 +1,6 @@
 //! The rollup's L1 side.
 //!
+//! * [`approval`]: the auditor's signed approval of a block's commit inputs, checked by senders.
 //! * [`solidity`]: Solidity generated from protocol parameters (the Poseidon contract the exodus
 //!   Merkle proofs use), kept in `contracts/src` and checked to be current by a test.
 //! * [`solc`]: the offline compiler (solcjs from npm) and the committed contract artifacts.
@@ -11,6 +12,7 @@
 //! * [`sender`]: locally signed transactions, persisted before broadcast, reconciled at start-up,
 //!   fee-bumped when stuck, node errors classified.
 
+pub mod approval;
 pub mod bindings;
 pub mod deploy;
 pub mod encode;
