@@ -8,6 +8,7 @@
 //! | `rollup_txStatus` | tx hash | `{status: "mempool"}`, `{status: "block", block, stages}` or `{status: "unknown"}` |
 //! | `rollup_blockStatus` | block number | `{number, stages: {chain: stage}}` or null |
 //! | `rollup_status` | — | `{lastBlock, chains}` |
+//! | `rollup_blockInputs` | block number | `{number, inputs: [{chain, data}]}`: each chain's `commitBlocks` input (`CommitBlockInfo`, ABI-encoded hex) exactly as the senders will send it — what the auditor audits and approves — or null for a block no longer held |
 //! | `rollup_quote` | chain id, pool id, amount in (decimal string) | `{amountOut, peerChain, peerToken, feeBps}`: what a swap on `chain` pays on the peer chain now |
 //! | `rollup_estimateFee` | kind (`transfer`, `withdraw`, `swap`, …), chain id, token id | `{chunks, minFee}`: the fee the API requires for that kind in that token |
 //! | `rollup_subscribeBlocks` (WebSocket) | — | notifications `rollup_block`: `{number, stages}` on every stage change |
@@ -377,6 +378,24 @@ pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
             return Ok::<Value, ErrorObjectOwned>(Value::Null);
         }
         Ok(json!({"number": n, "stages": stages_json(shared, n).await?}))
+    })
+    .expect("unique method name");
+    m.register_async_method("rollup_blockInputs", |params, api, _| async move {
+        let (n,): (u32,) = params
+            .parse()
+            .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+        let Some(block) = api.shared.blocks.lock().await.get(&n).cloned() else {
+            return Ok::<Value, ErrorObjectOwned>(Value::Null);
+        };
+        let mut inputs = Vec::new();
+        for chain in api.shared.chains() {
+            let info = rollup_l1::encode::commit_info(&block, chain).map_err(internal)?;
+            inputs.push(json!({
+                "chain": chain.0,
+                "data": format!("0x{}", hex::encode(alloy::sol_types::SolValue::abi_encode(&info))),
+            }));
+        }
+        Ok(json!({"number": n, "inputs": inputs}))
     })
     .expect("unique method name");
     m.register_subscription(

@@ -1,12 +1,15 @@
 //! The JSON-RPC API over HTTP against a node state (SQLite, no chains needed): admission of
 //! transactions with a clear error for every rejection, account, pool, transaction and block
 //! status, fee estimates and the minimum fee, swap quotes, and block and transaction
-//! notifications over WebSocket.
+//! notifications over WebSocket, and each block's commit inputs served for the auditor, which
+//! approves them with the node's own roots.
 
+use alloy::sol_types::SolValue;
 use jsonrpsee::core::client::{ClientT, Error as ClientError, Subscription, SubscriptionClientT};
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::WsClientBuilder;
+use rollup_l1::bindings::Rollup::CommitBlockInfo;
 use rollup_node::api::{code, serve};
 use rollup_node::fees::{FeePolicy, FeeRule};
 use rollup_node::keeper;
@@ -320,5 +323,42 @@ async fn submit_and_query_with_clear_errors() {
         .await
         .unwrap();
     assert_eq!(s["lastBlock"], 3);
+
+    // The blocks' commit inputs, as the senders will send them, audited by an independent
+    // auditor replica: every block approved with the node's own final root and sync hash.
+    let mut auditor = rollup_auditor::Auditor::genesis(&shared.network, 16).unwrap();
+    for n in 1..=3u32 {
+        let v: Value = client
+            .request("rollup_blockInputs", rpc_params![n])
+            .await
+            .unwrap();
+        assert_eq!(v["number"], n);
+        let inputs: Vec<(ChainId, CommitBlockInfo)> = v["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let data =
+                    hex::decode(i["data"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+                (
+                    ChainId(i["chain"].as_u64().unwrap() as u8),
+                    CommitBlockInfo::abi_decode(&data).unwrap(),
+                )
+            })
+            .collect();
+        let audited = auditor
+            .audit(&inputs, &|c, serial| {
+                (c == ChainId(1) && serial == 0).then(|| dep.clone())
+            })
+            .unwrap();
+        let stored = storage.block(n).await.unwrap().unwrap();
+        assert_eq!(audited.final_root, stored.final_root);
+        assert_eq!(audited.sync_hash, stored.sync_hash);
+    }
+    let none: Value = client
+        .request("rollup_blockInputs", rpc_params![4])
+        .await
+        .unwrap();
+    assert!(none.is_null());
     handle.stop().unwrap();
 }
