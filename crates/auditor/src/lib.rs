@@ -12,9 +12,11 @@
 //! [`replay::Mismatch`], kept as evidence.
 //!
 //! [`recover::from_l1`] rebuilds every chain's state from L1 alone through the same audit, and
-//! checks it against each contract's last executed chain root.
+//! checks it against each contract's last executed chain root. [`store::AuditStore`] is the
+//! auditor's own database (approved inputs replayed at start, approvals, halts with evidence).
 
 pub mod recover;
 pub mod replay;
+pub mod store;
 
 pub use replay::{Audited, Auditor, Mismatch};

@@ -3,7 +3,8 @@
 //! approved with the builder's roots, commitment and sync hash; tampered ones are refused with
 //! evidence and leave the auditor's state unchanged — a balance changed in the node's state, a
 //! deposit no L1 queue holds, a pool reserve changed, a wrong fee, a swap paying more than the
-//! constant product allows, chains' inputs that disagree.
+//! constant product allows, chains' inputs that disagree. And the auditor's own database: approved
+//! blocks rebuild the replica after a restart; a halt waits for an operator.
 
 use alloy::primitives::B256;
 use rollup_auditor::{Auditor, Mismatch};
@@ -387,4 +388,74 @@ fn inputs_that_disagree_between_chains_are_refused() {
         p
     });
     assert!(matches!(e, Mismatch::Pubdata { chain: C1, .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn approved_blocks_survive_a_restart_and_halts_wait_for_an_operator() {
+    use rollup_auditor::store::AuditStore;
+    let dir = std::env::temp_dir().join(format!("rollup-auditor-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("auditor.db").display());
+    let store = AuditStore::open(&url).await.unwrap();
+    let (mut node, mut auditor) = Node::new();
+    let key = alloy::signers::local::PrivateKeySigner::random();
+    let alice = DevWallet::new(1);
+    let d = node.request(C1, &alice, 0, 1_000_000);
+    let blocks = vec![
+        node.seal(vec![d]),
+        node.seal(vec![alice.change_pubkey(C1, AccountId(1), 0, 0, 0)]),
+    ];
+    for ((chain, serial), tx) in &node.queue {
+        store
+            .record_requests(*chain, &[(*serial, tx.encode().unwrap())], "{}")
+            .await
+            .unwrap();
+    }
+    for b in &blocks {
+        let p = inputs(b);
+        let a = auditor.audit(&p, &node.lookup()).unwrap();
+        let infos: Vec<CommitBlockInfo> = p.iter().map(|(_, i)| i.clone()).collect();
+        let sig = rollup_l1::approval::sign(&key, B256::ZERO, a.number, &infos).unwrap();
+        store
+            .record_audited(a.number, &p, &a.final_root, &a.sync_hash, &sig)
+            .await
+            .unwrap();
+    }
+    assert!(store.approval(2).await.unwrap().is_some());
+    assert!(store.approval(3).await.unwrap().is_none());
+    // A restart: the replica is rebuilt from the auditor's own records alone.
+    drop(store);
+    let store = AuditStore::open(&url).await.unwrap();
+    let network = NetworkConfig {
+        chains: vec![C1, C2, C3],
+        fee_account: DevWallet::new(0).address(),
+    };
+    let restored = store.restore(&network, CAPACITY).await.unwrap();
+    assert_eq!(restored.last_block(), 2);
+    assert_eq!(restored.final_root(), auditor.final_root());
+    assert_eq!(restored.sync_hash(), auditor.sync_hash());
+    // A halt stays until an operator resolves it.
+    assert_eq!(store.active_halt().await.unwrap(), None);
+    assert!(!store.resume("nothing to resume").await.unwrap());
+    store
+        .halt(3, "final root differs", "{\"expected\":\"0x01\"}")
+        .await
+        .unwrap();
+    let h = store.active_halt().await.unwrap().unwrap();
+    assert_eq!((h.number, h.reason.as_str()), (3, "final root differs"));
+    drop(store);
+    let store = AuditStore::open(&url).await.unwrap();
+    assert!(
+        store.active_halt().await.unwrap().is_some(),
+        "a halt survives a restart"
+    );
+    assert!(
+        store
+            .resume("block 3 discarded by the operator")
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.active_halt().await.unwrap(), None);
+    let _ = std::fs::remove_dir_all(dir);
 }
