@@ -13,10 +13,12 @@
 //!
 //! [`recover::from_l1`] rebuilds every chain's state from L1 alone through the same audit, and
 //! checks it against each contract's last executed chain root. [`store::AuditStore`] is the
-//! auditor's own database (approved inputs replayed at start, approvals, halts with evidence).
+//! auditor's own database (approved inputs replayed at start, approvals, halts with evidence);
+//! [`service::Service`] runs the auditor against a node's API and the chains.
 
 pub mod recover;
 pub mod replay;
+pub mod service;
 pub mod store;
 
 pub use replay::{Audited, Auditor, Mismatch};

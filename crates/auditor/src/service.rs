@@ -1,0 +1,192 @@
+//! The auditor as a service: it reads each chain's priority requests with its own watchers,
+//! takes the next block's commit inputs from the node's API (`rollup_blockInputs`), audits them
+//! on its replica, and either signs and stores an approval or stores a halt with its evidence.
+//! While halted it approves nothing; only an operator's `resume` lifts the halt.
+
+use crate::replay::Auditor;
+use crate::store::{AuditStore, StoreError};
+use alloy::primitives::{Address, B256};
+use alloy::providers::Provider;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolValue;
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::rpc_params;
+use rollup_l1::bindings::Rollup::CommitBlockInfo;
+use rollup_l1::watcher::{Cursor, Event, Watcher, WatcherConfig};
+use rollup_types::ChainId;
+use serde_json::{Value, json};
+
+/// Errors of the service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The auditor's database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The node's API is unreachable or answered an error (retried).
+    #[error("node API: {0}")]
+    Node(String),
+    /// The node's API answered something malformed.
+    #[error("node API answer: {0}")]
+    Answer(String),
+    /// L1.
+    #[error("L1: {0}")]
+    L1(#[from] rollup_l1::L1Error),
+    /// Signing failed.
+    #[error("signing: {0}")]
+    Sign(String),
+}
+
+/// What one round did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing new to audit.
+    Idle,
+    /// Block approved.
+    Approved(u32),
+    /// Block refused; the network is halted.
+    Refused(u32),
+    /// Halted earlier; waiting for an operator.
+    Halted,
+}
+
+/// The auditor service.
+pub struct Service<P> {
+    auditor: Auditor,
+    store: AuditStore,
+    node: HttpClient,
+    key: PrivateKeySigner,
+    network_id: B256,
+    watchers: Vec<(ChainId, Watcher<P>)>,
+}
+
+impl<P: Provider + Clone> Service<P> {
+    /// A service restored from `store`, reading the node's API at `node_url`, signing with `key`
+    /// for the network `network_id`, watching `chains` (chain, provider, contract).
+    pub fn new(
+        auditor: Auditor,
+        store: AuditStore,
+        node_url: &str,
+        key: PrivateKeySigner,
+        network_id: B256,
+        chains: Vec<(ChainId, P, Address)>,
+        watch: WatcherConfig,
+    ) -> Result<Self, ServiceError> {
+        Ok(Service {
+            auditor,
+            store,
+            node: HttpClientBuilder::default()
+                .build(node_url)
+                .map_err(|e| ServiceError::Node(e.to_string()))?,
+            key,
+            network_id,
+            watchers: chains
+                .into_iter()
+                .map(|(c, p, a)| (c, Watcher::new(p, a, watch)))
+                .collect(),
+        })
+    }
+
+    /// The auditor's address (the one senders check approvals against).
+    pub fn address(&self) -> Address {
+        self.key.address()
+    }
+
+    /// The replica.
+    pub fn auditor(&self) -> &Auditor {
+        &self.auditor
+    }
+
+    /// Reads new priority requests of every chain into the store.
+    pub async fn sync_requests(&mut self) -> Result<(), ServiceError> {
+        for (chain, watcher) in &self.watchers {
+            let mut cursor: Cursor = match self.store.cursor(*chain).await? {
+                Some(json) => serde_json::from_str(&json)
+                    .map_err(|e| ServiceError::Answer(format!("stored cursor: {e}")))?,
+                None => Cursor::from_block(0),
+            };
+            loop {
+                let batch = watcher.poll(&cursor).await?;
+                if batch.cursor == cursor {
+                    break;
+                }
+                let requests: Vec<(u64, Vec<u8>)> = batch
+                    .events
+                    .iter()
+                    .filter_map(|w| match &w.event {
+                        Event::PriorityRequest { serial, tx, .. } => {
+                            Some((*serial, tx.encode().ok()?))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let json = serde_json::to_string(&batch.cursor)
+                    .map_err(|e| ServiceError::Answer(e.to_string()))?;
+                self.store.record_requests(*chain, &requests, &json).await?;
+                cursor = batch.cursor;
+            }
+        }
+        Ok(())
+    }
+
+    /// Audits the next block if the node has sealed it.
+    pub async fn audit_next(&mut self) -> Result<Outcome, ServiceError> {
+        if self.store.active_halt().await?.is_some() {
+            return Ok(Outcome::Halted);
+        }
+        let n = self.auditor.last_block() + 1;
+        let v: Value = self
+            .node
+            .request("rollup_blockInputs", rpc_params![n])
+            .await
+            .map_err(|e| ServiceError::Node(e.to_string()))?;
+        if v.is_null() {
+            return Ok(Outcome::Idle);
+        }
+        let inputs = parse_inputs(&v)?;
+        let requests = self.store.requests().await?;
+        let lookup = |c: ChainId, s: u64| requests.get(&(c, s)).cloned();
+        match self.auditor.audit(&inputs, &lookup) {
+            Ok(audited) => {
+                let infos: Vec<CommitBlockInfo> = inputs.iter().map(|(_, i)| i.clone()).collect();
+                let sig = rollup_l1::approval::sign(&self.key, self.network_id, n, &infos)
+                    .map_err(|e| ServiceError::Sign(e.to_string()))?;
+                self.store
+                    .record_audited(n, &inputs, &audited.final_root, &audited.sync_hash, &sig)
+                    .await?;
+                Ok(Outcome::Approved(n))
+            }
+            Err(mismatch) => {
+                let evidence = json!({
+                    "block": n,
+                    "mismatch": format!("{mismatch:?}"),
+                    "inputs": format!("0x{}", hex::encode(crate::store::encode_inputs(&inputs))),
+                    "auditor_final_root": format!("0x{}", hex::encode(self.auditor.final_root())),
+                });
+                self.store
+                    .halt(n, &mismatch.to_string(), &evidence.to_string())
+                    .await?;
+                Ok(Outcome::Refused(n))
+            }
+        }
+    }
+}
+
+fn parse_inputs(v: &Value) -> Result<Vec<(ChainId, CommitBlockInfo)>, ServiceError> {
+    let bad = |what: &str| ServiceError::Answer(format!("rollup_blockInputs: {what}"));
+    v["inputs"]
+        .as_array()
+        .ok_or_else(|| bad("no inputs"))?
+        .iter()
+        .map(|i| {
+            let chain = i["chain"]
+                .as_u64()
+                .and_then(|c| u8::try_from(c).ok())
+                .ok_or_else(|| bad("chain"))?;
+            let data = i["data"].as_str().ok_or_else(|| bad("data"))?;
+            let bytes = hex::decode(data.trim_start_matches("0x")).map_err(|_| bad("data hex"))?;
+            let info = CommitBlockInfo::abi_decode(&bytes).map_err(|e| bad(&e.to_string()))?;
+            Ok((ChainId(chain), info))
+        })
+        .collect()
+}

@@ -1,0 +1,117 @@
+//! The auditor service against a node's API (SQLite, no chains: the auditor's L1 requests are
+//! recorded directly in its own database): honest blocks approved with a signature that verifies
+//! against the inputs the senders will send; a block with a deposit no L1 queue holds refused,
+//! the network halted with evidence, still halted after an operator's resume while the node
+//! keeps offering the same block.
+
+use alloy::primitives::B256;
+use alloy::providers::DynProvider;
+use alloy::signers::local::PrivateKeySigner;
+use rollup_auditor::service::{Outcome, Service};
+use rollup_auditor::store::AuditStore;
+use rollup_l1::approval;
+use rollup_l1::encode::commit_info;
+use rollup_l1::watcher::WatcherConfig;
+use rollup_node::api::serve;
+use rollup_node::keeper;
+use rollup_state::NetworkConfig;
+use rollup_state::dev::{DevWallet, deposit};
+use rollup_storage::Storage;
+use rollup_types::*;
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_auditor_approves_honest_blocks_and_halts_on_a_forged_deposit() {
+    let dir = std::env::temp_dir().join(format!("rollup-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let storage = Storage::connect(&format!("sqlite://{}", dir.join("node.db").display()))
+        .await
+        .unwrap();
+    let network = NetworkConfig {
+        chains: vec![ChainId(1), ChainId(2), ChainId(3)],
+        fee_account: DevWallet::new(0).address(),
+    };
+    let shared = Arc::new(
+        keeper::restore(storage.clone(), network.clone(), 16)
+            .await
+            .unwrap(),
+    );
+    let (addr, handle) = serve(
+        shared.clone(),
+        Default::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let store = AuditStore::open(&format!("sqlite://{}", dir.join("auditor.db").display()))
+        .await
+        .unwrap();
+    let key = PrivateKeySigner::random();
+    let network_id = B256::repeat_byte(0x42);
+    let mut service = Service::<DynProvider>::new(
+        store.restore(&network, 16).await.unwrap(),
+        store.clone(),
+        &format!("http://{addr}"),
+        key.clone(),
+        network_id,
+        vec![],
+        WatcherConfig {
+            confirmations: 0,
+            max_range: 100,
+        },
+    )
+    .unwrap();
+    assert_eq!(service.audit_next().await.unwrap(), Outcome::Idle);
+
+    // An honest deposit: on chain 1's L1 queue as both the node and the auditor read it.
+    let alice = DevWallet::new(1);
+    let dep = deposit(1, 0, alice.address(), 0, 1_000_000);
+    let bytes = dep.encode().unwrap();
+    storage
+        .record_watch(
+            1,
+            &[(0, bytes.clone(), 1)],
+            "{\"next_block\":2,\"seen\":[]}",
+        )
+        .await
+        .unwrap();
+    store
+        .record_requests(ChainId(1), &[(0, bytes)], "{}")
+        .await
+        .unwrap();
+    assert_eq!(keeper::seal(&shared, 64).await.unwrap(), Some(1));
+    assert_eq!(service.audit_next().await.unwrap(), Outcome::Approved(1));
+    let sig = store.approval(1).await.unwrap().unwrap();
+    let block = shared.blocks.lock().await.get(&1).cloned().unwrap();
+    let infos: Vec<_> = [1u8, 2, 3]
+        .iter()
+        .map(|c| commit_info(&block, ChainId(*c)).unwrap())
+        .collect();
+    approval::verify(key.address(), network_id, 1, &infos, &sig).unwrap();
+
+    // A deposit only the node's database holds (serial 1 was never requested on L1).
+    let forged = deposit(1, 1, alice.address(), 0, 5_000_000);
+    storage
+        .record_watch(
+            1,
+            &[(1, forged.encode().unwrap(), 2)],
+            "{\"next_block\":3,\"seen\":[]}",
+        )
+        .await
+        .unwrap();
+    assert_eq!(keeper::seal(&shared, 64).await.unwrap(), Some(2));
+    assert_eq!(service.audit_next().await.unwrap(), Outcome::Refused(2));
+    assert!(store.approval(2).await.unwrap().is_none());
+    let halt = store.active_halt().await.unwrap().unwrap();
+    assert_eq!(halt.number, 2);
+    assert!(halt.reason.contains("priority op"), "{}", halt.reason);
+    assert!(halt.evidence.contains("inputs"), "{}", halt.evidence);
+    assert_eq!(service.audit_next().await.unwrap(), Outcome::Halted);
+    // Resuming without removing the block changes nothing: it is refused again.
+    assert!(store.resume("operator looked").await.unwrap());
+    assert_eq!(service.audit_next().await.unwrap(), Outcome::Refused(2));
+    assert_eq!(service.auditor().last_block(), 1);
+    handle.stop().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
