@@ -16,6 +16,7 @@
 //! auditor's own database (approved inputs replayed at start, approvals, halts with evidence);
 //! [`service::Service`] runs the auditor against a node's API and the chains.
 
+pub mod api;
 pub mod recover;
 pub mod replay;
 pub mod service;

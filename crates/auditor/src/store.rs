@@ -174,6 +174,15 @@ impl AuditStore {
             .map(|r| r.get(0)))
     }
 
+    /// The newest approved block (0 before any).
+    pub async fn last_approved(&self) -> Result<u32> {
+        let n: Option<i64> = sqlx::query("SELECT MAX(number) FROM audited")
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
+        Ok(n.unwrap_or(0) as u32)
+    }
+
     /// Rebuilds the replica: genesis, then every approved block's inputs through the audit.
     pub async fn restore(&self, network: &NetworkConfig, capacity: usize) -> Result<Auditor> {
         let mut auditor = Auditor::genesis(network, capacity)

@@ -2,11 +2,14 @@
 //! recorded directly in its own database): honest blocks approved with a signature that verifies
 //! against the inputs the senders will send; a block with a deposit no L1 queue holds refused,
 //! the network halted with evidence, still halted after an operator's resume while the node
-//! keeps offering the same block.
+//! keeps offering the same block; the auditor's API serves the approval and the halt.
 
 use alloy::primitives::B256;
 use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::HttpClientBuilder;
+use jsonrpsee::rpc_params;
 use rollup_auditor::service::{Outcome, Service};
 use rollup_auditor::store::AuditStore;
 use rollup_l1::approval;
@@ -18,6 +21,7 @@ use rollup_state::NetworkConfig;
 use rollup_state::dev::{DevWallet, deposit};
 use rollup_storage::Storage;
 use rollup_types::*;
+use serde_json::Value;
 use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -108,6 +112,32 @@ async fn the_auditor_approves_honest_blocks_and_halts_on_a_forged_deposit() {
     assert!(halt.reason.contains("priority op"), "{}", halt.reason);
     assert!(halt.evidence.contains("inputs"), "{}", halt.evidence);
     assert_eq!(service.audit_next().await.unwrap(), Outcome::Halted);
+    // What senders ask the auditor: the approval of block 1, none for 2, and the halt.
+    let (auditor_addr, auditor_handle) =
+        rollup_auditor::api::serve(store.clone(), key.address(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+    let client = HttpClientBuilder::default()
+        .build(format!("http://{auditor_addr}"))
+        .unwrap();
+    let got: String = client
+        .request("auditor_approval", rpc_params![1])
+        .await
+        .unwrap();
+    assert_eq!(got, format!("0x{}", hex::encode(&sig)));
+    let none: Value = client
+        .request("auditor_approval", rpc_params![2])
+        .await
+        .unwrap();
+    assert!(none.is_null());
+    let status: Value = client
+        .request("auditor_status", rpc_params![])
+        .await
+        .unwrap();
+    assert_eq!(status["lastApproved"], 1);
+    assert_eq!(status["halted"]["block"], 2);
+    assert_eq!(status["address"], key.address().to_string());
+    auditor_handle.stop().unwrap();
     // Resuming without removing the block changes nothing: it is refused again.
     assert!(store.resume("operator looked").await.unwrap());
     assert_eq!(service.audit_next().await.unwrap(), Outcome::Refused(2));
