@@ -321,22 +321,14 @@ impl Auditor {
                         .consume_priority(serial)
                         .map_err(|e| rule(e.to_string()))?;
                 }
-                match op {
-                    Op::SwapIn { pool, amount, .. } => {
-                        let r = state.pool(*pool).map_or(Amount::ZERO, |h| h.reserve);
-                        swaps_in
-                            .entry((chain, *pool))
-                            .or_default()
-                            .push((r, *amount));
-                    }
-                    Op::SwapOut { pool, amount, .. } => {
-                        let r = state.pool(*pool).map_or(Amount::ZERO, |h| h.reserve);
-                        swaps_out
-                            .entry((chain, *pool))
-                            .or_default()
-                            .push((r, *amount));
-                    }
-                    _ => {}
+                let half = match op {
+                    Op::SwapIn { pool, amount, .. } => Some((&mut swaps_in, pool, amount)),
+                    Op::SwapOut { pool, amount, .. } => Some((&mut swaps_out, pool, amount)),
+                    _ => None,
+                };
+                if let Some((list, pool, amount)) = half {
+                    let r = state.pool(*pool).map_or(Amount::ZERO, |h| h.reserve);
+                    list.entry((chain, *pool)).or_default().push((r, *amount));
                 }
                 state.apply_op(op).map_err(|e| rule(e.to_string()))?;
             }

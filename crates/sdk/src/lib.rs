@@ -191,24 +191,23 @@ impl Client {
         address: Address,
         chain: ChainId,
     ) -> Result<Option<AccountInfo>, SdkError> {
-        let v: serde_json::Value = self
-            .http
-            .request("rollup_account", rpc_params![format!("{address}"), chain.0])
-            .await?;
-        if v.is_null() {
-            return Ok(None);
-        }
-        serde_json::from_value(v)
-            .map(Some)
-            .map_err(|e| SdkError::Transport(e.to_string()))
+        self.optional("rollup_account", rpc_params![format!("{address}"), chain.0])
+            .await
     }
 
     /// Pool `pool`'s half on `chain`, if it exists.
     pub async fn pool(&self, chain: ChainId, pool: PoolId) -> Result<Option<PoolInfo>, SdkError> {
-        let v: serde_json::Value = self
-            .http
-            .request("rollup_pool", rpc_params![chain.0, pool.0])
-            .await?;
+        self.optional("rollup_pool", rpc_params![chain.0, pool.0])
+            .await
+    }
+
+    /// A method answering an object or null.
+    async fn optional<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: jsonrpsee::core::params::ArrayParams,
+    ) -> Result<Option<T>, SdkError> {
+        let v: serde_json::Value = self.http.request(method, params).await?;
         if v.is_null() {
             return Ok(None);
         }
