@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/anvil ] && [ -d node_modules/solc ] || npm ci --no-audit --no-fund
-# The devnet runs the node and the oracles as processes of the rollup-node binary beside it.
-cargo build --release -p rollup-node -p rollup-devnet
+# The devnet runs the node and the oracles (rollup-node) and the auditor (rollup-auditor) as
+# processes of the binaries beside it.
+cargo build --release -p rollup-node -p rollup-auditor -p rollup-devnet
 exec cargo run --release -p rollup-devnet --bin rollup-devnet -- "$@"

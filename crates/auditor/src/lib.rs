@@ -17,6 +17,7 @@
 //! [`service::Service`] runs the auditor against a node's API and the chains.
 
 pub mod api;
+pub mod config;
 pub mod recover;
 pub mod replay;
 pub mod service;

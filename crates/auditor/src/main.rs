@@ -4,23 +4,27 @@
 //! rollup-auditor run     --config auditor.toml   # key from ROLLUP_AUDITOR_KEY
 //! rollup-auditor status  --config auditor.toml
 //! rollup-auditor resume  --config auditor.toml --reason "block 7 discarded by the operator"
+//! rollup-auditor recover --config auditor.toml [--into sqlite:///path/new-node.db]
+//! rollup-auditor exit    --config auditor.toml --chain 1 --owner 0x… --token 0 [--send]
 //! ```
-//! The configuration (TOML): `database_url` (`sqlite://…`, the auditor's own), `node_url` (the
-//! node's API), `api_addr` (this auditor's API, default `127.0.0.1:3040`), `network_id` (hex, as
-//! deployed), `capacity`, `fee_account`, `poll_ms` (default 500), and `[[chains]]` with `id`,
-//! `rpc_url`, `contract`, `confirmations` (default 1).
+//! `exit` needs nothing but the chains: it rebuilds the chain's last executed state from L1,
+//! prints the exodus proof of the owner's balance (and the `exit` calldata), and with `--send`
+//! (key from `ROLLUP_EXIT_KEY`, anyone's: the funds go to the owner) submits it and withdraws the
+//! credited balance to the owner's L1 wallet.
+//! The configuration is [`rollup_auditor::config::AuditorConfig`] (TOML, `docs/CONFIG.md`).
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::B256;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use rollup_auditor::service::{Outcome, Service};
+use rollup_auditor::config::load;
+use rollup_auditor::recover::{ChainSource, Until};
+use rollup_auditor::service::Service;
 use rollup_auditor::store::AuditStore;
+use rollup_l1::bindings::Rollup;
 use rollup_l1::watcher::WatcherConfig;
-use rollup_state::NetworkConfig;
 use rollup_types::ChainId;
-use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -45,6 +49,35 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Rebuild the whole L2 state from the chains alone (checked against every contract) and,
+    /// with `--into`, write it into an empty node database a node can start from.
+    Recover {
+        /// Configuration file (the chains are read from it).
+        #[arg(long)]
+        config: PathBuf,
+        /// An empty node database (`sqlite://…` or `postgres://…`).
+        #[arg(long)]
+        into: Option<String>,
+    },
+    /// Exodus: the proof that `owner` held `token` on `chain` in its last executed state, from
+    /// L1 data alone; with `--send`, exit with it and withdraw to the owner's wallet.
+    Exit {
+        /// Configuration file (the chains are read from it).
+        #[arg(long)]
+        config: PathBuf,
+        /// The chain in exodus mode.
+        #[arg(long)]
+        chain: u8,
+        /// The account's L1 address.
+        #[arg(long)]
+        owner: String,
+        /// Token id on that chain.
+        #[arg(long, default_value_t = 0)]
+        token: u16,
+        /// Submit the exit and the withdrawal (gas paid by ROLLUP_EXIT_KEY's account).
+        #[arg(long)]
+        send: bool,
+    },
     /// The operator's action after a halt: resolve it (the refused block must be gone from the
     /// node, or it is refused again).
     Resume {
@@ -57,66 +90,22 @@ enum Command {
     },
 }
 
-#[derive(Deserialize)]
-struct ChainConfig {
-    id: u8,
-    rpc_url: String,
-    contract: String,
-    #[serde(default = "one")]
-    confirmations: u64,
-}
-
-fn one() -> u64 {
-    1
-}
-
-#[derive(Deserialize)]
-struct Config {
-    database_url: String,
-    node_url: String,
-    #[serde(default = "default_api")]
-    api_addr: String,
-    network_id: String,
-    #[serde(default = "default_capacity")]
-    capacity: usize,
-    fee_account: String,
-    #[serde(default = "default_poll")]
-    poll_ms: u64,
-    chains: Vec<ChainConfig>,
-}
-
-fn default_api() -> String {
-    "127.0.0.1:3040".into()
-}
-fn default_capacity() -> usize {
-    16
-}
-fn default_poll() -> u64 {
-    500
-}
-
-fn load(path: &PathBuf) -> anyhow::Result<Config> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let c: Config = toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
-    anyhow::ensure!(!c.chains.is_empty(), "no chains configured");
-    anyhow::ensure!(
-        c.database_url.starts_with("sqlite:"),
-        "the auditor's database is SQLite (sqlite://path)"
-    );
-    Ok(c)
-}
-
-fn network(c: &Config) -> anyhow::Result<NetworkConfig> {
-    let fee: Address = c.fee_account.parse().context("fee_account")?;
-    Ok(NetworkConfig {
-        chains: c
-            .chains
-            .iter()
-            .map(|x| ChainId::new(x.id).context("chain id"))
-            .collect::<anyhow::Result<_>>()?,
-        fee_account: rollup_crypto::Address(fee.0.0),
-    })
+/// Every configured chain as a recovery source (the auditor's own connections).
+fn sources(
+    c: &rollup_auditor::config::AuditorConfig,
+) -> anyhow::Result<Vec<ChainSource<DynProvider>>> {
+    c.chains
+        .iter()
+        .map(|x| {
+            Ok(ChainSource {
+                chain: ChainId::new(x.id)?,
+                provider: ProviderBuilder::new()
+                    .connect_http(x.rpc_url.parse().with_context(|| x.rpc_url.clone())?)
+                    .erased(),
+                contract: x.contract.parse().context("contract address")?,
+            })
+        })
+        .collect()
 }
 
 #[tokio::main]
@@ -140,6 +129,144 @@ async fn main() -> anyhow::Result<()> {
                 None => println!("not halted"),
             }
         }
+        Command::Recover { config, into } => {
+            let c = load(&config)?;
+            let net = c.network()?;
+            let sources = sources(&c)?;
+            // Fail before the long replay if the target cannot take the result.
+            let target = match &into {
+                Some(url) => {
+                    let storage = rollup_storage::Storage::connect(url).await?;
+                    anyhow::ensure!(
+                        storage.is_empty().await?,
+                        "the target database is not empty: recover into a new one"
+                    );
+                    Some(storage)
+                }
+                None => None,
+            };
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "recovering {bar:40} block {pos}/{len} ({elapsed})",
+                )
+                .expect("a valid template"),
+            );
+            let started = std::time::Instant::now();
+            let mut recovered = rollup_auditor::recover::from_l1(
+                &sources,
+                &net,
+                c.capacity,
+                Until::ExecutedEverywhere,
+                &|done, total| {
+                    bar.set_length(total.into());
+                    bar.set_position(done.into());
+                },
+            )
+            .await?;
+            bar.finish();
+            let secs = started.elapsed().as_secs_f64();
+            let last = recovered.auditor.last_block();
+            println!(
+                "recovered blocks 1..={last} ({} operations) in {secs:.2} s; final root 0x{}",
+                recovered.ops,
+                hex::encode(recovered.auditor.final_root())
+            );
+            for (i, root) in recovered.auditor.chain_roots().iter().enumerate() {
+                println!(
+                    "  chain {}: root 0x{} = the contract's last executed root",
+                    sources[i].chain,
+                    hex::encode(root)
+                );
+            }
+            println!("  {} accounts", recovered.auditor.state().account_count());
+            if let Some(storage) = target {
+                let n = rollup_auditor::recover::write_snapshot(&storage, &recovered).await?;
+                println!(
+                    "wrote the state after block {n} into the target database: a node started on it continues with block {}",
+                    n + 1
+                );
+            }
+        }
+        Command::Exit {
+            config,
+            chain,
+            owner,
+            token,
+            send,
+        } => {
+            let c = load(&config)?;
+            let chain = ChainId::new(chain)?;
+            let owner: alloy::primitives::Address = owner.parse().context("owner address")?;
+            let sources = sources(&c)?;
+            let recovered = rollup_auditor::recover::from_l1(
+                &sources,
+                &c.network()?,
+                c.capacity,
+                Until::ExecutedOn(chain),
+                &|_, _| {},
+            )
+            .await?;
+            let mut state = recovered.auditor.state().clone();
+            let chain_state = state
+                .chain_mut(chain)
+                .with_context(|| format!("chain {chain} is not connected"))?;
+            let account = (0..chain_state.account_count())
+                .map(rollup_types::AccountId)
+                .find(|a| {
+                    chain_state
+                        .account(*a)
+                        .is_some_and(|x| x.address.0 == owner.0.0)
+                })
+                .with_context(|| format!("{owner} has no account"))?;
+            let proof =
+                rollup_l1::encode::exit_proof(chain_state, account, rollup_types::TokenId(token))
+                    .context("exit proof")?;
+            println!(
+                "chain {chain}, block {}: account {} ({owner}) holds {} of token {token}",
+                recovered.auditor.last_block(),
+                account.0,
+                proof.amount
+            );
+            let call = Rollup::exitCall { p: proof.clone() };
+            println!(
+                "exit calldata: 0x{}",
+                hex::encode(alloy::sol_types::SolCall::abi_encode(&call))
+            );
+            if send {
+                let key: PrivateKeySigner = std::env::var("ROLLUP_EXIT_KEY")
+                    .context("--send: set ROLLUP_EXIT_KEY (the account paying gas)")?
+                    .trim()
+                    .trim_start_matches("0x")
+                    .parse()
+                    .context("ROLLUP_EXIT_KEY: a private key (32 bytes hex)")?;
+                let x = c
+                    .chains
+                    .iter()
+                    .find(|x| x.id == chain.0)
+                    .context("chain config")?;
+                let provider = ProviderBuilder::new()
+                    .wallet(alloy::network::EthereumWallet::from(key))
+                    .connect_http(x.rpc_url.parse().with_context(|| x.rpc_url.clone())?)
+                    .erased();
+                let rollup = Rollup::new(x.contract.parse().context("contract")?, provider);
+                anyhow::ensure!(
+                    rollup.exodusMode().call().await?,
+                    "chain {chain} is not in exodus mode (activateExodusMode once a priority request expired)"
+                );
+                let amount = proof.amount;
+                let r = rollup.exit(proof).send().await?.get_receipt().await?;
+                anyhow::ensure!(r.status(), "exit reverted: {:?}", r.transaction_hash);
+                println!("exited: {}", r.transaction_hash);
+                let r = rollup
+                    .withdrawPendingBalance(owner, token, amount)
+                    .send()
+                    .await?
+                    .get_receipt()
+                    .await?;
+                anyhow::ensure!(r.status(), "withdrawal reverted: {:?}", r.transaction_hash);
+                println!("withdrawn to {owner}: {amount} ({})", r.transaction_hash);
+            }
+        }
         Command::Resume { config, reason } => {
             let c = load(&config)?;
             let store = AuditStore::open(&c.database_url).await?;
@@ -157,7 +284,7 @@ async fn main() -> anyhow::Result<()> {
                 .trim_start_matches("0x")
                 .parse()
                 .context("ROLLUP_AUDITOR_KEY: a private key (32 bytes hex)")?;
-            let net = network(&c)?;
+            let net = c.network()?;
             let network_id: B256 = c.network_id.parse().context("network_id")?;
             let store = AuditStore::open(&c.database_url).await?;
             let auditor = store.restore(&net, c.capacity).await?;
@@ -177,7 +304,7 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
             tracing::info!(auditor = %key.address(), api = %bound, from = auditor.last_block(), "auditor started");
-            let mut service = Service::new(
+            let service = Service::new(
                 auditor,
                 store,
                 &c.node_url,
@@ -189,27 +316,9 @@ async fn main() -> anyhow::Result<()> {
                     max_range: 2_000,
                 },
             )?;
-            let poll = Duration::from_millis(c.poll_ms);
-            loop {
-                let round = async {
-                    service.sync_requests().await?;
-                    service.audit_next().await
-                };
-                tokio::select! {
-                    r = round => match r {
-                        Ok(Outcome::Approved(n)) => tracing::info!(block = n, "approved"),
-                        Ok(Outcome::Refused(n)) => {
-                            tracing::error!(block = n, "REFUSED: the network is halted until an operator resumes it (rollup-auditor status)")
-                        }
-                        Ok(Outcome::Halted | Outcome::Idle) => {}
-                        Err(e) => tracing::warn!(error = %e, "auditor round failed; retrying"),
-                    },
-                    _ = tokio::signal::ctrl_c() => {
-                        tracing::info!("interrupted");
-                        return Ok(());
-                    }
-                }
-                tokio::time::sleep(poll).await;
+            tokio::select! {
+                _ = service.run(Duration::from_millis(c.poll_ms)) => {}
+                _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
             }
         }
     }

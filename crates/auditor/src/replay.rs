@@ -139,6 +139,35 @@ pub struct Audited {
     pub commitment: [u8; 32],
     /// The `sync_hash` the contracts compute and the oracles attest.
     pub sync_hash: [u8; 32],
+    /// The block's timestamp.
+    pub timestamp: u64,
+    /// `final_root` before the block.
+    pub old_final_root: [u8; 32],
+    /// Per chain (ascending id): the padded pubdata hash.
+    pub pubdata_hashes: Vec<[u8; 32]>,
+    /// Per chain: the onchain-ops hash.
+    pub onchain_hashes: Vec<[u8; 32]>,
+    /// Per chain: priority operations the block consumed.
+    pub priority_ops: Vec<u64>,
+}
+
+impl Audited {
+    /// The `StoredBlockInfo` the contract of the `i`-th chain (ascending id) keeps for this block
+    /// (its hash is `storedBlockHashes(number)`; the next commit there refers to it).
+    pub fn stored_block(&self, i: usize) -> rollup_l1::bindings::Rollup::StoredBlockInfo {
+        use alloy::primitives::B256;
+        rollup_l1::bindings::Rollup::StoredBlockInfo {
+            blockNumber: self.number,
+            timestamp: self.timestamp,
+            priorityOperations: self.priority_ops[i],
+            oldFinalRoot: B256::from(self.old_final_root),
+            newFinalRoot: B256::from(self.final_root),
+            pubdataHash: B256::from(self.pubdata_hashes[i]),
+            onchainOpsHash: B256::from(self.onchain_hashes[i]),
+            commitment: B256::from(self.commitment),
+            syncHash: B256::from(self.sync_hash),
+        }
+    }
 }
 
 /// The auditor's own replica of the L2 state and of the block chain's hashes.
@@ -272,6 +301,7 @@ impl Auditor {
         let mut swaps_in: BTreeMap<(ChainId, PoolId), Vec<(Amount, Amount)>> = BTreeMap::new();
         let mut swaps_out: BTreeMap<(ChainId, PoolId), Vec<(Amount, Amount)>> = BTreeMap::new();
         let mut pubdata_hashes = Vec::with_capacity(self.chains.len());
+        let mut priority_ops = Vec::with_capacity(self.chains.len());
         let mut onchain_hashes = Vec::with_capacity(self.chains.len());
         for (i, (chain, info)) in inputs.iter().enumerate() {
             let chain = *chain;
@@ -296,6 +326,7 @@ impl Auditor {
                 return Err(bad("hash differs from the committed one".into()));
             }
             let ops = decode_pubdata(pubdata).map_err(|e| bad(e.to_string()))?;
+            priority_ops.push(ops.iter().filter(|o| o.is_priority()).count() as u64);
             let state = trial.chain_mut(chain).expect("connected");
             for (index, op) in ops.iter().enumerate() {
                 let rule = |error: String| Mismatch::Rule {
@@ -375,6 +406,7 @@ impl Auditor {
             &pubdata_hashes,
         );
         let sync_hash = sync_hash_of(&self.sync_hash, &commitment, &onchain_hashes);
+        let old_final_root = self.final_root;
         self.state = trial;
         self.last = number;
         self.timestamp = first.timestamp;
@@ -386,6 +418,11 @@ impl Auditor {
             final_root,
             commitment,
             sync_hash,
+            timestamp: first.timestamp,
+            old_final_root,
+            pubdata_hashes,
+            onchain_hashes,
+            priority_ops,
         })
     }
 

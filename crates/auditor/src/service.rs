@@ -172,6 +172,38 @@ impl<P: Provider + Clone> Service<P> {
     }
 }
 
+impl<P: Provider + Clone> Service<P> {
+    /// One round: new requests, then the next block.
+    pub async fn round(&mut self) -> Result<Outcome, ServiceError> {
+        self.sync_requests().await?;
+        self.audit_next().await
+    }
+
+    /// Runs rounds every `poll` for ever, logging what each did (a refusal as an error: the
+    /// network stays halted until an operator resumes it). Failed rounds are retried.
+    pub async fn run(mut self, poll: std::time::Duration) {
+        loop {
+            // Catch up without pausing while blocks are waiting.
+            loop {
+                match self.round().await {
+                    Ok(Outcome::Approved(n)) => {
+                        tracing::info!(block = n, "approved");
+                        continue;
+                    }
+                    Ok(Outcome::Refused(n)) => tracing::error!(
+                        block = n,
+                        "REFUSED: the network is halted until an operator resumes it (rollup-auditor status)"
+                    ),
+                    Ok(Outcome::Halted | Outcome::Idle) => {}
+                    Err(e) => tracing::warn!(error = %e, "auditor round failed; retrying"),
+                }
+                break;
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+}
+
 fn parse_inputs(v: &Value) -> Result<Vec<(ChainId, CommitBlockInfo)>, ServiceError> {
     let bad = |what: &str| ServiceError::Answer(format!("rollup_blockInputs: {what}"));
     v["inputs"]

@@ -2,8 +2,9 @@
 //! contracts (the block verifier generated from the development keys) and a test ERC-20 on
 //! chain 2, then the operator node and three oracles as separate processes of the real
 //! `rollup-node` binary — the node (state keeper, prover worker, a driver per chain, the API,
-//! Prometheus metrics) over an SQLite database, each oracle (threshold 2) with its own key — and
-//! [`scenario`], a scripted session through the SDK: deposits, key changes, a cross-chain pool
+//! Prometheus metrics) over an SQLite database, each oracle (threshold 2) with its own key, the
+//! independent auditor as a process of the real `rollup-auditor` binary (its own database and
+//! key; the node commits only what it approves) — and [`scenario`], a scripted session through the SDK: deposits, key changes, a cross-chain pool
 //! with one-coin liquidity on both sides, a cross-chain swap, a transfer, and a withdrawal
 //! claimed on chain 2.
 //!
@@ -15,6 +16,7 @@ use alloy::primitives::{Address, U256, keccak256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
+use rollup_auditor::config::{AuditorChain, AuditorConfig};
 use rollup_l1::bindings::{Rollup, TestToken};
 use rollup_l1::deploy::{DeployConfig, deploy};
 use rollup_l1::{encode, solc};
@@ -37,6 +39,8 @@ pub const CAPACITY: usize = 16;
 pub const CHAINS: [ChainId; 3] = [ChainId(1), ChainId(2), ChainId(3)];
 const OPERATOR: usize = 0;
 const ORACLES: [usize; 3] = [7, 8, 9];
+/// DEV ONLY: the auditor signs with anvil's public account 6.
+const AUDITOR: usize = 6;
 /// Anvil accounts of the scenario's users.
 pub const ALICE: usize = 1;
 /// Bob.
@@ -63,6 +67,8 @@ pub struct DevnetConfig {
     pub api_addr: SocketAddr,
     /// Prometheus address of the node (port 0 picks a free port).
     pub metrics_addr: SocketAddr,
+    /// The auditor's API address (port 0 picks a free port).
+    pub auditor_addr: SocketAddr,
 }
 
 /// A running devnet. Dropping it stops the processes and the chains.
@@ -81,11 +87,17 @@ pub struct Devnet {
     pub metrics: SocketAddr,
     /// The node's configuration file (the oracles read it too).
     pub config_path: PathBuf,
+    /// The auditor's API.
+    pub auditor_api: SocketAddr,
+    /// The auditor's configuration file.
+    pub auditor_config: PathBuf,
     data_dir: PathBuf,
     bin: PathBuf,
+    auditor_bin: PathBuf,
     operator_key: String,
     node: Option<Child>,
     oracles: Vec<Child>,
+    auditor: Option<Child>,
 }
 
 /// Anvil account `i` of a chain.
@@ -106,22 +118,22 @@ pub fn key(anvil: &AnvilInstance, i: usize) -> [u8; 32] {
     anvil.keys()[i].to_bytes().into()
 }
 
-/// The `rollup-node` binary: `ROLLUP_NODE_BIN`, else next to this executable (or one directory
-/// up, for test executables under `deps/`).
-pub fn node_binary() -> anyhow::Result<PathBuf> {
-    if let Ok(p) = std::env::var("ROLLUP_NODE_BIN") {
+/// A workspace binary (`rollup-node`, `rollup-auditor`): the path in `env`, else next to this
+/// executable (or one directory up, for test executables under `deps/`).
+pub fn binary(name: &str, env: &str) -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var(env) {
         return Ok(p.into());
     }
     let exe = std::env::current_exe()?;
     exe.ancestors()
         .skip(1)
         .take(2)
-        .map(|d| d.join("rollup-node"))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
         .with_context(|| {
             format!(
-                "the rollup-node binary is not next to {}: build it with \
-                 `cargo build --release -p rollup-node` (or set ROLLUP_NODE_BIN)",
+                "the {name} binary is not next to {}: build it with \
+                 `cargo build --release -p {name}` (or set {env})",
                 exe.display()
             )
         })
@@ -169,7 +181,8 @@ impl Devnet {
     /// Starts everything; `progress` gets one line per step.
     pub async fn start(cfg: &DevnetConfig, progress: &dyn Fn(&str)) -> anyhow::Result<Devnet> {
         let repo = solc::repo_root();
-        let bin = node_binary()?;
+        let bin = binary("rollup-node", "ROLLUP_NODE_BIN")?;
+        let auditor_bin = binary("rollup-auditor", "ROLLUP_AUDITOR_BIN")?;
         progress("loading the development proving keys (first run: a setup of about a minute)");
         let mut chains = CHAINS.to_vec();
         chains.sort();
@@ -210,6 +223,7 @@ impl Devnet {
         anyhow::ensure!(anvil_bin.exists(), "anvil missing: run `npm ci`");
         let mut anvils = Vec::new();
         let mut contracts = Vec::new();
+        let network_id = keccak256("rollup devnet");
         for id in CHAINS {
             let anvil = Anvil::at(&anvil_bin)
                 .chain_id(31_336 + id.0 as u64)
@@ -231,7 +245,7 @@ impl Devnet {
                         .collect(),
                     oracle_threshold: 2,
                     priority_expiry: 24 * 3600,
-                    network_id: keccak256("rollup devnet"),
+                    network_id,
                     genesis_final_root: encode::root(&final_root),
                     genesis_chain_root: encode::root(
                         &genesis.chain_mut(id).context("chain")?.root(),
@@ -263,6 +277,8 @@ impl Devnet {
 
         let api = concrete(cfg.api_addr)?;
         let metrics = concrete(cfg.metrics_addr)?;
+        let auditor_api = concrete(cfg.auditor_addr)?;
+        let auditor_key = account(&anvils[0], AUDITOR);
         let db = format!("sqlite://{}", data_dir.join("node.db").display());
         let config = NodeConfig {
             database_url: db.clone(),
@@ -288,7 +304,36 @@ impl Devnet {
             api_addr: api.to_string(),
             metrics_addr: metrics.to_string(),
             fees: Vec::new(),
+            auditor_url: Some(format!("http://{auditor_api}")),
+            auditor_address: Some(auditor_key.address().to_string()),
         };
+        let auditor_config = AuditorConfig {
+            database_url: format!("sqlite://{}", data_dir.join("auditor.db").display()),
+            node_url: format!("http://{api}"),
+            api_addr: auditor_api.to_string(),
+            network_id: network_id.to_string(),
+            capacity: CAPACITY,
+            fee_account: config.fee_account.clone(),
+            poll_ms: 300,
+            chains: config
+                .chains
+                .iter()
+                .map(|c| AuditorChain {
+                    id: c.id,
+                    rpc_url: c.rpc_url.clone(),
+                    contract: c.contract.clone(),
+                    confirmations: 0,
+                })
+                .collect(),
+        };
+        let auditor_config_path = data_dir.join("auditor.toml");
+        std::fs::write(
+            &auditor_config_path,
+            format!(
+                "# Written by the devnet; the auditor's key comes from the environment.\n{}",
+                toml::to_string(&auditor_config)?
+            ),
+        )?;
         let config_path = data_dir.join("node.toml");
         std::fs::write(
             &config_path,
@@ -309,27 +354,30 @@ impl Devnet {
             api,
             metrics,
             config_path,
+            auditor_api,
+            auditor_config: auditor_config_path,
             data_dir,
             bin,
+            auditor_bin,
             node: None,
             oracles: Vec::new(),
+            auditor: None,
         };
-        for (i, &k) in ORACLES.iter().enumerate() {
-            let oracle_key = hex::encode(key(&net.anvils[0], k));
-            let child = spawn(
-                &net.bin,
-                &[
-                    "oracle",
-                    "--config",
-                    &net.config_path.display().to_string(),
-                    "--threshold",
-                    "2",
-                ],
-                &[("ROLLUP_ORACLE_KEY", &oracle_key)],
-                &net.data_dir.join(format!("oracle-{}.log", i + 1)),
-            )?;
-            net.oracles.push(child);
-        }
+        net.auditor = Some(spawn(
+            &net.auditor_bin,
+            &["run", "--config", &net.auditor_config.display().to_string()],
+            &[(
+                "ROLLUP_AUDITOR_KEY",
+                &hex::encode(key(&net.anvils[0], AUDITOR)),
+            )],
+            &net.data_dir.join("auditor.log"),
+        )?);
+        progress(&format!(
+            "auditor: rollup-auditor run (its own database and key {}), API at http://{auditor_api}, log {}",
+            auditor_key.address(),
+            net.data_dir.join("auditor.log").display()
+        ));
+        net.start_oracles()?;
         progress(&format!(
             "oracles: 3 rollup-node oracle processes (threshold 2), logs in {}",
             net.data_dir.display()
@@ -340,6 +388,126 @@ impl Devnet {
             net.node_log().display()
         ));
         Ok(net)
+    }
+
+    fn start_oracles(&mut self) -> anyhow::Result<()> {
+        for (i, &k) in ORACLES.iter().enumerate() {
+            let oracle_key = hex::encode(key(&self.anvils[0], k));
+            let child = spawn(
+                &self.bin,
+                &[
+                    "oracle",
+                    "--config",
+                    &self.config_path.display().to_string(),
+                    "--threshold",
+                    "2",
+                ],
+                &[("ROLLUP_ORACLE_KEY", &oracle_key)],
+                &self.data_dir.join(format!("oracle-{}.log", i + 1)),
+            )?;
+            self.oracles.push(child);
+        }
+        Ok(())
+    }
+
+    /// Runs `rollup-auditor recover` into a new SQLite database `name` in the data directory,
+    /// from the chains alone; returns its URL and what the tool printed.
+    pub async fn recover_into(&self, name: &str) -> anyhow::Result<(String, String)> {
+        let url = format!("sqlite://{}", self.data_dir.join(name).display());
+        let out = Command::new(&self.auditor_bin)
+            .args([
+                "recover",
+                "--config",
+                &self.auditor_config.display().to_string(),
+                "--into",
+                &url,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .context("running rollup-auditor recover")?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        anyhow::ensure!(
+            out.status.success(),
+            "rollup-auditor recover failed ({}):\n{text}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok((url, text))
+    }
+
+    /// Runs `rollup-auditor exit --send` for `owner`'s `token` on chain slot `i`, gas paid by
+    /// anvil account `payer`; returns what the tool printed.
+    pub async fn exit_with_tool(
+        &self,
+        i: usize,
+        owner: Address,
+        token: u16,
+        payer: usize,
+    ) -> anyhow::Result<String> {
+        let out = Command::new(&self.auditor_bin)
+            .args([
+                "exit",
+                "--config",
+                &self.auditor_config.display().to_string(),
+                "--chain",
+                &CHAINS[i].0.to_string(),
+                "--owner",
+                &owner.to_string(),
+                "--token",
+                &token.to_string(),
+                "--send",
+            ])
+            .env("ROLLUP_EXIT_KEY", hex::encode(key(&self.anvils[i], payer)))
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .context("running rollup-auditor exit")?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        anyhow::ensure!(
+            out.status.success(),
+            "rollup-auditor exit failed ({}):\n{text}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(text)
+    }
+
+    /// Stops the node for good (the operator is gone) and the auditor with it.
+    pub async fn stop_operator(&mut self) -> anyhow::Result<()> {
+        if self.node.is_some() {
+            self.kill_node().await?;
+        }
+        if let Some(mut a) = self.auditor.take() {
+            a.start_kill()?;
+            a.wait().await?;
+        }
+        Ok(())
+    }
+
+    /// Moves the node and the oracles to the database at `url` (e.g. a recovered one): stops
+    /// them, rewrites the node's configuration, starts them again on it.
+    pub async fn switch_database(&mut self, url: &str) -> anyhow::Result<()> {
+        if self.node.is_some() {
+            self.kill_node().await?;
+        }
+        for mut o in self.oracles.drain(..) {
+            o.start_kill()?;
+            o.wait().await?;
+        }
+        let text = std::fs::read_to_string(&self.config_path)?;
+        let mut config: NodeConfig = toml::from_str(&text)?;
+        config.database_url = url.to_string();
+        std::fs::write(
+            &self.config_path,
+            format!(
+                "# Written by the devnet; the operator and oracle keys come from the environment.\n{}",
+                toml::to_string(&config)?
+            ),
+        )?;
+        self.storage = Storage::connect(url).await?;
+        self.start_oracles()?;
+        self.start_node().await
     }
 
     /// The node's log file.
@@ -391,6 +559,14 @@ impl Devnet {
                 tail(&self.node_log())
             );
         }
+        if let Some(a) = &mut self.auditor
+            && let Some(status) = a.try_wait()?
+        {
+            anyhow::bail!(
+                "the auditor exited ({status}); log:\n{}",
+                tail(&self.data_dir.join("auditor.log"))
+            );
+        }
         for (i, o) in self.oracles.iter_mut().enumerate() {
             if let Some(status) = o.try_wait()? {
                 let log = self.data_dir.join(format!("oracle-{}.log", i + 1));
@@ -414,11 +590,36 @@ impl Devnet {
         )?)
     }
 
+    /// The auditor's newest approved block and its halt (block, reason), from its API.
+    pub async fn auditor_status(&self) -> anyhow::Result<(u32, Option<(u32, String)>)> {
+        use jsonrpsee::core::client::ClientT;
+        let client = jsonrpsee::http_client::HttpClientBuilder::default()
+            .build(format!("http://{}", self.auditor_api))?;
+        let v: serde_json::Value = client
+            .request("auditor_status", jsonrpsee::rpc_params![])
+            .await?;
+        let approved = v["lastApproved"]
+            .as_u64()
+            .context("auditor_status: lastApproved")? as u32;
+        let halt = v["halted"].as_object().map(|h| {
+            (
+                h.get("block").and_then(|b| b.as_u64()).unwrap_or(0) as u32,
+                h.get("reason")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        });
+        Ok((approved, halt))
+    }
+
     /// Whether every sealed block is executed on every chain, in the node's records and in
     /// every contract's counter alike.
     pub async fn all_executed(&self) -> anyhow::Result<bool> {
         let last = self.storage.last_block().await?;
-        for n in 1..=last {
+        // Blocks up to a recovered snapshot exist only on L1 (checked by the counters below).
+        let base = self.storage.snapshot().await?.map_or(0, |s| s.number);
+        for n in base + 1..=last {
             let stages = self.storage.stages(n).await?;
             if stages.len() != CHAINS.len() || stages.iter().any(|(_, s)| *s != Stage::Executed) {
                 return Ok(false);
@@ -455,6 +656,8 @@ pub struct Report {
     pub deposit_latency: f64,
     /// The quote the API gave for the swap before it was made.
     pub quoted: u128,
+    /// The newest block the auditor approved (every block, when all went well).
+    pub approved: u32,
 }
 
 /// Options of the scenario.
@@ -661,6 +864,14 @@ pub async fn scenario(
     };
     let reserves = (half(c1).await?, half(c2).await?);
     let blocks = net.storage.last_block().await?;
+    let (approved, halted) = net.auditor_status().await?;
+    anyhow::ensure!(
+        halted.is_none(),
+        "the auditor halted the network: {halted:?}"
+    );
+    progress(&format!(
+        "the auditor approved blocks 1..={approved} (each commit carried its verified signature); no halt"
+    ));
     progress(&format!(
         "done: {blocks} blocks executed on all 3 chains; pool reserves {} wei (chain 1) / {} TUSD units (chain 2)",
         reserves.0, reserves.1
@@ -673,5 +884,6 @@ pub async fn scenario(
         withdrawal_latency: latency,
         deposit_latency,
         quoted,
+        approved,
     })
 }

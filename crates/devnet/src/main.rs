@@ -1,6 +1,6 @@
 //! `rollup-devnet`: starts the local network (three anvil chains, contracts, then the node —
-//! state keeper, prover, chain drivers, API, metrics — and three oracles as `rollup-node`
-//! processes), runs the scripted scenario, then serves until interrupted (or exits with
+//! state keeper, prover, chain drivers, API, metrics — three oracles as `rollup-node` processes,
+//! and the auditor as a `rollup-auditor` process), runs the scripted scenario, then serves until interrupted (or exits with
 //! `--exit-after-scenario`).
 
 use clap::Parser;
@@ -25,6 +25,9 @@ struct Cli {
     /// The node's Prometheus endpoint.
     #[arg(long, default_value = "127.0.0.1:9464")]
     metrics: std::net::SocketAddr,
+    /// The auditor's API.
+    #[arg(long, default_value = "127.0.0.1:3040")]
+    auditor: std::net::SocketAddr,
     /// Kill the node with SIGKILL in the middle of the scenario and restart it.
     #[arg(long)]
     crash_node: bool,
@@ -47,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
             keys_dir: cli.keys_dir,
             api_addr: cli.api,
             metrics_addr: cli.metrics,
+            auditor_addr: cli.auditor,
         },
         &say,
     )

@@ -4,16 +4,19 @@
 //! constant product, the L1 wallet balance after the claim (exactly once), the L2 balances
 //! (nothing lost, nothing twice), the pool reserves, that every block reached "executed" on
 //! every chain (node records and contract counters), that the state recovered from the anvil
-//! chains alone (through the auditor's replay) has the node's final root and balances, and that
-//! the node's metrics are served.
+//! chains alone (through the auditor's replay) has the node's final root and every account's
+//! balances and nonces, that the node's metrics are served, that the auditor process approved
+//! every block — and then `rollup-auditor recover --into` an empty database: the node and the
+//! oracles restarted on it serve the same state and the next block executes on every chain.
 
-use rollup_auditor::recover::{ChainSource, from_l1};
+use rollup_auditor::recover::{ChainSource, Until, from_l1};
 use rollup_devnet::{
     ALICE, CAPACITY, CAROL, CHAINS, Devnet, DevnetConfig, ScenarioOptions, account, network_config,
     provider, scenario,
 };
 use rollup_sdk::Client;
-use rollup_types::{AccountId, ChainId, TokenId};
+use rollup_types::tx::{L2Tx, Transfer};
+use rollup_types::{AccountId, Amount, ChainId, Nonce, TokenId};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn devnet_scenario_survives_a_node_sigkill_and_executes_everywhere() {
@@ -25,6 +28,7 @@ async fn devnet_scenario_survives_a_node_sigkill_and_executes_everywhere() {
             keys_dir: repo.join(".data/keys"),
             api_addr: "127.0.0.1:0".parse().unwrap(),
             metrics_addr: "127.0.0.1:0".parse().unwrap(),
+            auditor_addr: "127.0.0.1:0".parse().unwrap(),
         },
         &|s| println!("{s}"),
     )
@@ -49,6 +53,8 @@ async fn devnet_scenario_survives_a_node_sigkill_and_executes_everywhere() {
     );
     assert_eq!(report.claimed, 5_000 * TUSD);
     assert!(net.all_executed().await.unwrap());
+    // The auditor process approved every block (nothing is committed without its approval).
+    assert_eq!(report.approved, report.blocks);
     let client = Client::new(&format!("http://{}", net.api)).unwrap();
     let alice = net.wallet(ALICE).unwrap();
     let carol = net.wallet(CAROL).unwrap();
@@ -83,9 +89,16 @@ async fn devnet_scenario_survives_a_node_sigkill_and_executes_everywhere() {
         })
         .collect();
     let started = std::time::Instant::now();
-    let recovered = from_l1(&sources, &network_config(), CAPACITY, &|_, _| {})
-        .await
-        .unwrap();
+    let recovered = from_l1(
+        &sources,
+        &network_config(),
+        CAPACITY,
+        Until::ExecutedEverywhere,
+        &|_, _| {},
+    )
+    .await
+    .unwrap()
+    .auditor;
     println!(
         "recovered {} blocks from L1 in {:.2} s",
         recovered.last_block(),
@@ -95,23 +108,102 @@ async fn devnet_scenario_survives_a_node_sigkill_and_executes_everywhere() {
     assert_eq!(recovered.last_block(), last);
     let stored = net.storage.block(last).await.unwrap().unwrap();
     assert_eq!(recovered.final_root(), stored.final_root);
-    let balance =
-        |state: &rollup_state::NetworkState, chain, who: rollup_crypto::Address, token| {
+    // Every account's balances and nonce on every chain equal the node's (its API).
+    let every_account = |state: &rollup_state::NetworkState| {
+        let mut out = Vec::new();
+        for chain in CHAINS {
             let c = state.chain(chain).unwrap();
-            let id = (0..c.account_count())
-                .map(AccountId)
-                .find(|a| c.account(*a).unwrap().address == who)
-                .unwrap();
-            c.account(id).unwrap().balance(token).get()
-        };
-    assert_eq!(
-        balance(recovered.state(), ChainId(2), alice.address(), TokenId(1)),
-        expected_out - 6_000 * TUSD
+            for id in 0..c.account_count() {
+                let a = c.account(AccountId(id)).unwrap();
+                let mut balances: Vec<(u16, u128)> =
+                    a.balances().map(|(t, v)| (t.0, v.get())).collect();
+                balances.sort();
+                out.push((chain, id, a.address, a.nonce.0, balances));
+            }
+        }
+        out
+    };
+    let api = format!("http://{}", net.api);
+    let from_api = |client: Client, accounts: Vec<(ChainId, u32, rollup_crypto::Address)>| async move {
+        let mut out = Vec::new();
+        for (chain, id, address) in accounts {
+            let info = client.account(address, chain).await.unwrap().unwrap();
+            assert_eq!(info.id, id);
+            let mut balances: Vec<(u16, u128)> = info
+                .balances
+                .iter()
+                .map(|(t, v)| (t.parse().unwrap(), v.parse().unwrap()))
+                .filter(|(_, v)| *v != 0)
+                .collect();
+            balances.sort();
+            out.push((chain, id, address, info.nonce, balances));
+        }
+        out
+    };
+    let expected = every_account(recovered.state());
+    let keys: Vec<_> = expected
+        .iter()
+        .map(|(c, i, a, _, _)| (*c, *i, *a))
+        .collect();
+    assert!(
+        keys.len() >= 3 * 4,
+        "fee account, alice, bob, carol on every chain"
     );
     assert_eq!(
-        balance(recovered.state(), ChainId(2), carol.address(), TokenId(1)),
-        1_000 * TUSD
+        from_api(Client::new(&api).unwrap(), keys.clone()).await,
+        expected
     );
+
+    // `rollup-auditor recover --into` an empty database from the anvil chains alone, then the
+    // node and the oracles on it: the same state, and the next block executes on every chain.
+    net.kill_node().await.unwrap();
+    let (url, printed) = net.recover_into("recovered.db").await.unwrap();
+    println!("{printed}");
+    assert!(
+        printed.contains(&format!("recovered blocks 1..={last}")),
+        "{printed}"
+    );
+    net.switch_database(&url).await.unwrap();
+    let status = client.status().await.unwrap();
+    assert_eq!(status["lastBlock"], last);
+    assert_eq!(from_api(Client::new(&api).unwrap(), keys).await, expected);
+    let nonce = a2.nonce;
+    let h = client
+        .submit(
+            &alice
+                .sign(L2Tx::Transfer(Transfer {
+                    chain: ChainId(2),
+                    from: AccountId(a2.id),
+                    to: carol.address(),
+                    token: TokenId(1),
+                    amount: Amount::new(TUSD).unwrap(),
+                    fee: Amount::ZERO,
+                    nonce: Nonce(nonce),
+                }))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    client
+        .wait_tx(&h, "executed", std::time::Duration::from_secs(600))
+        .await
+        .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !net.all_executed().await.unwrap() {
+        assert!(
+            std::time::Instant::now() < until,
+            "next block not executed everywhere"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(net.storage.last_block().await.unwrap(), last + 1);
+    let c2 = client
+        .account(carol.address(), ChainId(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c2.balance(TokenId(1)), 1_001 * TUSD);
+    assert_eq!(net.auditor_status().await.unwrap(), (last + 1, None));
 
     // Prometheus metrics of the (restarted) node.
     let metrics = reqwest::get(format!("http://{}/metrics", net.metrics))
@@ -122,6 +214,46 @@ async fn devnet_scenario_survives_a_node_sigkill_and_executes_everywhere() {
         .unwrap();
     assert!(metrics.contains("rollup_chain_blocks"), "{metrics}");
     assert!(metrics.contains("rollup_l1_txs_sent_total"), "{metrics}");
+
+    // Exodus: the operator is gone. A deposit on chain 1 nobody processes expires (anvil's
+    // clock moved past the 24 h priority expiry), anyone activates exodus mode there, and alice
+    // leaves with her chain-1 ETH using nothing but L1 data and `rollup-auditor exit` (a friend,
+    // anvil account 4, pays the gas; the funds go to alice's L1 wallet).
+    net.stop_operator().await.unwrap();
+    let a_l1 = alloy::primitives::Address::from(alice.address().0);
+    let c1 = net.l1(0, ALICE).unwrap();
+    c1.deposit_eth(a_l1, ETH).await.unwrap();
+    let chain1 = provider(&net.anvils[0], &account(&net.anvils[0], 4));
+    use alloy::providers::Provider;
+    chain1
+        .raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (24 * 3600 + 1,))
+        .await
+        .unwrap();
+    chain1
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await
+        .unwrap();
+    let rollup1 = rollup_l1::bindings::Rollup::new(net.contracts[0], chain1.clone());
+    assert!(
+        rollup1
+            .activateExodusMode()
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+            .status()
+    );
+    assert!(rollup1.exodusMode().call().await.unwrap());
+    let alice_l2_eth = 10 * ETH - 5 * ETH - ETH / 10;
+    let before = chain1.get_balance(a_l1).await.unwrap();
+    let printed = net.exit_with_tool(0, a_l1, 0, 4).await.unwrap();
+    println!("{printed}");
+    let after = chain1.get_balance(a_l1).await.unwrap();
+    assert_eq!(after - before, alloy::primitives::U256::from(alice_l2_eth));
+    // Once only.
+    assert!(net.exit_with_tool(0, a_l1, 0, 4).await.is_err());
     drop(net);
     let _ = std::fs::remove_dir_all(dir);
 }

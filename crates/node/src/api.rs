@@ -7,7 +7,7 @@
 //! | `rollup_pool` | chain id, pool id | `{token, peerChain, peerToken, feeBps, reserve, supply}` or null |
 //! | `rollup_txStatus` | tx hash | `{status: "mempool"}`, `{status: "block", block, stages}` or `{status: "unknown"}` |
 //! | `rollup_blockStatus` | block number | `{number, stages: {chain: stage}}` or null |
-//! | `rollup_status` | — | `{lastBlock, chains}` |
+//! | `rollup_status` | — | `{lastBlock, chains, auditor: {state: notWatched \| unknown \| running \| halted, …}, halted}`: `halted` is true while the auditor has refused a block and every sender is stopped |
 //! | `rollup_blockInputs` | block number | `{number, inputs: [{chain, data}]}`: each chain's `commitBlocks` input (`CommitBlockInfo`, ABI-encoded hex) exactly as the senders will send it — what the auditor audits and approves — or null for a block no longer held |
 //! | `rollup_quote` | chain id, pool id, amount in (decimal string) | `{amountOut, peerChain, peerToken, feeBps}`: what a swap on `chain` pays on the peer chain now |
 //! | `rollup_estimateFee` | kind (`transfer`, `withdraw`, `swap`, …), chain id, token id | `{chunks, minFee}`: the fee the API requires for that kind in that token |
@@ -436,9 +436,12 @@ pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
     m.register_async_method("rollup_status", |_, api, _| async move {
         let shared = &api.shared;
         let last = shared.storage.last_block().await.map_err(internal)?;
+        let auditor = shared.auditor.read().expect("not poisoned").clone();
         Ok::<Value, ErrorObjectOwned>(json!({
             "lastBlock": last,
             "chains": shared.chains().iter().map(|c| c.0).collect::<Vec<_>>(),
+            "halted": matches!(auditor, crate::gate::AuditorStatus::Halted { .. }),
+            "auditor": auditor,
         }))
     })
     .expect("unique method name");

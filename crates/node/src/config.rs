@@ -61,6 +61,12 @@ pub struct NodeConfig {
     /// Minimum fees the API requires (none: every token free).
     #[serde(default)]
     pub fees: Vec<crate::fees::FeeRule>,
+    /// The auditor's API (`http://…`); the `chains` component does not start without it.
+    #[serde(default)]
+    pub auditor_url: Option<String>,
+    /// The auditor's signing address: only its approvals let a block be committed.
+    #[serde(default)]
+    pub auditor_address: Option<String>,
 }
 
 fn default_metrics_addr() -> String {
@@ -119,6 +125,16 @@ impl NodeConfig {
         self.api_addr
             .parse::<std::net::SocketAddr>()
             .map_err(|e| anyhow::anyhow!("api_addr {:?}: {e}", self.api_addr))?;
+        if let Some(a) = &self.auditor_address {
+            a.parse::<alloy::primitives::Address>()
+                .map_err(|e| anyhow::anyhow!("auditor_address {a:?}: {e}"))?;
+        }
+        if let Some(u) = &self.auditor_url {
+            anyhow::ensure!(
+                u.starts_with("http://") || u.starts_with("https://"),
+                "auditor_url {u:?}: an http(s) URL"
+            );
+        }
         if !self.metrics_addr.is_empty() {
             self.metrics_addr
                 .parse::<std::net::SocketAddr>()

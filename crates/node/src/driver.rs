@@ -7,8 +7,13 @@
 //! reorg simply leads to the right next action. A stage transaction that the contract refuses is
 //! logged and retried only after a pause; a refused commit is exactly how a chain stops a block
 //! it disagrees with (its priority operations were forged), and then no chain executes it.
+//!
+//! Before all of that sits the auditor [`Gate`]: a block is committed only with the auditor's
+//! verified approval of exactly the inputs being sent, and while the auditor is halted (or
+//! unknown) the driver sends nothing — it still reads its chain and keeps its records current.
 
 use crate::Shared;
+use crate::gate::Gate;
 use crate::store::DbTxStore;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::DynProvider;
@@ -40,12 +45,16 @@ pub struct Driver {
     sender: Sender<DynProvider, DbTxStore>,
     genesis: Rollup::StoredBlockInfo,
     refused: HashMap<String, Instant>,
+    gate: Arc<Gate>,
 }
 
 impl Driver {
-    /// A driver of the rollup contract at `contract` on `chain`, sending as `operator`.
+    /// A driver of the rollup contract at `contract` on `chain`, sending as `operator`, committing
+    /// what `gate` lets through.
+    #[allow(clippy::too_many_arguments)]
     pub async fn new(
         shared: Arc<Shared>,
+        gate: Arc<Gate>,
         chain: ChainId,
         provider: DynProvider,
         contract: Address,
@@ -78,6 +87,7 @@ impl Driver {
             cursor,
             sender,
             refused: HashMap::new(),
+            gate,
         })
     }
 
@@ -122,6 +132,13 @@ impl Driver {
     async fn stored(&self, n: u32) -> anyhow::Result<Rollup::StoredBlockInfo> {
         if n == 0 {
             return Ok(self.genesis.clone());
+        }
+        if let Some(base) = &self.shared.base
+            && base.number == n
+        {
+            return base.stored.get(&self.chain).cloned().ok_or_else(|| {
+                anyhow::anyhow!("the snapshot has no stored block of {}", self.chain)
+            });
         }
         let b = self
             .block(n)
@@ -220,17 +237,25 @@ impl Driver {
                 .advance_stage(n, self.chain.0, stage)
                 .await?;
         }
+        if !self.gate.status().running() {
+            return Ok(());
+        }
         if committed < last {
             let n = committed + 1;
             let block = self
                 .block(n)
                 .await
                 .ok_or_else(|| anyhow::anyhow!("block {n}"))?;
-            let info = Rollup::commitBlocksCall {
-                lastCommitted: self.stored(committed).await?,
-                blocks: vec![encode::commit_info(&block, self.chain)?],
-            };
-            self.send(format!("commit {n}"), info.abi_encode()).await?;
+            if self.gate.approved(&block, &self.shared).await? {
+                let info = Rollup::commitBlocksCall {
+                    lastCommitted: self.stored(committed).await?,
+                    blocks: vec![encode::commit_info(&block, self.chain)?],
+                };
+                self.send(format!("commit {n}"), info.abi_encode()).await?;
+            } else {
+                metrics::counter!(crate::metrics::AUDIT_WAITS, "chain" => self.chain.to_string())
+                    .increment(1);
+            }
         }
         if proven < committed
             && let Some(proofs) = self.shared.storage.proofs(proven + 1).await?

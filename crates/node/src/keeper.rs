@@ -1,8 +1,9 @@
 //! The state keeper: restore by replay, then seal blocks.
 
-use crate::Shared;
 use crate::recipe::Recipe;
+use crate::{Base, Shared};
 use anyhow::{Context, bail};
+use rollup_l1::bindings::Rollup::StoredBlockInfo;
 use rollup_prover::job::block_jobs;
 use rollup_state::{BlockContext, BuildOptions, NetworkConfig, NetworkState, build_block};
 use rollup_storage::{Storage, StoredBlock};
@@ -20,20 +21,74 @@ fn opts(capacity: usize, witness: bool) -> BuildOptions {
     }
 }
 
-/// Rebuilds the state from the stored blocks (genesis, then every recipe through the builder),
-/// checking each block's `final_root` and `sync_hash` against the stored ones; re-queues the
-/// proving jobs of a block stored without them (a crash between the two writes).
+/// The state the stored blocks start from: genesis, or the newest snapshot (a database written
+/// by state recovery), whose rebuilt `final_root` must be the one it was taken at.
+async fn start_state(
+    storage: &Storage,
+    network: &NetworkConfig,
+) -> anyhow::Result<(NetworkState, Option<Base>)> {
+    let Some(snap) = storage.snapshot().await? else {
+        return Ok((NetworkState::genesis(network).context("genesis")?, None));
+    };
+    let mut state = NetworkState::from_snapshot(network, &snap.state)
+        .with_context(|| format!("the snapshot at block {}", snap.number))?;
+    let root = rollup_crypto::field::fr_to_be_bytes(&state.final_root());
+    if root != snap.final_root {
+        bail!(
+            "the snapshot at block {} rebuilds to another final root than recorded",
+            snap.number
+        );
+    }
+    let json: BTreeMap<u8, String> =
+        serde_json::from_str(&snap.stored).context("snapshot stored blocks")?;
+    let mut stored = BTreeMap::new();
+    for (chain, hex_info) in json {
+        let bytes = hex::decode(hex_info.trim_start_matches("0x")).context("stored block hex")?;
+        let info = <StoredBlockInfo as alloy::sol_types::SolType>::abi_decode(&bytes)
+            .context("stored block ABI")?;
+        anyhow::ensure!(
+            info.blockNumber == snap.number && info.syncHash.0 == snap.sync_hash,
+            "chain {chain}'s stored block is not the snapshot's block"
+        );
+        stored.insert(rollup_types::ChainId::new(chain)?, info);
+    }
+    for c in &network.chains {
+        anyhow::ensure!(
+            stored.contains_key(c),
+            "the snapshot has no stored block of chain {c}"
+        );
+    }
+    Ok((
+        state,
+        Some(Base {
+            number: snap.number,
+            sync_hash: snap.sync_hash,
+            stored,
+        }),
+    ))
+}
+
+/// Rebuilds the state from the stored blocks (genesis or the newest snapshot, then every recipe
+/// through the builder), checking each block's `final_root` and `sync_hash` against the stored
+/// ones; re-queues the proving jobs of a block stored without them (a crash between the two
+/// writes).
 pub async fn restore(
     storage: Storage,
     network: NetworkConfig,
     capacity: usize,
 ) -> anyhow::Result<Shared> {
+    let (state, base) = start_state(&storage, &network).await?;
+    if let Some(b) = &base {
+        tracing::info!(block = b.number, "starting from the recovered snapshot");
+    }
     let shared = Shared {
-        state: Mutex::new(NetworkState::genesis(&network).context("genesis")?),
+        state: Mutex::new(state),
         storage,
         network,
         blocks: Mutex::new(BTreeMap::new()),
         capacity,
+        auditor: std::sync::RwLock::new(crate::gate::AuditorStatus::NotWatched),
+        base,
     };
     let last = catch_up(&shared).await?;
     tracing::info!(blocks = last, "state restored");
@@ -49,7 +104,7 @@ pub async fn catch_up(shared: &Shared) -> anyhow::Result<u32> {
         .lock()
         .await
         .last_key_value()
-        .map_or(0, |(n, _)| *n);
+        .map_or(shared.base.as_ref().map_or(0, |b| b.number), |(n, _)| *n);
     let last = shared.storage.last_block().await?;
     for n in known + 1..=last {
         let stored = shared
@@ -57,27 +112,162 @@ pub async fn catch_up(shared: &Shared) -> anyhow::Result<u32> {
             .block(n)
             .await?
             .with_context(|| format!("block {n} missing"))?;
-        let recipe = Recipe::decode(&stored.data).with_context(|| format!("block {n}"))?;
         let proven = shared.storage.proofs(n).await?.is_some();
-        let block = build_block(
-            &mut state,
-            &recipe.ctx,
-            recipe.txs.clone(),
-            opts(shared.capacity, !proven),
-        );
-        if !block.rejected.is_empty() || block.txs.len() != recipe.txs.len() {
-            bail!("block {n} does not replay: {:?}", block.rejected);
-        }
-        let root = rollup_crypto::field::fr_to_be_bytes(&block.new_final_root);
-        if root != stored.final_root || block.sync_hash != stored.sync_hash {
-            bail!("block {n} replays to other roots than stored: state or code changed");
-        }
+        let block = replay(&mut state, &stored, shared.capacity, !proven)?;
         if !proven && !has_jobs(&shared.storage, n).await? {
             queue_jobs(&shared.storage, &block, shared.capacity, &shared.network).await?;
         }
         shared.blocks.lock().await.insert(n, Arc::new(block));
     }
     Ok(last.max(known))
+}
+
+/// Rebuilds one stored block on `state` through the builder and checks its roots.
+fn replay(
+    state: &mut NetworkState,
+    stored: &StoredBlock,
+    capacity: usize,
+    witness: bool,
+) -> anyhow::Result<rollup_state::Block> {
+    let n = stored.number;
+    let recipe = Recipe::decode(&stored.data).with_context(|| format!("block {n}"))?;
+    let block = build_block(
+        state,
+        &recipe.ctx,
+        recipe.txs.clone(),
+        opts(capacity, witness),
+    );
+    if !block.rejected.is_empty() || block.txs.len() != recipe.txs.len() {
+        bail!("block {n} does not replay: {:?}", block.rejected);
+    }
+    let root = rollup_crypto::field::fr_to_be_bytes(&block.new_final_root);
+    if root != stored.final_root || block.sync_hash != stored.sync_hash {
+        bail!("block {n} replays to other roots than stored: state or code changed");
+    }
+    Ok(block)
+}
+
+/// What [`discard`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Discarded {
+    /// The blocks removed.
+    pub blocks: std::ops::RangeInclusive<u32>,
+    /// L2 transactions returned to the mempool.
+    pub returned: usize,
+    /// Priority requests dropped, to be read again from L1.
+    pub requests: usize,
+}
+
+/// The operator's action after the auditor refused block `from`: discards the sealed blocks
+/// `from..=last` (with the node stopped), so they are sealed again from a state rebuilt from the
+/// blocks before. Their L2 transactions go back to the front of the mempool; priority requests
+/// not consumed before `from` are dropped and every chain's watcher re-reads them from L1 (a
+/// request only the node's database held — a forged deposit — does not come back).
+///
+/// Refused when any of those blocks is committed on a chain, or a commit of one is in flight
+/// (`committed` holds each chain's `totalBlocksCommitted`, read by the caller from L1).
+pub async fn discard(
+    storage: &Storage,
+    network: &NetworkConfig,
+    capacity: usize,
+    from: u32,
+    committed: &[(rollup_types::ChainId, u32)],
+) -> anyhow::Result<Discarded> {
+    let last = storage.last_block().await?;
+    anyhow::ensure!(
+        from >= 1 && from <= last,
+        "no block {from} to discard (blocks 1..={last} are stored)"
+    );
+    for (chain, c) in committed {
+        anyhow::ensure!(
+            *c < from,
+            "chain {chain} has committed block {c}: blocks from {from} cannot be discarded"
+        );
+    }
+    for n in from..=last {
+        for (chain, stage) in storage.stages(n).await? {
+            anyhow::ensure!(
+                stage == rollup_storage::Stage::Sealed,
+                "block {n} is {stage:?} on chain {chain}: it cannot be discarded"
+            );
+        }
+    }
+    for chain in &network.chains {
+        for json in storage.l1_txs(chain.0).await? {
+            let r: rollup_l1::sender::TxRecord = serde_json::from_str(&json)?;
+            let in_flight = !matches!(
+                r.status,
+                rollup_l1::sender::TxStatus::Failed { .. }
+                    | rollup_l1::sender::TxStatus::Dropped
+                    | rollup_l1::sender::TxStatus::Confirmed { success: false, .. }
+            );
+            let block = r
+                .label
+                .strip_prefix("commit ")
+                .and_then(|n| n.parse::<u32>().ok());
+            if let Some(b) = block
+                && b >= from
+                && in_flight
+            {
+                bail!(
+                    "chain {chain} has a commit of block {b} in flight ({:?}): wait for it",
+                    r.status
+                );
+            }
+        }
+    }
+    let (mut state, base) = start_state(storage, network).await?;
+    let base = base.map_or(0, |b| b.number);
+    anyhow::ensure!(
+        from > base,
+        "blocks up to {base} were recovered from L1 and are executed: they cannot be discarded"
+    );
+    for n in base + 1..from {
+        let stored = storage
+            .block(n)
+            .await?
+            .with_context(|| format!("block {n} missing"))?;
+        replay(&mut state, &stored, capacity, false)?;
+    }
+    let mut returned = Vec::new();
+    for n in from..=last {
+        let stored = storage
+            .block(n)
+            .await?
+            .with_context(|| format!("block {n} missing"))?;
+        for tx in Recipe::decode(&stored.data)?.txs {
+            if !tx.is_priority() {
+                returned.push((tx.hash()?, tx.encode()?));
+            }
+        }
+    }
+    let mut requests = Vec::new();
+    let mut dropped = 0;
+    for chain in &network.chains {
+        let next = state
+            .chain(*chain)
+            .context("configured chain")?
+            .next_priority_serial();
+        let ops = storage.priority_ops(chain.0, next).await?;
+        if let Some(first) = ops.iter().map(|(_, _, b)| *b).min() {
+            dropped += ops.len();
+            let cursor = rollup_l1::watcher::Cursor::from_block(first);
+            requests.push((chain.0, next, serde_json::to_string(&cursor)?));
+        }
+    }
+    storage.discard_from(from, &returned, &requests).await?;
+    tracing::warn!(
+        from,
+        last,
+        returned = returned.len(),
+        requests = dropped,
+        "blocks discarded"
+    );
+    Ok(Discarded {
+        blocks: from..=last,
+        returned: returned.len(),
+        requests: dropped,
+    })
 }
 
 /// In a process without the state keeper: follows the blocks the keeper (elsewhere) seals.
@@ -153,6 +343,9 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
         Some((n, b)) => (n + 1, b.sync_hash),
         None => match shared.storage.last_block().await? {
             0 => (1, rollup_state::genesis_sync_hash()),
+            n if shared.base.as_ref().is_some_and(|b| b.number == n) => {
+                (n + 1, shared.base.as_ref().expect("checked").sync_hash)
+            }
             n => {
                 let b = shared.storage.block(n).await?.context("last block")?;
                 (n + 1, b.sync_hash)

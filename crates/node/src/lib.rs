@@ -7,6 +7,8 @@
 //!   number, in this process or others sharing a PostgreSQL database).
 //! * [`driver`]: one per chain — the watcher (priority requests, stage events) and the sender
 //!   that commits, proves and executes each block on that chain in order.
+//! * [`gate`]: the auditor gate — a chain's driver commits only blocks the independent auditor
+//!   signed an approval for, and sends nothing while the auditor is halted.
 //! * [`oracle`]: an oracle instance with its own key — attests blocks every chain proved with the
 //!   same `sync_hash`, posts its signature to the board, relays a threshold set to every chain.
 //!
@@ -18,6 +20,7 @@ pub mod api;
 pub mod config;
 pub mod driver;
 pub mod fees;
+pub mod gate;
 pub mod keeper;
 pub mod metrics;
 pub mod oracle;
@@ -44,6 +47,21 @@ pub struct Shared {
     pub blocks: Mutex<BTreeMap<u32, Arc<Block>>>,
     /// Chain-circuit capacity.
     pub capacity: usize,
+    /// What this process knows of the auditor (its gate keeps it fresh).
+    pub auditor: std::sync::RwLock<gate::AuditorStatus>,
+    /// The snapshot the database starts from (a node recovered from L1), if any.
+    pub base: Option<Base>,
+}
+
+/// The block a recovered node's database starts after: blocks up to it exist only on L1.
+#[derive(Clone, Debug)]
+pub struct Base {
+    /// The snapshot's block.
+    pub number: u32,
+    /// Its `sync_hash` (the next block chains from it).
+    pub sync_hash: [u8; 32],
+    /// Each chain's `StoredBlockInfo` of it (what the next commit refers to).
+    pub stored: BTreeMap<ChainId, rollup_l1::bindings::Rollup::StoredBlockInfo>,
 }
 
 impl Shared {

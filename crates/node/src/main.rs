@@ -13,9 +13,11 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use rollup_l1::bindings::Rollup;
 use rollup_l1::watcher::WatcherConfig;
 use rollup_node::config::NodeConfig;
 use rollup_node::driver::Driver;
+use rollup_node::gate::Gate;
 use rollup_node::oracle::Oracle;
 use rollup_node::{keeper, worker};
 use rollup_prover::{Keys, Network, Shape};
@@ -48,6 +50,18 @@ enum Command {
             default_value = "keeper,prover,chains,api"
         )]
         components: Vec<String>,
+    },
+    /// The operator's action after the auditor refused a block: with the node stopped, discard
+    /// the sealed, uncommitted blocks from `--from` on (their L2 transactions return to the
+    /// mempool; unconsumed priority requests are read again from L1). Then `rollup-auditor
+    /// resume` and start the node.
+    Discard {
+        /// Configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The first block to discard (the one the auditor refused).
+        #[arg(long)]
+        from: u32,
     },
     /// Run one oracle instance (its key from ROLLUP_ORACLE_KEY).
     Oracle {
@@ -161,27 +175,37 @@ async fn main() -> anyhow::Result<()> {
                     .await
                 });
             }
-            if components.iter().any(|c| c == "chains") {
-                let key = signer(
-                    cfg.operator_key
-                        .as_deref()
-                        .context("operator key: set ROLLUP_OPERATOR_KEY")?,
-                )?;
-                for c in &cfg.chains {
-                    let driver = Driver::new(
-                        shared.clone(),
-                        ChainId::new(c.id)?,
-                        provider(&c.rpc_url, &key)?,
-                        c.contract.parse().context("contract address")?,
-                        key.clone(),
-                        WatcherConfig {
-                            confirmations: c.confirmations,
-                            max_range: 2_000,
-                        },
-                        c.start_block,
-                    )
-                    .await?;
-                    tasks.spawn(driver.run(Duration::from_millis(cfg.poll_ms)));
+            if components.iter().any(|c| c == "chains" || c == "api")
+                && let Some(gate) = gate(&cfg, components.iter().any(|c| c == "chains")).await?
+            {
+                let gate = Arc::new(gate);
+                tasks.spawn(
+                    gate.clone()
+                        .run(shared.clone(), Duration::from_millis(cfg.poll_ms.max(500))),
+                );
+                if components.iter().any(|c| c == "chains") {
+                    let key = signer(
+                        cfg.operator_key
+                            .as_deref()
+                            .context("operator key: set ROLLUP_OPERATOR_KEY")?,
+                    )?;
+                    for c in &cfg.chains {
+                        let driver = Driver::new(
+                            shared.clone(),
+                            gate.clone(),
+                            ChainId::new(c.id)?,
+                            provider(&c.rpc_url, &key)?,
+                            c.contract.parse().context("contract address")?,
+                            key.clone(),
+                            WatcherConfig {
+                                confirmations: c.confirmations,
+                                max_range: 2_000,
+                            },
+                            c.start_block,
+                        )
+                        .await?;
+                        tasks.spawn(driver.run(Duration::from_millis(cfg.poll_ms)));
+                    }
                 }
             }
             let mut _api = None;
@@ -203,6 +227,38 @@ async fn main() -> anyhow::Result<()> {
                 r = first_failure => r?,
                 _ = tokio::signal::ctrl_c() => tracing::info!("interrupted"),
             }
+        }
+        Command::Discard { config, from } => {
+            let cfg = load(&config)?;
+            // A running node would seal the discarded blocks again from its memory.
+            std::net::TcpListener::bind(cfg.api_addr.as_str()).with_context(|| {
+                format!(
+                    "the node seems to be running (its API address {} is in use): stop it first",
+                    cfg.api_addr
+                )
+            })?;
+            let mut committed = Vec::new();
+            for c in &cfg.chains {
+                let p = ProviderBuilder::new()
+                    .connect_http(c.rpc_url.parse().with_context(|| c.rpc_url.clone())?)
+                    .erased();
+                let n = Rollup::new(c.contract.parse().context("contract address")?, p)
+                    .totalBlocksCommitted()
+                    .call()
+                    .await
+                    .with_context(|| format!("chain {}: totalBlocksCommitted", c.id))?;
+                committed.push((ChainId::new(c.id)?, n));
+            }
+            let storage = Storage::connect(&cfg.database_url).await?;
+            let d =
+                keeper::discard(&storage, &network(&cfg)?, cfg.capacity, from, &committed).await?;
+            println!(
+                "discarded blocks {}..={}: {} L2 transactions back in the mempool, {} priority requests to be read again from L1",
+                d.blocks.start(),
+                d.blocks.end(),
+                d.returned,
+                d.requests
+            );
         }
         Command::Oracle {
             config,
@@ -236,6 +292,50 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The auditor gate from the configuration, with the network id every contract was deployed
+/// with. `required` (the `chains` component): missing auditor settings are an error — the gate
+/// cannot be configured away. Otherwise (API only) the gate just reports the auditor's status.
+async fn gate(cfg: &NodeConfig, required: bool) -> anyhow::Result<Option<Gate>> {
+    let (Some(url), Some(address)) = (&cfg.auditor_url, &cfg.auditor_address) else {
+        anyhow::ensure!(
+            !required,
+            "the chains component commits only what the auditor approves: set auditor_url and \
+             auditor_address (docs/CONFIG.md)"
+        );
+        return Ok(None);
+    };
+    let mut network_id = None;
+    for c in &cfg.chains {
+        let p = ProviderBuilder::new()
+            .connect_http(
+                c.rpc_url
+                    .parse()
+                    .with_context(|| format!("rpc url {}", c.rpc_url))?,
+            )
+            .erased();
+        let contract: Address = c.contract.parse().context("contract address")?;
+        let id = Rollup::new(contract, p)
+            .networkId()
+            .call()
+            .await
+            .with_context(|| format!("chain {}: reading the contract's networkId", c.id))?;
+        match network_id {
+            None => network_id = Some(id),
+            Some(first) => anyhow::ensure!(
+                first == id,
+                "chain {}'s contract belongs to another network ({id} vs {first})",
+                c.id
+            ),
+        }
+    }
+    let network_id = network_id.context("no chains")?;
+    Ok(Some(Gate::new(
+        url,
+        address.parse().context("auditor_address")?,
+        network_id,
+    )?))
 }
 
 fn hostname() -> String {

@@ -29,6 +29,10 @@ pub const CHAIN_BLOCKS: &str = "rollup_chain_blocks";
 pub const L1_SENT: &str = "rollup_l1_txs_sent_total";
 /// Stage transactions the contract refused, label `chain`.
 pub const L1_REFUSED: &str = "rollup_l1_txs_refused_total";
+/// 1 while the auditor has halted the network (a refused block), else 0.
+pub const AUDITOR_HALTED: &str = "rollup_auditor_halted";
+/// Commits held back because the auditor has not approved the block (yet), label `chain`.
+pub const AUDIT_WAITS: &str = "rollup_commits_awaiting_approval_total";
 /// Attestations this oracle signed.
 pub const ORACLE_SIGNED: &str = "rollup_oracle_attestations_total";
 /// Threshold sets this oracle relayed, label `chain`.
@@ -64,6 +68,11 @@ fn describe() {
     describe_counter!(
         L1_REFUSED,
         "Stage transactions refused by the contract, by chain"
+    );
+    describe_gauge!(AUDITOR_HALTED, "1 while the auditor has halted the network");
+    describe_counter!(
+        AUDIT_WAITS,
+        "Commit rounds held back awaiting the auditor's approval, by chain"
     );
     describe_counter!(ORACLE_SIGNED, "Attestations signed by this oracle");
     describe_counter!(ORACLE_RELAYED, "Attestation sets relayed, by chain");

@@ -1,7 +1,9 @@
-//! Consensus: one chain refuses a block. The node's database is given a deposit on chain 2 that
-//! chain 2's queue never held (a forged priority operation); the block carrying it is committed
-//! and proven on chains 1 and 3, but chain 2's contract refuses to commit it, so no oracle can
-//! attest that every chain proved it, no chain executes it, and no funds move anywhere.
+//! Consensus: one chain refuses a block, even one the auditor approved. The node's database *and
+//! the auditor's* are given a deposit on chain 2 that chain 2's queue never held (a forged
+//! priority operation both believe — the auditor gate alone would have stopped it, see
+//! `gate.rs`); the block carrying it is approved, committed and proven on chains 1 and 3, but
+//! chain 2's contract refuses to commit it, so no oracle can attest that every chain proved it,
+//! no chain executes it, and no funds move anywhere.
 
 mod common;
 
@@ -43,6 +45,12 @@ async fn a_chain_refusing_a_block_stops_it_everywhere() {
         token: TokenId(0),
         amount: amount(1000 * ETH),
     });
+    // The auditor first: the node seals as soon as its database has it.
+    let cursor = net.audit.cursor(ChainId(2)).await.unwrap().unwrap();
+    net.audit
+        .record_requests(ChainId(2), &[(0, forged.encode().unwrap())], &cursor)
+        .await
+        .unwrap();
     storage
         .record_watch(
             2,
@@ -65,6 +73,10 @@ async fn a_chain_refusing_a_block_stops_it_everywhere() {
         },
     )
     .await;
+    assert!(
+        net.audit.approval(2).await.unwrap().is_some(),
+        "the fooled auditor approved block 2"
+    );
     // Give the oracles and drivers time to do anything they (wrongly) could.
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(

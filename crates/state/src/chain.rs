@@ -234,6 +234,23 @@ impl ChainState {
         self.witness.take().unwrap_or_default()
     }
 
+    /// Snapshot restore: the next priority serial.
+    pub(crate) fn set_next_priority_serial(&mut self, serial: u64) {
+        self.next_priority_serial = serial;
+    }
+
+    /// Snapshot restore: appends account `id` (the next one).
+    pub(crate) fn restore_account(&mut self, id: AccountId, account: Account) {
+        debug_assert_eq!(id.0 as usize, self.accounts.len());
+        self.accounts.push(account);
+        self.mark_dirty(id);
+    }
+
+    /// Snapshot restore: a pool half.
+    pub(crate) fn restore_pool(&mut self, id: PoolId, half: PoolHalf) {
+        self.write_pool(id, Some(half));
+    }
+
     fn mark_dirty(&mut self, id: AccountId) {
         let a = &mut self.accounts[id.0 as usize];
         a.dirty = true;

@@ -19,6 +19,7 @@ mod error;
 pub mod network;
 pub mod pool;
 pub mod smt;
+pub mod snapshot;
 pub mod witness;
 
 pub use block::{Block, BlockContext, BuildOptions, ChainBlock, build_block, genesis_sync_hash};

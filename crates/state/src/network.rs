@@ -242,6 +242,28 @@ impl NetworkState {
         }
     }
 
+    /// Snapshot restore: replaces a connected chain's state.
+    pub(crate) fn replace_chain(&mut self, chain: ChainState) {
+        let i = self.slot[chain.id().index()].expect("connected chain");
+        self.chains[i] = chain;
+    }
+
+    /// Snapshot restore: the address index from the accounts in id order.
+    pub(crate) fn reindex(
+        &mut self,
+        addresses: &[Address],
+    ) -> Result<(), crate::snapshot::SnapshotError> {
+        self.addresses.clear();
+        for (i, a) in addresses.iter().enumerate() {
+            if self.addresses.insert(*a, AccountId(i as u32)).is_some() {
+                return Err(crate::snapshot::SnapshotError::Network(format!(
+                    "address {a:?} holds two accounts"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn commit(&mut self) {
         self.chains.iter_mut().for_each(ChainState::commit);
         self.created.clear();

@@ -486,3 +486,107 @@ fn a_later_nonce_behind_a_deferred_transaction_waits_instead_of_being_rejected()
     assert!(next.rejected.is_empty(), "{:?}", next.rejected);
     assert_eq!(next.txs.len(), 2);
 }
+
+#[test]
+fn a_snapshot_restores_the_same_state_and_the_next_block_builds_alike() {
+    let mut state = genesis();
+    let (blocks, alice, bob) = scenario_blocks();
+    let built = run(&mut state, blocks, false);
+    let snap = state.snapshot();
+    let config = NetworkConfig {
+        chains: vec![C1, C2, C3],
+        fee_account: DevWallet::new(0).address(),
+    };
+    let mut restored = NetworkState::from_snapshot(&config, &snap).unwrap();
+    assert_eq!(restored.final_root(), state.final_root());
+    assert_eq!(restored.chain_roots(), state.chain_roots());
+    assert_eq!(restored.account_id(&bob.address()), Some(AccountId(2)));
+    assert_eq!(restored.snapshot(), snap);
+    // The next block (a transfer to a known address, a new account, a swap) is the same block.
+    let next = vec![
+        alice.sign(L2Tx::Transfer(Transfer {
+            chain: C1,
+            from: AccountId(1),
+            to: bob.address(),
+            token: TokenId(0),
+            amount: amount(100),
+            fee: amount(1),
+            nonce: Nonce(3),
+        })),
+        alice.sign(L2Tx::Transfer(Transfer {
+            chain: C2,
+            from: AccountId(1),
+            to: DevWallet::new(9).address(),
+            token: TokenId(1),
+            amount: amount(100),
+            fee: amount(1),
+            nonce: Nonce(1),
+        })),
+        bob.sign(L2Tx::Swap(Swap {
+            chain: C1,
+            account: AccountId(2),
+            pool: PoolId(0),
+            amount_in: amount(1_000),
+            min_out: amount(1),
+            fee: amount(10),
+            nonce: Nonce(2),
+        })),
+    ];
+    let ctx = BlockContext {
+        number: BlockNumber(3),
+        timestamp: 2000,
+        prev_sync_hash: built[1].sync_hash,
+    };
+    let a = build_block(&mut state, &ctx, next.clone(), BuildOptions::default());
+    let b = build_block(&mut restored, &ctx, next, BuildOptions::default());
+    assert!(a.rejected.is_empty(), "{:?}", a.rejected);
+    assert_eq!(a.new_final_root, b.new_final_root);
+    assert_eq!(a.sync_hash, b.sync_hash);
+    assert_eq!(a.commitment, b.commitment);
+}
+
+#[test]
+fn a_damaged_snapshot_is_refused_or_gives_another_root() {
+    let mut state = genesis();
+    let (blocks, _, _) = scenario_blocks();
+    run(&mut state, blocks, false);
+    let snap = state.snapshot();
+    let root = state.final_root();
+    let config = NetworkConfig {
+        chains: vec![C1, C2, C3],
+        fee_account: DevWallet::new(0).address(),
+    };
+    use rollup_state::snapshot::SnapshotError;
+    assert!(matches!(
+        NetworkState::from_snapshot(&config, &snap[..snap.len() - 1]),
+        Err(SnapshotError::Malformed(_))
+    ));
+    let mut longer = snap.clone();
+    longer.push(0);
+    assert!(matches!(
+        NetworkState::from_snapshot(&config, &longer),
+        Err(SnapshotError::Malformed(_))
+    ));
+    let two_chains = NetworkConfig {
+        chains: vec![C1, C2],
+        fee_account: DevWallet::new(0).address(),
+    };
+    assert!(matches!(
+        NetworkState::from_snapshot(&two_chains, &snap),
+        Err(SnapshotError::Network(_))
+    ));
+    // Any single flipped byte fails to decode, yields a different final root, or (outside the
+    // tree) a different next priority serial — which the chains' queues check on the next commit.
+    let serials =
+        |s: &NetworkState| [C1, C2, C3].map(|c| s.chain(c).unwrap().next_priority_serial());
+    for i in 0..snap.len() {
+        let mut bad = snap.clone();
+        bad[i] ^= 0x01;
+        if let Ok(mut s) = NetworkState::from_snapshot(&config, &bad) {
+            assert!(
+                s.final_root() != root || serials(&s) != serials(&state),
+                "byte {i} changed nothing"
+            );
+        }
+    }
+}

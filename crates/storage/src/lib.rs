@@ -118,6 +118,21 @@ fn hash32(v: Vec<u8>, what: &str) -> Result<[u8; 32]> {
         .map_err(|_| StorageError::Corrupt(format!("{what} is not 32 bytes")))
 }
 
+/// A state snapshot (see `migrations/0003_snapshots.sql`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The block after which the state was taken.
+    pub number: u32,
+    /// `rollup_state::NetworkState::snapshot` bytes.
+    pub state: Vec<u8>,
+    /// `final_root` after that block.
+    pub final_root: [u8; 32],
+    /// `sync_hash` of that block.
+    pub sync_hash: [u8; 32],
+    /// JSON: each chain's StoredBlockInfo of that block.
+    pub stored: String,
+}
+
 /// A connection pool with the schema migrated.
 #[derive(Clone, Debug)]
 pub struct Storage {
@@ -382,13 +397,70 @@ impl Storage {
         .transpose()
     }
 
-    /// The newest block's number (0 when none is stored).
+    /// The newest block's number: the newest stored block, else the newest snapshot's block
+    /// (0 when there is neither).
     pub async fn last_block(&self) -> Result<u32> {
-        let v: i64 = sqlx::query("SELECT COALESCE(MAX(number), 0) FROM blocks")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+        let v: i64 = sqlx::query(
+            "SELECT MAX(n) FROM (SELECT COALESCE(MAX(number), 0) AS n FROM blocks \
+             UNION ALL SELECT COALESCE(MAX(number), 0) AS n FROM snapshots) AS t",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
         Ok(v as u32)
+    }
+
+    /// Stores a state snapshot (state recovery writes one into an empty database).
+    pub async fn insert_snapshot(&self, s: &Snapshot) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO snapshots (number, state, final_root, sync_hash, stored) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(s.number as i64)
+        .bind(s.state.clone())
+        .bind(s.final_root.to_vec())
+        .bind(s.sync_hash.to_vec())
+        .bind(s.stored.clone())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest snapshot.
+    pub async fn snapshot(&self) -> Result<Option<Snapshot>> {
+        let row = sqlx::query(
+            "SELECT number, state, final_root, sync_hash, stored FROM snapshots ORDER BY number DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let number: i64 = r.try_get(0)?;
+            Ok(Snapshot {
+                number: number as u32,
+                state: r.try_get(1)?,
+                final_root: hash32(r.try_get(2)?, "snapshot final root")?,
+                sync_hash: hash32(r.try_get(3)?, "snapshot sync hash")?,
+                stored: r.try_get(4)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Whether the database holds nothing yet (no block, snapshot, request or transaction):
+    /// where state recovery may write.
+    pub async fn is_empty(&self) -> Result<bool> {
+        for q in [
+            "SELECT COUNT(*) FROM blocks",
+            "SELECT COUNT(*) FROM snapshots",
+            "SELECT COUNT(*) FROM priority_ops",
+            "SELECT COUNT(*) FROM mempool",
+            "SELECT COUNT(*) FROM l1_txs",
+        ] {
+            let n: i64 = sqlx::query(q).fetch_one(&self.pool).await?.try_get(0)?;
+            if n > 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Moves a block's stage on a chain forward (never back); `false` if it was already there
@@ -657,6 +729,64 @@ impl Storage {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    // ---- operator actions ------------------------------------------------------------------
+
+    /// Discards blocks `from` and later (sealed, never committed: the caller checked), in one
+    /// transaction: their rows, stages, proving jobs and attestations go; `returned` (their L2
+    /// transactions, in block order) go back to the front of the mempool; for each
+    /// `(chain, next_serial, cursor)` the priority requests from `next_serial` on are dropped
+    /// and that chain's watcher cursor is set to `cursor`, so they are read again from L1.
+    pub async fn discard_from(
+        &self,
+        from: u32,
+        returned: &[([u8; 32], Vec<u8>)],
+        requests: &[(u8, u64, String)],
+    ) -> Result<()> {
+        let mut t = self.begin().await?;
+        for delete in [
+            "DELETE FROM blocks WHERE number >= $1",
+            "DELETE FROM block_stages WHERE number >= $1",
+            "DELETE FROM proof_jobs WHERE number >= $1",
+            "DELETE FROM attestations WHERE number >= $1",
+        ] {
+            sqlx::query(delete)
+                .bind(from as i64)
+                .execute(&mut *t)
+                .await?;
+        }
+        let first: i64 = sqlx::query("SELECT COALESCE(MIN(seq), 1) FROM mempool")
+            .fetch_one(&mut *t)
+            .await?
+            .try_get(0)?;
+        let start = first - returned.len() as i64;
+        for (i, (hash, tx)) in returned.iter().enumerate() {
+            sqlx::query("DELETE FROM mempool WHERE hash = $1")
+                .bind(hash.to_vec())
+                .execute(&mut *t)
+                .await?;
+            sqlx::query("INSERT INTO mempool (hash, seq, tx) VALUES ($1, $2, $3)")
+                .bind(hash.to_vec())
+                .bind(start + i as i64)
+                .bind(tx.clone())
+                .execute(&mut *t)
+                .await?;
+        }
+        for (chain, next, cursor) in requests {
+            sqlx::query("DELETE FROM priority_ops WHERE chain = $1 AND serial >= $2")
+                .bind(*chain as i64)
+                .bind(*next as i64)
+                .execute(&mut *t)
+                .await?;
+            sqlx::query("UPDATE watcher_cursors SET cursor = $1 WHERE chain = $2")
+                .bind(cursor.clone())
+                .bind(*chain as i64)
+                .execute(&mut *t)
+                .await?;
+        }
+        t.commit().await?;
+        Ok(())
     }
 
     // ---- oracle board ----------------------------------------------------------------------

@@ -7,10 +7,16 @@
 //! - admission: transactions accepted per second by the API;
 //! - sealing: transactions per second until the last one is in a block;
 //! - end to end: transactions per second until the last one is executed on every chain (real
-//!   proofs, commit/prove/attest/execute on three anvil chains) — the sustained throughput.
+//!   proofs, commit/prove/attest/execute on three anvil chains) — the sustained throughput;
+//! - the auditor's lag: per block, from the node's API first showing it sealed to the auditor's
+//!   API first showing it approved (both polled every 100 ms);
+//! - recovery: the time to rebuild the whole state from the chains alone afterwards
+//!   (`rollup_auditor::recover::from_l1`, the code behind `rollup-auditor recover`), per 1,000
+//!   L2 transactions.
 
 use alloy::primitives::Address;
 use clap::Parser;
+use rollup_auditor::recover::{ChainSource, Until, from_l1};
 use rollup_devnet::{ALICE, CHAINS, Devnet, DevnetConfig};
 use rollup_sdk::Client;
 use rollup_types::tx::*;
@@ -52,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
             keys_dir: cli.keys_dir,
             api_addr: "127.0.0.1:0".parse()?,
             metrics_addr: "127.0.0.1:0".parse()?,
+            auditor_addr: "127.0.0.1:0".parse()?,
         },
         &say,
     )
@@ -97,6 +104,10 @@ async fn main() -> anyhow::Result<()> {
     let mut nonces: Vec<u32> = vec![0; CHAINS.len()];
     nonces[0] = 1; // the key change used chain 1's nonce 0
     let mut hashes = Vec::with_capacity(cli.txs as usize);
+    let lag = tokio::spawn(watch_lag(
+        format!("http://{}", net.api),
+        format!("http://{}", net.auditor_api),
+    ));
     say(&format!("submitting {} transfers", cli.txs));
     let start = Instant::now();
     for i in 0..cli.txs as usize {
@@ -160,6 +171,45 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let executed = start.elapsed().as_secs_f64();
+    lag.abort();
+    let lags = LAGS.lock().expect("not poisoned").clone();
+    let (mean, max) = (
+        lags.iter().sum::<f64>() / lags.len().max(1) as f64,
+        lags.iter().cloned().fold(0.0, f64::max),
+    );
+    say(&format!(
+        "auditor lag behind the node over {} blocks: mean {:.2} s, max {:.2} s",
+        lags.len(),
+        mean,
+        max
+    ));
+    let sources: Vec<ChainSource<_>> = CHAINS
+        .iter()
+        .zip(&net.anvils)
+        .zip(&net.contracts)
+        .map(|((chain, anvil), contract)| ChainSource {
+            chain: *chain,
+            provider: rollup_devnet::provider(anvil, &rollup_devnet::account(anvil, 0)),
+            contract: *contract,
+        })
+        .collect();
+    let t = Instant::now();
+    let recovered = from_l1(
+        &sources,
+        &rollup_devnet::network_config(),
+        rollup_devnet::CAPACITY,
+        Until::ExecutedEverywhere,
+        &|_, _| {},
+    )
+    .await?;
+    let secs = t.elapsed().as_secs_f64();
+    let l2_txs = cli.txs + 1;
+    say(&format!(
+        "RECOVERY blocks={} ops={} l2_txs={l2_txs} in {secs:.2} s: {:.2} s per 1,000 L2 transactions",
+        recovered.auditor.last_block(),
+        recovered.ops,
+        secs * 1000.0 / l2_txs as f64
+    ));
     say(&format!(
         "RESULT txs={} admission={:.0}tx/s sealed={:.1}tx/s executed_everywhere={:.2}tx/s ({executed:.0} s)",
         cli.txs,
@@ -168,4 +218,46 @@ async fn main() -> anyhow::Result<()> {
         cli.txs as f64 / executed
     ));
     Ok(())
+}
+
+/// Seconds between a block first seen sealed (node API) and first seen approved (auditor API).
+static LAGS: std::sync::Mutex<Vec<f64>> = std::sync::Mutex::new(Vec::new());
+
+async fn watch_lag(node: String, auditor: String) -> anyhow::Result<()> {
+    use jsonrpsee::core::client::ClientT;
+    let node = jsonrpsee::http_client::HttpClientBuilder::default().build(node)?;
+    let auditor = jsonrpsee::http_client::HttpClientBuilder::default().build(auditor)?;
+    let mut sealed_at: std::collections::BTreeMap<u64, Instant> = Default::default();
+    let mut approved: u64 = 0;
+    let mut first = true;
+    loop {
+        let s: serde_json::Value = node
+            .request("rollup_status", jsonrpsee::rpc_params![])
+            .await?;
+        let a: serde_json::Value = auditor
+            .request("auditor_status", jsonrpsee::rpc_params![])
+            .await?;
+        let (last, done) = (
+            s["lastBlock"].as_u64().unwrap_or(0),
+            a["lastApproved"].as_u64().unwrap_or(0),
+        );
+        if first {
+            // Blocks before the measurement are not counted.
+            approved = done.max(last);
+            first = false;
+        }
+        let now = Instant::now();
+        for n in approved + 1..=last {
+            sealed_at.entry(n).or_insert(now);
+        }
+        for n in approved + 1..=done {
+            if let Some(t) = sealed_at.get(&n) {
+                LAGS.lock()
+                    .expect("not poisoned")
+                    .push(now.duration_since(*t).as_secs_f64());
+            }
+        }
+        approved = approved.max(done);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -1,17 +1,23 @@
 //! A local devnet in-process for the node's tests: three anvil chains with the contracts (real
-//! generated verifier), the node's database (SQLite), its components and three oracle instances.
+//! generated verifier), the node's database (SQLite), its components (keeper, prover worker,
+//! drivers behind the auditor gate, API), three oracle instances, and the independent auditor
+//! (its own database, watchers and key, serving approvals).
 #![allow(dead_code)]
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use alloy::primitives::{Address, U256, keccak256};
+use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
+use jsonrpsee::server::ServerHandle;
+use rollup_auditor::service::Service;
+use rollup_auditor::store::AuditStore;
 use rollup_l1::bindings::Rollup;
 use rollup_l1::deploy::{DeployConfig, deploy};
 use rollup_l1::watcher::WatcherConfig;
 use rollup_l1::{encode, solc};
 use rollup_node::driver::Driver;
+use rollup_node::gate::Gate;
 use rollup_node::oracle::Oracle;
 use rollup_node::{Shared, keeper, worker};
 use rollup_prover::{Keys, Network, Shape};
@@ -20,6 +26,7 @@ use rollup_state::{NetworkConfig, NetworkState};
 use rollup_storage::Storage;
 use rollup_types::ChainId;
 use rollup_types::tx::Tx;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,6 +66,16 @@ pub struct Devnet {
     pub network: NetworkConfig,
     pub keys: Arc<(Keys, Keys)>,
     pub tasks: tokio::task::JoinSet<anyhow::Result<()>>,
+    /// The auditor's database (the tests read its halts and resume it as the operator would).
+    pub audit: AuditStore,
+    pub auditor_key: PrivateKeySigner,
+    pub auditor_url: String,
+    pub network_id: B256,
+    /// The node's API (what the auditor reads blocks from); the same address across restarts.
+    pub api_addr: SocketAddr,
+    api: Option<ServerHandle>,
+    auditor: tokio::task::JoinSet<()>,
+    auditor_api: ServerHandle,
 }
 
 impl Devnet {
@@ -140,6 +157,53 @@ impl Devnet {
                 .await
                 .unwrap(),
         );
+        let (api_addr, api) = rollup_node::api::serve(
+            shared.clone(),
+            Default::default(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        // The auditor: its own database, key and watchers; it reads blocks from the node's API.
+        let audit_db = scratch.join("auditor.db");
+        let _ = std::fs::remove_file(&audit_db);
+        let audit = AuditStore::open(&format!("sqlite://{}", audit_db.display()))
+            .await
+            .unwrap();
+        let auditor_key = PrivateKeySigner::random();
+        let network_id = keccak256(name);
+        let (auditor_addr, auditor_api) = rollup_auditor::api::serve(
+            audit.clone(),
+            auditor_key.address(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let service = Service::new(
+            audit.restore(&network, CAPACITY).await.unwrap(),
+            audit.clone(),
+            &format!("http://{api_addr}"),
+            auditor_key.clone(),
+            network_id,
+            CHAINS
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    (
+                        *id,
+                        provider(&anvils[i], &signer(&anvils[i], 5)),
+                        contracts[i],
+                    )
+                })
+                .collect(),
+            WatcherConfig {
+                confirmations: 0,
+                max_range: 1000,
+            },
+        )
+        .unwrap();
+        let mut auditor = tokio::task::JoinSet::new();
+        auditor.spawn(service.run(Duration::from_millis(300)));
         let mut net = Devnet {
             anvils,
             contracts,
@@ -148,14 +212,82 @@ impl Devnet {
             network,
             keys,
             tasks: tokio::task::JoinSet::new(),
+            audit,
+            auditor_key,
+            auditor_url: format!("http://{auditor_addr}"),
+            network_id,
+            api_addr,
+            api: Some(api),
+            auditor,
+            auditor_api,
         };
         net.spawn_components().await;
         net
     }
 
+    /// Stops the node's components and API (the auditor and the oracles' chains stay).
+    pub async fn stop_node(&mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        if let Some(api) = self.api.take() {
+            api.stop().unwrap();
+            api.stopped().await;
+        }
+    }
+
+    /// Starts the node again from its database, its API on the same address.
+    pub async fn start_node(&mut self) {
+        self.restore_node().await;
+        self.spawn_components().await;
+    }
+
+    /// Restores the node's state from its database and serves its API on the same address; the
+    /// components are started by [`Devnet::spawn_components`].
+    pub async fn restore_node(&mut self) {
+        self.shared = Arc::new(
+            keeper::restore(self.storage.clone(), self.network.clone(), CAPACITY)
+                .await
+                .unwrap(),
+        );
+        let (_, api) =
+            rollup_node::api::serve(self.shared.clone(), Default::default(), self.api_addr)
+                .await
+                .unwrap();
+        self.api = Some(api);
+    }
+
+    /// The operator's discard of blocks from `from` on (the node stopped), with every chain's
+    /// committed count read from L1.
+    pub async fn discard(&self, from: u32) -> keeper::Discarded {
+        let mut committed = Vec::new();
+        for (i, id) in CHAINS.iter().enumerate() {
+            committed.push((
+                *id,
+                self.rollup(i, 3)
+                    .totalBlocksCommitted()
+                    .call()
+                    .await
+                    .unwrap(),
+            ));
+        }
+        keeper::discard(&self.storage, &self.network, CAPACITY, from, &committed)
+            .await
+            .unwrap()
+    }
+
     /// Starts the keeper, a prover worker, a driver per chain and three oracles.
     pub async fn spawn_components(&mut self) {
         let shared = self.shared.clone();
+        let gate = Arc::new(
+            Gate::new(
+                &self.auditor_url,
+                self.auditor_key.address(),
+                self.network_id,
+            )
+            .unwrap(),
+        );
+        self.tasks
+            .spawn(gate.clone().run(shared.clone(), Duration::from_millis(300)));
         self.tasks
             .spawn(keeper::run(shared.clone(), Duration::from_millis(500), 64));
         self.tasks.spawn(worker::run(
@@ -167,6 +299,7 @@ impl Devnet {
             let op = signer(&self.anvils[i], 0);
             let driver = Driver::new(
                 shared.clone(),
+                gate.clone(),
                 *id,
                 provider(&self.anvils[i], &op),
                 self.contracts[i],
