@@ -19,7 +19,7 @@ use rollup_types::tx::{L2Tx, Transfer};
 use rollup_types::{AccountId, Amount, ChainId, Nonce, TokenId};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn devnet_scenario_survives_a_node_sigkill_and_executes_everywhere() {
+async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() {
     let repo = rollup_l1::solc::repo_root();
     let dir = std::env::temp_dir().join(format!("rollup-devnet-{}", std::process::id()));
     let mut net = Devnet::start(

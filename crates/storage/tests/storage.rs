@@ -225,6 +225,64 @@ async fn exercise(url: &str) {
     s.save_l1_tx(1, 0, "{\"a\":2}").await.unwrap();
     s.save_l1_tx(2, 0, "{\"b\":1}").await.unwrap();
     assert_eq!(s.l1_txs(1).await.unwrap(), vec!["{\"a\":2}".to_string()]);
+
+    // The operator's discard: blocks from 2 on go with their stages, jobs and attestations; the
+    // returned transactions go to the front of the mempool; chain 1's requests from serial 1 are
+    // dropped and its cursor rewound.
+    let b2 = StoredBlock {
+        number: 2,
+        data: b"block 2".to_vec(),
+        final_root: [5; 32],
+        sync_hash: [6; 32],
+    };
+    s.insert_block(&b2, &[1, 2, 3]).await.unwrap();
+    s.post_attestation(2, &[6; 32], &[7; 20], b"sig")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.mempool(10).await.unwrap(),
+        vec![([2; 32], b"tx two".to_vec())]
+    );
+    s.discard_from(
+        2,
+        &[([8; 32], b"back 1".to_vec()), ([9; 32], b"back 2".to_vec())],
+        &[(1, 1, "rewound".to_string())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.last_block().await.unwrap(), 1);
+    assert_eq!(s.block(2).await.unwrap(), None);
+    assert!(s.stages(2).await.unwrap().is_empty());
+    assert_eq!(s.job_count(2).await.unwrap(), 0);
+    assert!(s.attestations(2, &[6; 32]).await.unwrap().is_empty());
+    assert_eq!(s.job_count(1).await.unwrap(), 2, "block 1 kept its jobs");
+    assert_eq!(
+        s.mempool(10).await.unwrap(),
+        vec![
+            ([8; 32], b"back 1".to_vec()),
+            ([9; 32], b"back 2".to_vec()),
+            ([2; 32], b"tx two".to_vec())
+        ]
+    );
+    assert_eq!(
+        s.priority_ops(1, 0).await.unwrap(),
+        vec![(0, b"dep0".to_vec(), 10)]
+    );
+    assert_eq!(s.cursor(1).await.unwrap().as_deref(), Some("rewound"));
+
+    // Snapshots: the newest counts as the last block when no later block is stored.
+    assert!(!s.is_empty().await.unwrap());
+    assert_eq!(s.snapshot().await.unwrap(), None);
+    let snap = rollup_storage::Snapshot {
+        number: 9,
+        state: b"state".to_vec(),
+        final_root: [1; 32],
+        sync_hash: [2; 32],
+        stored: "{}".into(),
+    };
+    s.insert_snapshot(&snap).await.unwrap();
+    assert_eq!(s2.snapshot().await.unwrap(), Some(snap));
+    assert_eq!(s.last_block().await.unwrap(), 9);
 }
 
 #[tokio::test]
@@ -269,6 +327,15 @@ async fn concurrent_workers_never_share_a_job() {
         (0..40).collect::<Vec<u32>>(),
         "each job claimed exactly once"
     );
+}
+
+#[tokio::test]
+async fn a_new_database_is_empty() {
+    let s = Storage::connect(&sqlite_url("empty")).await.unwrap();
+    assert!(s.is_empty().await.unwrap());
+    assert_eq!(s.last_block().await.unwrap(), 0);
+    s.add_tx(&[1; 32], b"tx").await.unwrap();
+    assert!(!s.is_empty().await.unwrap());
 }
 
 #[tokio::test]
