@@ -2,7 +2,9 @@
 //! recorded directly in its own database): honest blocks approved with a signature that verifies
 //! against the inputs the senders will send; a block with a deposit no L1 queue holds refused,
 //! the network halted with evidence, still halted after an operator's resume while the node
-//! keeps offering the same block; the auditor's API serves the approval and the halt.
+//! keeps offering the same block; the auditor's API serves the approval and the halt; the node's
+//! gate passes block 1 only with the right auditor key, network and data, never block 2, and
+//! reports the halt (an unreachable or impostor auditor counts as unknown: nothing is sent).
 
 use alloy::primitives::B256;
 use alloy::providers::DynProvider;
@@ -16,6 +18,7 @@ use rollup_l1::approval;
 use rollup_l1::encode::commit_info;
 use rollup_l1::watcher::WatcherConfig;
 use rollup_node::api::serve;
+use rollup_node::gate::{AuditorStatus, Gate};
 use rollup_node::keeper;
 use rollup_state::NetworkConfig;
 use rollup_state::dev::{DevWallet, deposit};
@@ -137,7 +140,40 @@ async fn the_auditor_approves_honest_blocks_and_halts_on_a_forged_deposit() {
     assert_eq!(status["lastApproved"], 1);
     assert_eq!(status["halted"]["block"], 2);
     assert_eq!(status["address"], key.address().to_string());
+    // The node's gate: block 1 passes only with the right auditor and network; block 2 never.
+    let url = format!("http://{auditor_addr}");
+    let gate = Gate::new(&url, key.address(), network_id).unwrap();
+    let b2 = shared.blocks.lock().await.get(&2).cloned().unwrap();
+    assert!(gate.approved(&block, &shared).await.unwrap());
+    assert!(!gate.approved(&b2, &shared).await.unwrap());
+    let stranger = Gate::new(&url, PrivateKeySigner::random().address(), network_id).unwrap();
+    assert!(!stranger.approved(&block, &shared).await.unwrap());
+    let other_network = Gate::new(&url, key.address(), B256::repeat_byte(0x43)).unwrap();
+    assert!(!other_network.approved(&block, &shared).await.unwrap());
+    // Block 1's approval does not pass for other data under its number.
+    let mut forged = (*block).clone();
+    forged.timestamp += 1;
+    let fresh = Gate::new(&url, key.address(), network_id).unwrap();
+    assert!(!fresh.approved(&forged, &shared).await.unwrap());
+    // The halt reaches the node's status; a stranger's API is not trusted even when running.
+    gate.refresh(&shared).await;
+    assert!(matches!(
+        gate.status(),
+        AuditorStatus::Halted { block: 2, .. }
+    ));
+    assert!(matches!(
+        *shared.auditor.read().unwrap(),
+        AuditorStatus::Halted { block: 2, .. }
+    ));
+    stranger.refresh(&shared).await;
+    assert!(matches!(stranger.status(), AuditorStatus::Unknown { .. }));
     auditor_handle.stop().unwrap();
+    // An unreachable auditor: unknown status, nothing approved.
+    auditor_handle.stopped().await;
+    let gone = Gate::new(&url, key.address(), network_id).unwrap();
+    gone.refresh(&shared).await;
+    assert!(matches!(gone.status(), AuditorStatus::Unknown { .. }));
+    assert!(!gone.approved(&block, &shared).await.unwrap());
     // Resuming without removing the block changes nothing: it is refused again.
     assert!(store.resume("operator looked").await.unwrap());
     assert_eq!(service.audit_next().await.unwrap(), Outcome::Refused(2));
