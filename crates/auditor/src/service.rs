@@ -1,7 +1,10 @@
 //! The auditor as a service: it reads each chain's priority requests with its own watchers,
 //! takes the next block's commit inputs from the node's API (`rollup_blockInputs`), audits them
 //! on its replica, and either signs and stores an approval or stores a halt with its evidence.
-//! While halted it approves nothing; only an operator's `resume` lifts the halt.
+//! It also follows every chain's commits: each committed block's stored hash on the contract
+//! must be the one its approval implies, so a commit that went around the gate (or carried other
+//! data) halts the network too. While halted it approves nothing; only an operator's `resume`
+//! lifts the halt.
 
 use crate::replay::Auditor;
 use crate::store::{AuditStore, StoreError};
@@ -12,6 +15,7 @@ use alloy::sol_types::SolValue;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
+use rollup_l1::bindings::Rollup;
 use rollup_l1::bindings::Rollup::CommitBlockInfo;
 use rollup_l1::watcher::{Cursor, Event, Watcher, WatcherConfig};
 use rollup_types::ChainId;
@@ -48,6 +52,13 @@ pub enum Outcome {
     Refused(u32),
     /// Halted earlier; waiting for an operator.
     Halted,
+    /// A chain committed a block the auditor did not approve (or other data); halted.
+    Unapproved {
+        /// The chain.
+        chain: ChainId,
+        /// The block.
+        number: u32,
+    },
 }
 
 /// The auditor service.
@@ -58,6 +69,7 @@ pub struct Service<P> {
     key: PrivateKeySigner,
     network_id: B256,
     watchers: Vec<(ChainId, Watcher<P>)>,
+    contracts: Vec<(ChainId, Rollup::RollupInstance<P>)>,
 }
 
 impl<P: Provider + Clone> Service<P> {
@@ -81,9 +93,17 @@ impl<P: Provider + Clone> Service<P> {
             key,
             network_id,
             watchers: chains
-                .into_iter()
-                .map(|(c, p, a)| (c, Watcher::new(p, a, watch)))
+                .iter()
+                .map(|(c, p, a)| (*c, Watcher::new(p.clone(), *a, watch)))
                 .collect(),
+            contracts: {
+                let mut v: Vec<_> = chains
+                    .into_iter()
+                    .map(|(c, p, a)| (c, Rollup::new(a, p)))
+                    .collect();
+                v.sort_by_key(|(c, _)| *c);
+                v
+            },
         })
     }
 
@@ -129,6 +149,46 @@ impl<P: Provider + Clone> Service<P> {
         Ok(())
     }
 
+    /// Compares every chain's newly committed blocks with the approvals: the contract's
+    /// `storedBlockHashes(n)` must be the hash the approved audit of `n` implies. Anything else —
+    /// a block never approved, or other data under its number — halts the network with the
+    /// evidence.
+    pub async fn check_commits(&mut self) -> Result<Option<Outcome>, ServiceError> {
+        if self.store.active_halt().await?.is_some() {
+            return Ok(None);
+        }
+        for (index, (chain, rollup)) in self.contracts.iter().enumerate() {
+            let committed = rollup.totalBlocksCommitted().call().await.map_err(l1)?;
+            let checked = self.store.l1_checked(*chain).await?;
+            // A revert lowers the count; re-commits are compared again.
+            let from = checked.min(committed) + 1;
+            for n in from..=committed {
+                let onchain = rollup.storedBlockHashes(n).call().await.map_err(l1)?;
+                let expected = self.store.stored_hash(n, index).await?;
+                if expected != Some(onchain.0) {
+                    let reason = format!(
+                        "chain {chain} committed block {n}, which the auditor did not approve as committed"
+                    );
+                    let evidence = json!({
+                        "block": n,
+                        "chain": chain.0,
+                        "onchain_stored_hash": onchain.to_string(),
+                        "approved_stored_hash": expected.map(|h| format!("0x{}", hex::encode(h))),
+                    });
+                    self.store.halt(n, &reason, &evidence.to_string()).await?;
+                    return Ok(Some(Outcome::Unapproved {
+                        chain: *chain,
+                        number: n,
+                    }));
+                }
+            }
+            if committed != checked {
+                self.store.set_l1_checked(*chain, committed).await?;
+            }
+        }
+        Ok(None)
+    }
+
     /// Audits the next block if the node has sealed it.
     pub async fn audit_next(&mut self) -> Result<Outcome, ServiceError> {
         if self.store.active_halt().await?.is_some() {
@@ -151,9 +211,7 @@ impl<P: Provider + Clone> Service<P> {
                 let infos: Vec<CommitBlockInfo> = inputs.iter().map(|(_, i)| i.clone()).collect();
                 let sig = rollup_l1::approval::sign(&self.key, self.network_id, n, &infos)
                     .map_err(|e| ServiceError::Sign(e.to_string()))?;
-                self.store
-                    .record_audited(n, &inputs, &audited.final_root, &audited.sync_hash, &sig)
-                    .await?;
+                self.store.record_audited(&inputs, &audited, &sig).await?;
                 Ok(Outcome::Approved(n))
             }
             Err(mismatch) => {
@@ -173,9 +231,12 @@ impl<P: Provider + Clone> Service<P> {
 }
 
 impl<P: Provider + Clone> Service<P> {
-    /// One round: new requests, then the next block.
+    /// One round: new requests, the chains' commits against the approvals, then the next block.
     pub async fn round(&mut self) -> Result<Outcome, ServiceError> {
         self.sync_requests().await?;
+        if let Some(halt) = self.check_commits().await? {
+            return Ok(halt);
+        }
         self.audit_next().await
     }
 
@@ -194,6 +255,11 @@ impl<P: Provider + Clone> Service<P> {
                         block = n,
                         "REFUSED: the network is halted until an operator resumes it (rollup-auditor status)"
                     ),
+                    Ok(Outcome::Unapproved { chain, number }) => tracing::error!(
+                        %chain,
+                        block = number,
+                        "a chain COMMITTED A BLOCK THE AUDITOR DID NOT APPROVE: the network is halted (rollup-auditor status)"
+                    ),
                     Ok(Outcome::Halted | Outcome::Idle) => {}
                     Err(e) => tracing::warn!(error = %e, "auditor round failed; retrying"),
                 }
@@ -202,6 +268,10 @@ impl<P: Provider + Clone> Service<P> {
             tokio::time::sleep(poll).await;
         }
     }
+}
+
+fn l1(e: alloy::contract::Error) -> ServiceError {
+    ServiceError::L1(rollup_l1::L1Error::Rpc(e.to_string()))
 }
 
 fn parse_inputs(v: &Value) -> Result<Vec<(ChainId, CommitBlockInfo)>, ServiceError> {

@@ -3,7 +3,7 @@
 //! rebuild the replica, and the signed approvals), and halts with their evidence, which only an
 //! operator resolves. Nothing here is shared with the node.
 
-use crate::replay::{Auditor, Mismatch};
+use crate::replay::{Audited, Auditor, Mismatch};
 use alloy::primitives::Bytes;
 use alloy::sol_types::SolValue;
 use rollup_l1::bindings::Rollup::CommitBlockInfo;
@@ -142,26 +142,65 @@ impl AuditStore {
             .collect()
     }
 
-    /// Records an approved block.
+    /// Records an approved block: its inputs, what the audit gave (with every chain's expected
+    /// stored-block hash) and the signed approval.
     pub async fn record_audited(
         &self,
-        number: u32,
         inputs: &[(ChainId, CommitBlockInfo)],
-        final_root: &[u8; 32],
-        sync_hash: &[u8; 32],
+        audited: &Audited,
         approval: &[u8],
     ) -> Result<()> {
+        let stored: Vec<u8> = (0..inputs.len())
+            .flat_map(|i| alloy::primitives::keccak256(audited.stored_block(i).abi_encode()).0)
+            .collect();
         sqlx::query(
-            "INSERT INTO audited (number, inputs, final_root, sync_hash, approval, at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audited (number, inputs, final_root, sync_hash, approval, at, stored_hashes) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(number as i64)
+        .bind(audited.number as i64)
         .bind(encode_inputs(inputs))
-        .bind(final_root.to_vec())
-        .bind(sync_hash.to_vec())
+        .bind(audited.final_root.to_vec())
+        .bind(audited.sync_hash.to_vec())
         .bind(approval.to_vec())
         .bind(now())
+        .bind(stored)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// What the `index`-th chain's (ascending id) `storedBlockHashes(number)` must hold: `None`
+    /// when the auditor never approved that block.
+    pub async fn stored_hash(&self, number: u32, index: usize) -> Result<Option<[u8; 32]>> {
+        let row = sqlx::query("SELECT stored_hashes FROM audited WHERE number = ?")
+            .bind(number as i64)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let bytes: Option<Vec<u8>> = row.get(0);
+        Ok(bytes.and_then(|b| {
+            b.get(index * 32..index * 32 + 32)
+                .map(|h| h.try_into().expect("32 bytes"))
+        }))
+    }
+
+    /// The committed blocks of `chain` already compared with the approvals.
+    pub async fn l1_checked(&self, chain: ChainId) -> Result<u32> {
+        Ok(
+            sqlx::query("SELECT committed FROM l1_checked WHERE chain = ?")
+                .bind(chain.0 as i64)
+                .fetch_optional(&self.pool)
+                .await?
+                .map_or(0, |r| r.get::<i64, _>(0) as u32),
+        )
+    }
+
+    /// Records how far `chain`'s commits were compared.
+    pub async fn set_l1_checked(&self, chain: ChainId, committed: u32) -> Result<()> {
+        sqlx::query("INSERT OR REPLACE INTO l1_checked (chain, committed) VALUES (?, ?)")
+            .bind(chain.0 as i64)
+            .bind(committed as i64)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

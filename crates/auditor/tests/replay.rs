@@ -417,13 +417,27 @@ async fn approved_blocks_survive_a_restart_and_halts_wait_for_an_operator() {
         let a = auditor.audit(&p, &node.lookup()).unwrap();
         let infos: Vec<CommitBlockInfo> = p.iter().map(|(_, i)| i.clone()).collect();
         let sig = rollup_l1::approval::sign(&key, B256::ZERO, a.number, &infos).unwrap();
-        store
-            .record_audited(a.number, &p, &a.final_root, &a.sync_hash, &sig)
-            .await
-            .unwrap();
+        store.record_audited(&p, &a, &sig).await.unwrap();
     }
     assert!(store.approval(2).await.unwrap().is_some());
     assert!(store.approval(3).await.unwrap().is_none());
+    // What each contract will hold for an approved block: the auditor's StoredBlockInfo hash is
+    // the one the senders' encoding of the builder's block gives, on every chain.
+    for b in &blocks {
+        for (i, c) in [C1, C2, C3].iter().enumerate() {
+            let node_side = rollup_l1::encode::stored_block(b, *c).unwrap();
+            assert_eq!(
+                store.stored_hash(b.number.0, i).await.unwrap(),
+                Some(
+                    alloy::primitives::keccak256(alloy::sol_types::SolValue::abi_encode(
+                        &node_side
+                    ))
+                    .0
+                )
+            );
+        }
+    }
+    assert_eq!(store.stored_hash(3, 0).await.unwrap(), None);
     // A restart: the replica is rebuilt from the auditor's own records alone.
     drop(store);
     let store = AuditStore::open(&url).await.unwrap();

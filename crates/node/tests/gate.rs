@@ -5,7 +5,8 @@
 //! each time the auditor refuses the next block, every sender halts (the node's status says so),
 //! nothing of the block reaches any chain, and the operator's action (discard the block, resume
 //! the auditor) brings the network back; the final honest block is executed on every chain with
-//! every transaction in it exactly once.
+//! every transaction in it exactly once. Last, a block committed around the gate (the operator's
+//! key, straight to chain 1) is caught by the auditor following the chains, and halts.
 
 mod common;
 
@@ -13,6 +14,8 @@ use common::*;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
+use rollup_l1::encode;
+use rollup_node::keeper;
 use rollup_state::dev::{DevWallet, amount};
 use rollup_storage::Stage;
 use rollup_types::op::Op;
@@ -310,4 +313,60 @@ async fn the_auditor_gates_every_commit_and_halts_every_chain_until_the_operator
             net.storage.last_block().await.unwrap()
         );
     }
+    drop(s);
+
+    // Around the gate: with the node's API down (the auditor cannot even see the block), the
+    // operator's key commits a block sealed on a corrupted state straight to chain 1. The
+    // auditor, following every chain's commits, finds a block it never approved and halts.
+    net.stop_node().await;
+    net.shared
+        .state
+        .lock()
+        .await
+        .chain_mut(C1)
+        .unwrap()
+        .apply_op(&Op::Deposit {
+            account: AccountId(1),
+            token: TokenId(0),
+            amount: amount(ETH),
+            to: alice.address(),
+        })
+        .unwrap();
+    net.submit(alice.sign(L2Tx::Transfer(Transfer {
+        chain: C1,
+        from: AccountId(1),
+        to: bob.address(),
+        token: TokenId(0),
+        amount: amount(ETH / 100),
+        fee: amount(10),
+        nonce: Nonce(5),
+    })))
+    .await;
+    let rogue = keeper::seal(&net.shared, 64).await.unwrap().unwrap();
+    let (prev, block) = {
+        let blocks = net.shared.blocks.lock().await;
+        (blocks[&(rogue - 1)].clone(), blocks[&rogue].clone())
+    };
+    let receipt = net
+        .rollup(0, 0)
+        .commitBlocks(
+            encode::stored_block(&prev, C1).unwrap(),
+            vec![encode::commit_info(&block, C1).unwrap()],
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status(), "chain 1 took the commit");
+    let audit = net.audit.clone();
+    until("the auditor to notice", Duration::from_secs(60), || async {
+        audit.active_halt().await.unwrap().is_some()
+    })
+    .await;
+    let halt = net.audit.active_halt().await.unwrap().unwrap();
+    assert_eq!(halt.number, rogue);
+    assert!(halt.reason.contains("did not approve"), "{}", halt.reason);
+    assert!(net.audit.approval(rogue).await.unwrap().is_none());
 }
