@@ -14,6 +14,11 @@ use rollup_storage::Storage;
 use rollup_types::ChainId;
 use std::time::Duration;
 
+/// How long a relay's receipt is awaited.
+const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one round may take.
+const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// One oracle instance.
 pub struct Oracle {
     signer: PrivateKeySigner,
@@ -103,7 +108,11 @@ impl Oracle {
                 .await
             {
                 Ok(pending) => {
-                    let receipt = pending.get_receipt().await?;
+                    // Bounded: a relay that never mines must not stall this oracle for good.
+                    let receipt = pending
+                        .with_timeout(Some(RECEIPT_TIMEOUT))
+                        .get_receipt()
+                        .await?;
                     if receipt.status() {
                         metrics::counter!(crate::metrics::ORACLE_RELAYED, "chain" => chain.to_string())
                             .increment(1);
@@ -117,11 +126,20 @@ impl Oracle {
         Ok(())
     }
 
-    /// Rounds every `poll`; transport errors are logged and retried.
+    /// Rounds every `poll`; transport errors are logged and retried. A round is bounded in
+    /// time: one that hangs on L1 (seen under load: a relay's receipt that never came) is
+    /// abandoned and the next round starts from the chains' counters again.
     pub async fn run(mut self, poll: Duration) -> anyhow::Result<()> {
         loop {
-            if let Err(e) = self.step().await {
-                tracing::warn!(oracle = %self.address(), error = %e, "oracle round failed");
+            match tokio::time::timeout(ROUND_TIMEOUT, self.step()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(oracle = %self.address(), error = %e, "oracle round failed")
+                }
+                Err(_) => tracing::warn!(
+                    oracle = %self.address(),
+                    "oracle round timed out; retrying"
+                ),
             }
             tokio::time::sleep(poll).await;
         }
