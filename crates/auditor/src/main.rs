@@ -90,6 +90,16 @@ enum Command {
     },
 }
 
+/// A private key (hex) from the environment variable `var`; never logged.
+fn env_key(var: &str) -> anyhow::Result<PrivateKeySigner> {
+    std::env::var(var)
+        .with_context(|| format!("set {var}"))?
+        .trim()
+        .trim_start_matches("0x")
+        .parse()
+        .with_context(|| format!("{var}: a private key (32 bytes hex)"))
+}
+
 /// Every configured chain as a recovery source (the auditor's own connections).
 fn sources(
     c: &rollup_auditor::config::AuditorConfig,
@@ -233,12 +243,7 @@ async fn main() -> anyhow::Result<()> {
                 hex::encode(alloy::sol_types::SolCall::abi_encode(&call))
             );
             if send {
-                let key: PrivateKeySigner = std::env::var("ROLLUP_EXIT_KEY")
-                    .context("--send: set ROLLUP_EXIT_KEY (the account paying gas)")?
-                    .trim()
-                    .trim_start_matches("0x")
-                    .parse()
-                    .context("ROLLUP_EXIT_KEY: a private key (32 bytes hex)")?;
+                let key = env_key("ROLLUP_EXIT_KEY")?;
                 let x = c
                     .chains
                     .iter()
@@ -278,25 +283,16 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Run { config } => {
             let c = load(&config)?;
-            let key: PrivateKeySigner = std::env::var("ROLLUP_AUDITOR_KEY")
-                .context("set ROLLUP_AUDITOR_KEY")?
-                .trim()
-                .trim_start_matches("0x")
-                .parse()
-                .context("ROLLUP_AUDITOR_KEY: a private key (32 bytes hex)")?;
+            let key = env_key("ROLLUP_AUDITOR_KEY")?;
             let net = c.network()?;
             let network_id: B256 = c.network_id.parse().context("network_id")?;
             let store = AuditStore::open(&c.database_url).await?;
             let auditor = store.restore(&net, c.capacity).await?;
-            let mut chains = Vec::new();
-            let mut confirmations = 1;
-            for x in &c.chains {
-                let p: DynProvider = ProviderBuilder::new()
-                    .connect_http(x.rpc_url.parse().with_context(|| x.rpc_url.clone())?)
-                    .erased();
-                chains.push((ChainId::new(x.id)?, p, x.contract.parse()?));
-                confirmations = x.confirmations;
-            }
+            let chains: Vec<_> = sources(&c)?
+                .into_iter()
+                .map(|s| (s.chain, s.provider, s.contract))
+                .collect();
+            let confirmations = c.chains.iter().map(|x| x.confirmations).max().unwrap_or(1);
             let (bound, _handle) = rollup_auditor::api::serve(
                 store.clone(),
                 key.address(),

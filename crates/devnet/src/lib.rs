@@ -410,29 +410,38 @@ impl Devnet {
         Ok(())
     }
 
+    /// Runs the `rollup-auditor` tool with `args` (and `envs`) against this devnet's auditor
+    /// configuration; returns what it printed, or its output in the error.
+    async fn auditor_tool(&self, args: &[&str], envs: &[(&str, String)]) -> anyhow::Result<String> {
+        let config = self.auditor_config.display().to_string();
+        let mut cmd = Command::new(&self.auditor_bin);
+        cmd.arg(args[0])
+            .args(["--config", &config])
+            .args(&args[1..])
+            .stdin(Stdio::null());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out = cmd
+            .output()
+            .await
+            .with_context(|| format!("running rollup-auditor {}", args[0]))?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        anyhow::ensure!(
+            out.status.success(),
+            "rollup-auditor {} failed ({}):\n{text}\n{}",
+            args[0],
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(text)
+    }
+
     /// Runs `rollup-auditor recover` into a new SQLite database `name` in the data directory,
     /// from the chains alone; returns its URL and what the tool printed.
     pub async fn recover_into(&self, name: &str) -> anyhow::Result<(String, String)> {
         let url = format!("sqlite://{}", self.data_dir.join(name).display());
-        let out = Command::new(&self.auditor_bin)
-            .args([
-                "recover",
-                "--config",
-                &self.auditor_config.display().to_string(),
-                "--into",
-                &url,
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .context("running rollup-auditor recover")?;
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        anyhow::ensure!(
-            out.status.success(),
-            "rollup-auditor recover failed ({}):\n{text}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = self.auditor_tool(&["recover", "--into", &url], &[]).await?;
         Ok((url, text))
     }
 
@@ -445,11 +454,9 @@ impl Devnet {
         token: u16,
         payer: usize,
     ) -> anyhow::Result<String> {
-        let out = Command::new(&self.auditor_bin)
-            .args([
+        self.auditor_tool(
+            &[
                 "exit",
-                "--config",
-                &self.auditor_config.display().to_string(),
                 "--chain",
                 &CHAINS[i].0.to_string(),
                 "--owner",
@@ -457,20 +464,26 @@ impl Devnet {
                 "--token",
                 &token.to_string(),
                 "--send",
-            ])
-            .env("ROLLUP_EXIT_KEY", hex::encode(key(&self.anvils[i], payer)))
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .context("running rollup-auditor exit")?;
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        anyhow::ensure!(
-            out.status.success(),
-            "rollup-auditor exit failed ({}):\n{text}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(text)
+            ],
+            &[("ROLLUP_EXIT_KEY", hex::encode(key(&self.anvils[i], payer)))],
+        )
+        .await
+    }
+
+    /// Every chain as a recovery source (read through the operator's dev account).
+    pub fn chain_sources(&self) -> Vec<rollup_auditor::recover::ChainSource<DynProvider>> {
+        CHAINS
+            .iter()
+            .zip(&self.anvils)
+            .zip(&self.contracts)
+            .map(
+                |((chain, anvil), contract)| rollup_auditor::recover::ChainSource {
+                    chain: *chain,
+                    provider: provider(anvil, &account(anvil, OPERATOR)),
+                    contract: *contract,
+                },
+            )
+            .collect()
     }
 
     /// Stops the node for good (the operator is gone) and the auditor with it.

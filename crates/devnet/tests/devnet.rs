@@ -9,7 +9,7 @@
 //! every block — and then `rollup-auditor recover --into` an empty database: the node and the
 //! oracles restarted on it serve the same state and the next block executes on every chain.
 
-use rollup_auditor::recover::{ChainSource, Until, from_l1};
+use rollup_auditor::recover::{Until, from_l1};
 use rollup_devnet::{
     ALICE, CAPACITY, CAROL, CHAINS, Devnet, DevnetConfig, ScenarioOptions, account, network_config,
     provider, scenario,
@@ -78,16 +78,7 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     assert_eq!(a1.balance(TokenId(0)), 10 * ETH - 5 * ETH - ETH / 10);
     // State recovery from the anvil chains alone (their events and commit calldata), through the
     // auditor's replay: the same final root as the node's last block, the same balances.
-    let sources: Vec<ChainSource<_>> = CHAINS
-        .iter()
-        .zip(&net.anvils)
-        .zip(&net.contracts)
-        .map(|((chain, anvil), contract)| ChainSource {
-            chain: *chain,
-            provider: provider(anvil, &account(anvil, 0)),
-            contract: *contract,
-        })
-        .collect();
+    let sources = net.chain_sources();
     let started = std::time::Instant::now();
     let recovered = from_l1(
         &sources,

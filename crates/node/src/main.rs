@@ -92,6 +92,23 @@ fn provider(url: &str, key: &PrivateKeySigner) -> anyhow::Result<DynProvider> {
         .erased())
 }
 
+/// A chain's rollup contract through a read-only connection.
+fn contract(
+    c: &rollup_node::config::ChainConfig,
+) -> anyhow::Result<Rollup::RollupInstance<DynProvider>> {
+    let p = ProviderBuilder::new()
+        .connect_http(
+            c.rpc_url
+                .parse()
+                .with_context(|| format!("rpc url {}", c.rpc_url))?,
+        )
+        .erased();
+    Ok(Rollup::new(
+        c.contract.parse().context("contract address")?,
+        p,
+    ))
+}
+
 fn network(cfg: &NodeConfig) -> anyhow::Result<NetworkConfig> {
     let fee: Address = cfg.fee_account.parse().context("fee_account")?;
     Ok(NetworkConfig {
@@ -239,10 +256,7 @@ async fn main() -> anyhow::Result<()> {
             })?;
             let mut committed = Vec::new();
             for c in &cfg.chains {
-                let p = ProviderBuilder::new()
-                    .connect_http(c.rpc_url.parse().with_context(|| c.rpc_url.clone())?)
-                    .erased();
-                let n = Rollup::new(c.contract.parse().context("contract address")?, p)
+                let n = contract(c)?
                     .totalBlocksCommitted()
                     .call()
                     .await
@@ -308,15 +322,7 @@ async fn gate(cfg: &NodeConfig, required: bool) -> anyhow::Result<Option<Gate>> 
     };
     let mut network_id = None;
     for c in &cfg.chains {
-        let p = ProviderBuilder::new()
-            .connect_http(
-                c.rpc_url
-                    .parse()
-                    .with_context(|| format!("rpc url {}", c.rpc_url))?,
-            )
-            .erased();
-        let contract: Address = c.contract.parse().context("contract address")?;
-        let id = Rollup::new(contract, p)
+        let id = contract(c)?
             .networkId()
             .call()
             .await

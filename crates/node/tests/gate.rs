@@ -37,6 +37,29 @@ async fn executed_everywhere(net: &Devnet, upto: u32) -> bool {
     true
 }
 
+/// Corrupts the node's in-memory state: `account` (owned by `owner`) gains `value` of ETH on
+/// chain 1 out of nowhere.
+async fn corrupt_balance(
+    net: &Devnet,
+    account: AccountId,
+    owner: rollup_crypto::Address,
+    value: Amount,
+) {
+    net.shared
+        .state
+        .lock()
+        .await
+        .chain_mut(C1)
+        .unwrap()
+        .apply_op(&Op::Deposit {
+            account,
+            token: TokenId(0),
+            amount: value,
+            to: owner,
+        })
+        .unwrap();
+}
+
 /// Waits for the auditor to refuse block `n` and checks the halt everywhere: the node's status,
 /// and no chain committing anything of it. Returns the auditor's reason.
 async fn refused(net: &Devnet, n: u32) -> String {
@@ -184,19 +207,7 @@ async fn the_auditor_gates_every_commit_and_halts_every_chain_until_the_operator
     let n = honest + 1;
 
     // 1. A balance changed in the node's state after execution: alice gains 1 ETH from nowhere.
-    net.shared
-        .state
-        .lock()
-        .await
-        .chain_mut(C1)
-        .unwrap()
-        .apply_op(&Op::Deposit {
-            account: AccountId(1),
-            token: TokenId(0),
-            amount: amount(ETH),
-            to: alice.address(),
-        })
-        .unwrap();
+    corrupt_balance(&net, AccountId(1), alice.address(), amount(ETH)).await;
     let transfer = alice.sign(L2Tx::Transfer(Transfer {
         chain: C1,
         from: AccountId(1),
@@ -272,19 +283,7 @@ async fn the_auditor_gates_every_commit_and_halts_every_chain_until_the_operator
 
     // 4. A wrong fee: the fee account (account 0) credited more than the fees paid.
     let fee_account = net.network.fee_account;
-    net.shared
-        .state
-        .lock()
-        .await
-        .chain_mut(C1)
-        .unwrap()
-        .apply_op(&Op::Deposit {
-            account: AccountId(0),
-            token: TokenId(0),
-            amount: amount(1_000),
-            to: fee_account,
-        })
-        .unwrap();
+    corrupt_balance(&net, AccountId(0), fee_account, amount(1_000)).await;
     net.spawn_components().await;
     let reason = refused(&net, n).await;
     assert!(reason.contains("final root"), "{reason}");
@@ -319,19 +318,7 @@ async fn the_auditor_gates_every_commit_and_halts_every_chain_until_the_operator
     // operator's key commits a block sealed on a corrupted state straight to chain 1. The
     // auditor, following every chain's commits, finds a block it never approved and halts.
     net.stop_node().await;
-    net.shared
-        .state
-        .lock()
-        .await
-        .chain_mut(C1)
-        .unwrap()
-        .apply_op(&Op::Deposit {
-            account: AccountId(1),
-            token: TokenId(0),
-            amount: amount(ETH),
-            to: alice.address(),
-        })
-        .unwrap();
+    corrupt_balance(&net, AccountId(1), alice.address(), amount(ETH)).await;
     net.submit(alice.sign(L2Tx::Transfer(Transfer {
         chain: C1,
         from: AccountId(1),

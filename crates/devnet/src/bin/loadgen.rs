@@ -16,7 +16,7 @@
 
 use alloy::primitives::Address;
 use clap::Parser;
-use rollup_auditor::recover::{ChainSource, Until, from_l1};
+use rollup_auditor::recover::{Until, from_l1};
 use rollup_devnet::{ALICE, CHAINS, Devnet, DevnetConfig};
 use rollup_sdk::Client;
 use rollup_types::tx::*;
@@ -183,16 +183,7 @@ async fn main() -> anyhow::Result<()> {
         mean,
         max
     ));
-    let sources: Vec<ChainSource<_>> = CHAINS
-        .iter()
-        .zip(&net.anvils)
-        .zip(&net.contracts)
-        .map(|((chain, anvil), contract)| ChainSource {
-            chain: *chain,
-            provider: rollup_devnet::provider(anvil, &rollup_devnet::account(anvil, 0)),
-            contract: *contract,
-        })
-        .collect();
+    let sources = net.chain_sources();
     let t = Instant::now();
     let recovered = from_l1(
         &sources,
