@@ -102,16 +102,18 @@ pub enum CircuitError {
 /// One step's native values.
 #[derive(Clone, Debug, CanonicalSerialize, CanonicalDeserialize)]
 pub struct StepWitness {
-    op: [u8; OP_BYTES],
-    chunk: u8,
-    a: UpdateWitness,
-    b: UpdateWitness,
-    signature: Option<Signature>,
-    fee_slot: Option<usize>,
-    link_id: u32,
+    pub(crate) op: [u8; OP_BYTES],
+    pub(crate) chunk: u8,
+    pub(crate) a: UpdateWitness,
+    pub(crate) b: UpdateWitness,
+    pub(crate) signature: Option<Signature>,
+    pub(crate) fee_slot: Option<usize>,
+    /// The id of the step's link: a free field element to a prover (the circuit range-checks it
+    /// to 32 bits); the honest builder puts the transaction's position in the block.
+    pub(crate) link_id: F,
     /// The signed-only value of the op: a swap's minimum output, a liquidity add's minimum shares,
     /// a removal's minimum output.
-    aux: U128,
+    pub(crate) aux: U128,
 }
 
 impl StepWitness {
@@ -123,7 +125,7 @@ impl StepWitness {
             b: UpdateWitness::padding(),
             signature: None,
             fee_slot: None,
-            link_id: 0,
+            link_id: F::from(0u8),
             aux: U128(0),
         }
     }
@@ -144,8 +146,8 @@ pub struct ChainWitness {
     pub links_hash: F,
     /// The capacity-padded pubdata.
     pub pubdata: Vec<u8>,
-    steps: Vec<StepWitness>,
-    fees: Vec<(u16, U128, UpdateWitness)>,
+    pub(crate) steps: Vec<StepWitness>,
+    pub(crate) fees: Vec<(u16, U128, UpdateWitness)>,
 }
 
 impl ChainWitness {
@@ -227,9 +229,9 @@ impl ChainWitness {
                     | Op::CreatePoolPeer { .. }
             );
             let link_id = if emits {
-                links.next().ok_or(CircuitError::NoWitness)?
+                F::from(links.next().ok_or(CircuitError::NoWitness)?)
             } else {
-                0
+                F::from(0u8)
             };
             let aux = match &w.signed {
                 Some(L2Tx::AddLiquidity(t)) => t.min_shares.get(),
@@ -425,6 +427,27 @@ struct Carry {
 
 impl ConstraintSynthesizer<F> for ChainCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<F>) -> Result<(), SynthesisError> {
+        self.synthesize(cs, true).map(|_| ())
+    }
+}
+
+/// What a witness implies for the public values (read by the mutation tests, which let a forger
+/// set the public input to whatever its witness implies).
+#[cfg_attr(not(any(test, feature = "attacks")), allow(dead_code))]
+pub(crate) struct Implied {
+    pub new_root: FpVar<F>,
+    pub links_hash: FpVar<F>,
+    pub pubdata: Vec<UInt8<F>>,
+}
+
+impl ChainCircuit {
+    /// The constraints; without `enforce_public`, all but the final equality of the public input
+    /// with the hash of the values the witness implies.
+    pub(crate) fn synthesize(
+        self,
+        cs: ConstraintSystemRef<F>,
+        enforce_public: bool,
+    ) -> Result<Implied, SynthesisError> {
         let w = self.witness.as_ref();
         let get =
             |f: &dyn Fn(&ChainWitness) -> F| w.map(f).ok_or(SynthesisError::AssignmentMissing);
@@ -472,6 +495,14 @@ impl ConstraintSynthesizer<F> for ChainCircuit {
             carry.root = u.apply(&carry.root, &on, &on)?;
         }
         let new_root = carry.root;
+        let implied = Implied {
+            new_root: new_root.clone(),
+            links_hash: carry.links.clone(),
+            pubdata: carry.pubdata.clone(),
+        };
+        if !enforce_public {
+            return Ok(implied);
+        }
         // The public input.
         let pubdata_hash = Sha256Gadget::digest(&carry.pubdata)?;
         let mut pre = small_be_bytes(&chain_id, 1)?;
@@ -480,7 +511,8 @@ impl ConstraintSynthesizer<F> for ChainCircuit {
         pre.extend(be_bytes(&new_root)?);
         pre.extend(pubdata_hash.0);
         pre.extend(be_bytes(&carry.links)?);
-        bytes::enforce_sha256_input(&pre, &public)
+        bytes::enforce_sha256_input(&pre, &public)?;
+        Ok(implied)
     }
 }
 
@@ -776,12 +808,14 @@ fn step(
     let mut m2 = FpVar::zero();
     // This step's link, if any: 4 fields.
     let mut link = [FpVar::zero(), FpVar::zero(), FpVar::zero(), FpVar::zero()];
-    let link_id = FpVar::new_witness(cs.clone(), || Ok(F::from(sw.link_id)))?;
+    // The link id is packed below the payload in the link header: unchecked, an id of 2^32 + k
+    // would read as id k with the payload's lowest field (pool, account) one higher.
+    let link_id = FpVar::new_witness(cs.clone(), || Ok(sw.link_id))?;
+    amount::range_check(&link_id, 32)?;
     let aux = FpVar::new_witness(cs.clone(), || Ok(F::from(*sw.aux)))?;
     let aux_bits = amount::range_check(&aux, AMOUNT_BITS)?;
-    let hdr = |kind: u8, payload: FpVar<F>| {
-        FpVar::constant(F::from(kind)) + &link_id * p2(8) + payload * p2(40)
-    };
+    let hdr_of = |kind: FpVar<F>, payload: FpVar<F>| kind + &link_id * p2(8) + payload * p2(40);
+    let hdr = |kind: u8, payload: FpVar<F>| hdr_of(FpVar::constant(F::from(kind)), payload);
     let nonce = &a.before[2];
     let nonce_hi = le_slice(&nonce_bits, 8, 24);
     let nonce_lo = le_slice(&nonce_bits, 0, 8);
@@ -808,7 +842,12 @@ fn step(
         add_link(
             &mut link,
             on,
-            [hdr(3, acc), address, zero.clone(), zero.clone()],
+            [
+                hdr(link::kind::CREATE_ACCOUNT, acc),
+                address,
+                zero.clone(),
+                zero.clone(),
+            ],
         );
     }
     // --- Deposit: account3 token2 amount14 to20. Credit the queued owner's balance.
@@ -876,7 +915,12 @@ fn step(
         add_link(
             &mut link,
             on,
-            [hdr(4, acc), pkh, zero.clone(), zero.clone()],
+            [
+                hdr(link::kind::CHANGE_PUBKEY, acc),
+                pkh,
+                zero.clone(),
+                zero.clone(),
+            ],
         );
     }
     // --- SetPubKey: account3 pkh20 (the broadcast half).
@@ -894,7 +938,12 @@ fn step(
         add_link(
             &mut link,
             on,
-            [hdr(4, acc), pkh, zero.clone(), zero.clone()],
+            [
+                hdr(link::kind::SET_PUBKEY, acc),
+                pkh,
+                zero.clone(),
+                zero.clone(),
+            ],
         );
     }
     // --- Transfer: from3 to3 token2 amount5 fee2.
@@ -1104,7 +1153,12 @@ fn step(
         add_link(
             &mut link,
             on,
-            [hdr(1, head), reserve.clone(), amt, aux.clone()],
+            [
+                hdr(link::kind::SWAP_IN, head),
+                reserve.clone(),
+                amt,
+                aux.clone(),
+            ],
         );
     }
     // --- SwapOut: account3 pool2 amount14. Pay the trader from the reserve (0 < a < R); linked.
@@ -1121,7 +1175,12 @@ fn step(
         add_link(
             &mut link,
             on,
-            [hdr(2, head), reserve.clone(), amt, zero.clone()],
+            [
+                hdr(link::kind::SWAP_OUT, head),
+                reserve.clone(),
+                amt,
+                zero.clone(),
+            ],
         );
     }
     // --- CreatePool: account3 pool2 token2 peer_chain1 peer_token2 fee_bps2 fee2; and its peer
@@ -1187,10 +1246,13 @@ fn step(
             + &peer_chain * p2(40)
             + &peer_token * p2(48)
             + &fee_bps * p2(64);
+        // The signed half says it is the origin: two peer halves are not a pool creation.
+        let kind =
+            &cf * F::from(link::kind::CREATE_POOL) + &pf * F::from(link::kind::CREATE_POOL_PEER);
         add_link(
             &mut link,
             &create,
-            [hdr(5, head), zero.clone(), zero.clone(), zero.clone()],
+            [hdr_of(kind, head), zero.clone(), zero.clone(), zero.clone()],
         );
     }
 
@@ -1282,13 +1344,11 @@ mod tests {
     //! satisfied.
 
     use super::*;
+    use crate::attacks::rechain;
     use ark_relations::gr1cs::ConstraintSystem;
-    use rollup_crypto::poseidon::hash4;
     use rollup_state::dev::{DevWallet, amount, deposit};
-    use rollup_state::smt::MerklePath;
     use rollup_state::*;
     use rollup_types::tx::*;
-    use std::collections::HashMap;
 
     const CAPACITY: usize = 8;
     const C1: ChainId = ChainId(1);
@@ -1336,81 +1396,6 @@ mod tests {
         .generate_constraints(cs.clone())
         .unwrap();
         cs.is_satisfied().unwrap()
-    }
-
-    fn place(sibs: &[F; 3], pos: usize, cur: F) -> [F; 4] {
-        let mut out = [F::from(0u8); 4];
-        let mut it = sibs.iter();
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = if i == pos { cur } else { *it.next().unwrap() };
-        }
-        out
-    }
-
-    /// Re-derives every path, `before` field and balance root from the (possibly forged) `after`
-    /// values, in update order, as a forger would; sets `new_root`.
-    fn rechain(w: &mut ChainWitness) {
-        type Nodes = HashMap<(usize, u64), F>;
-        fn fix_and_root(nodes: &mut Nodes, path: &mut MerklePath, leaf: F, before: F) -> (F, F) {
-            let mut idx = path.index;
-            let (mut cur_b, mut cur_a) = (before, leaf);
-            for (h, sib) in path.siblings.iter_mut().enumerate() {
-                let base = idx - idx % 4;
-                let mut k = 0;
-                for c in base..base + 4 {
-                    if c != idx {
-                        if let Some(v) = nodes.get(&(h, c)) {
-                            sib[k] = *v;
-                        }
-                        k += 1;
-                    }
-                }
-                let pos = (idx % 4) as usize;
-                nodes.insert((h, idx), cur_a);
-                cur_b = hash4(&place(sib, pos, cur_b));
-                cur_a = hash4(&place(sib, pos, cur_a));
-                idx /= 4;
-            }
-            (cur_b, cur_a)
-        }
-        let mut state: Nodes = HashMap::new();
-        let mut balance_trees: HashMap<u64, Nodes> = HashMap::new();
-        let mut leaves: HashMap<u64, [F; 4]> = HashMap::new();
-        let mut balances: HashMap<(u64, u64), F> = HashMap::new();
-        let mut root = w.old_root;
-        let slots = w
-            .steps
-            .iter_mut()
-            .flat_map(|s| [&mut s.a, &mut s.b])
-            .chain(w.fees.iter_mut().map(|f| &mut f.2));
-        for u in slots.filter(|u| u.real) {
-            if let Some(f) = leaves.get(&u.index) {
-                u.before = Some(*f);
-            }
-            if u.has_balance {
-                let key = (u.index, u.balance.0);
-                if let Some(b) = balances.get(&key) {
-                    u.balance.1 = *b;
-                }
-                let tree = balance_trees.entry(u.index).or_default();
-                u.balance.3.index = u.balance.0;
-                let (_, after_root) =
-                    fix_and_root(tree, &mut u.balance.3, u.balance.2, u.balance.1);
-                u.after[3] = after_root;
-                balances.insert(key, u.balance.2);
-            }
-            let before_leaf = u.before.map_or(F::from(0u8), |f| hash4(&f));
-            let (before_root, after_root) =
-                fix_and_root(&mut state, &mut u.path, hash4(&u.after), before_leaf);
-            assert_eq!(
-                before_root, root,
-                "rechain keeps every membership proof valid"
-            );
-            root = after_root;
-            state.insert((ACCOUNT_TREE_DEPTH, 0), root);
-            leaves.insert(u.index, u.after);
-        }
-        w.new_root = root;
     }
 
     /// Rewrites the transfer's op bytes (and the block pubdata) with `amount`, re-signed.

@@ -5,9 +5,15 @@
 //!   `rollup_crypto::eddsa`), range checks and packed-amount decoding (twin of
 //!   `rollup_types::amount`).
 //!
+//! * [`chain`], [`binding`]: the per-chain block circuit and the binding circuit.
+//! * `attacks` (tests and the `attacks` feature only): forged blocks an operator holding every
+//!   key could build, kept as regression tests of the soundness review.
+//!
 //! Every gadget has a test that its output agrees with the native twin on random inputs and a
 //! negative test that a forged witness leaves the constraint system unsatisfied.
 
+#[cfg(any(test, feature = "attacks"))]
+pub mod attacks;
 pub mod binding;
 pub mod chain;
 pub mod gadgets;

@@ -5,7 +5,7 @@
 //!   subgroup generator; subgroup order `l`.
 //! * Sign `m ∈ Fr`: `r = H512(sk ‖ m) mod l`, `R = r·B`, `h = Poseidon(R.x, R.y, A.x, A.y, m)`,
 //!   `s = r + h·sk mod l`.
-//! * Verify: `s < l`, `A` and `R` valid subgroup points, `A ≠ 0`, and `[8]·s·B = [8]·R + [8]·h·A` with
+//! * Verify: `s < l`, `A` and `R` valid subgroup points, `A` not of small order, and `[8]·s·B = [8]·R + [8]·h·A` with
 //!   `h` taken as the full 254-bit integer — exactly what the circuit computes (the cofactor
 //!   multiplication makes the two readings of `h` agree for subgroup points).
 //! * An account stores only [`PubKeyHash`], the low 20 bytes of `Poseidon(A.x, A.y)`; a signature
@@ -209,8 +209,12 @@ impl PublicKey {
 }
 
 impl Signature {
-    /// Verifies the signature over `msg` under its embedded public key.
+    /// Verifies the signature over `msg` under its embedded public key. A key of small order is
+    /// refused (under it the cofactored check holds for any `s`); the circuit refuses it too.
     pub fn verify(&self, msg: Fr) -> Result<(), CryptoError> {
+        if self.pubkey.0.mul_by_cofactor().is_zero() {
+            return Err(CryptoError::InvalidPoint("small-order key"));
+        }
         let h = challenge(&self.r, &self.pubkey.0, msg);
         let lhs = mul_generator(&self.s);
         let rhs = self.r.into_group() + self.pubkey.0.mul_bigint(h.into_bigint());

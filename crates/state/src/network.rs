@@ -455,6 +455,7 @@ impl NetworkState {
                         id,
                         account: tx.account,
                         pubkey_hash: tx.new_pubkey_hash,
+                        origin: chain == tx.chain,
                     };
                     out.links.push((chain, link));
                 }
@@ -618,7 +619,7 @@ impl NetworkState {
             }
             L2Tx::CreatePool(p) => {
                 self.connected(p.peer_chain)?;
-                let origin = Op::CreatePool {
+                let origin_op = Op::CreatePool {
                     account: signer,
                     pool: p.pool,
                     token: p.token,
@@ -627,7 +628,7 @@ impl NetworkState {
                     fee_bps: p.fee_bps,
                     fee: p.fee,
                 };
-                self.emit(chain, origin, out)?;
+                self.emit(chain, origin_op, out)?;
                 let peer = Op::CreatePoolPeer {
                     pool: p.pool,
                     token: p.peer_token,
@@ -636,9 +637,9 @@ impl NetworkState {
                     fee_bps: p.fee_bps,
                 };
                 self.emit(p.peer_chain, peer, out)?;
-                for (c, t, pc, pt) in [
-                    (chain, p.token, p.peer_chain, p.peer_token),
-                    (p.peer_chain, p.peer_token, chain, p.token),
+                for (c, t, pc, pt, origin) in [
+                    (chain, p.token, p.peer_chain, p.peer_token, true),
+                    (p.peer_chain, p.peer_token, chain, p.token, false),
                 ] {
                     let link = Link::CreatePool {
                         id,
@@ -648,6 +649,7 @@ impl NetworkState {
                         peer_chain: pc,
                         peer_token: pt,
                         fee_bps: p.fee_bps,
+                        origin,
                     };
                     out.links.push((c, link));
                 }

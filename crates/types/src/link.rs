@@ -6,12 +6,34 @@
 //! change, pool creation — the binding circuit checks all chains carry the same half). Links are
 //! numbered by the transaction's position in the block, so halves pair by `id`.
 //!
+//! Every half says where it comes from: the signed or L1-authorised origin half of a key change or
+//! a pool creation has its own kind ([`kind::CHANGE_PUBKEY`], [`kind::CREATE_POOL`]), distinct
+//! from the unsigned halves it causes on other chains ([`kind::SET_PUBKEY`],
+//! [`kind::CREATE_POOL_PEER`]), so that unsigned halves alone can never pass for a complete
+//! operation.
+//!
 //! Each chain commits to its links with [`links_hash`], a Poseidon fold over [`Link::to_fields`].
 
 use crate::amount::Amount;
 use crate::ids::{AccountId, ChainId, PoolId, TokenId};
 use ark_bn254::Fr;
 use rollup_crypto::{Address, PubKeyHash, field, poseidon};
+
+/// The kind byte of each link (the low byte of its header).
+#[allow(missing_docs)]
+pub mod kind {
+    pub const SWAP_IN: u8 = 1;
+    pub const SWAP_OUT: u8 = 2;
+    pub const CREATE_ACCOUNT: u8 = 3;
+    /// The unsigned broadcast half of a key change, on every chain but the origin.
+    pub const SET_PUBKEY: u8 = 4;
+    /// The unsigned half of a pool creation, on the pool's peer chain.
+    pub const CREATE_POOL_PEER: u8 = 5;
+    /// The L1-authorised ChangePubKey itself, on its origin chain.
+    pub const CHANGE_PUBKEY: u8 = 6;
+    /// The signed CreatePool itself, on its origin chain.
+    pub const CREATE_POOL: u8 = 7;
+}
 
 /// One link emitted by a chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +81,8 @@ pub enum Link {
         /// Address.
         address: Address,
     },
-    /// Key change (broadcast).
+    /// Key change: the authorised ChangePubKey on its origin chain (`origin`), or the broadcast
+    /// SetPubKey it causes on every other chain.
     SetPubKey {
         /// Tx position in the block.
         id: u32,
@@ -67,8 +90,11 @@ pub enum Link {
         account: AccountId,
         /// New key hash.
         pubkey_hash: PubKeyHash,
+        /// The origin half (kind 6) rather than a broadcast half (kind 4).
+        origin: bool,
     },
-    /// Pool creation half; the binding circuit pairs the two halves.
+    /// Pool creation half: the signed CreatePool on its origin chain (`origin`) or the peer half
+    /// on the other chain; the binding circuit pairs the two.
     CreatePool {
         /// Tx position in the block.
         id: u32,
@@ -84,6 +110,8 @@ pub enum Link {
         peer_token: TokenId,
         /// Swap fee (bps).
         fee_bps: u16,
+        /// The signed origin half (kind 7) rather than the peer half (kind 5).
+        origin: bool,
     },
 }
 
@@ -103,9 +131,23 @@ impl Link {
         }
     }
 
-    /// Fixed-width field encoding: `[kind ‖ id ‖ pool/account header, a, b, c]`.
+    /// The same link under another id.
+    pub fn with_id(mut self, new: u32) -> Link {
+        match &mut self {
+            Link::SwapIn { id, .. }
+            | Link::SwapOut { id, .. }
+            | Link::CreateAccount { id, .. }
+            | Link::SetPubKey { id, .. }
+            | Link::CreatePool { id, .. } => *id = new,
+        }
+        self
+    }
+
+    /// Fixed-width field encoding: `[kind8 ‖ id32 ‖ payload header, a, b, c]`, the header being
+    /// `kind + id·2^8 + payload·2^40` with every payload component at a fixed width
+    /// (docs/SOUNDNESS.md, packing table).
     pub fn to_fields(&self) -> [Fr; 4] {
-        let header = |kind: u128, id: u32, x: u128| u(kind | (id as u128) << 8 | x << 40);
+        let header = |kind: u8, id: u32, x: u128| u(kind as u128 | (id as u128) << 8 | x << 40);
         match self {
             Link::SwapIn {
                 id,
@@ -118,7 +160,7 @@ impl Link {
                 peer_chain,
             } => [
                 header(
-                    1,
+                    kind::SWAP_IN,
                     *id,
                     pool.0 as u128
                         | (account.0 as u128) << 16
@@ -138,7 +180,7 @@ impl Link {
                 peer_chain,
             } => [
                 header(
-                    2,
+                    kind::SWAP_OUT,
                     *id,
                     pool.0 as u128 | (account.0 as u128) << 16 | (peer_chain.0 as u128) << 40,
                 ),
@@ -151,7 +193,7 @@ impl Link {
                 account,
                 address,
             } => [
-                header(3, *id, account.0 as u128),
+                header(kind::CREATE_ACCOUNT, *id, account.0 as u128),
                 field::fr_from_short_be(&address.0),
                 Fr::from(0u8),
                 Fr::from(0u8),
@@ -160,8 +202,17 @@ impl Link {
                 id,
                 account,
                 pubkey_hash,
+                origin,
             } => [
-                header(4, *id, account.0 as u128),
+                header(
+                    if *origin {
+                        kind::CHANGE_PUBKEY
+                    } else {
+                        kind::SET_PUBKEY
+                    },
+                    *id,
+                    account.0 as u128,
+                ),
                 pubkey_hash.to_fr(),
                 Fr::from(0u8),
                 Fr::from(0u8),
@@ -174,9 +225,14 @@ impl Link {
                 peer_chain,
                 peer_token,
                 fee_bps,
+                origin,
             } => [
                 header(
-                    5,
+                    if *origin {
+                        kind::CREATE_POOL
+                    } else {
+                        kind::CREATE_POOL_PEER
+                    },
                     *id,
                     pool.0 as u128
                         | (chain.0 as u128) << 16

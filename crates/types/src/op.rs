@@ -545,7 +545,7 @@ impl Op {
 }
 
 /// Chunks per operation type.
-fn chunks_for_code(c: u8) -> Option<usize> {
+pub fn chunks_for_code(c: u8) -> Option<usize> {
     Some(match c {
         code::NOOP => 1,
         code::TRANSFER | code::SWAP_IN => 1,

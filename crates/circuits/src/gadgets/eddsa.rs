@@ -4,7 +4,8 @@
 //! canonical decomposition. `s·B` uses a precomputed table of `2^i·B`; `h·A` is a double-and-add
 //! over the variable key. `A` and `R` are checked to be on the curve; the cofactor multiplication
 //! makes a small-order component irrelevant, and the key is bound to the account through its
-//! Poseidon hash. `s` is taken as 251 bits: `s` and `s + l` are the same scalar, a harmless
+//! Poseidon hash. `A` must not be of small order (`[8]A ≠ O`): under such a key the check holds
+//! for any `s` (take `R = s·B`), so anyone could sign for an account whose key hash is one. `s` is taken as 251 bits: `s` and `s + l` are the same scalar, a harmless
 //! malleability (the signed message is the same), whereas the native side also requires `s < l`.
 
 use crate::F;
@@ -14,11 +15,12 @@ use ark_ed_on_bn254::constraints::EdwardsVar;
 use ark_ed_on_bn254::{EdwardsAffine, EdwardsProjective};
 use ark_ff::{BigInteger, PrimeField};
 use ark_r1cs_std::{
+    GR1CSVar,
     alloc::{AllocVar, AllocationMode},
     boolean::Boolean,
     convert::ToBitsGadget,
     eq::EqGadget,
-    fields::fp::FpVar,
+    fields::{FieldVar, fp::FpVar},
     groups::CurveVar,
 };
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
@@ -101,7 +103,25 @@ impl SignatureVar {
         for _ in 0..3 {
             diff.double_in_place()?;
         }
-        diff.conditional_enforce_equal(&EdwardsVar::zero(), enabled)
+        diff.conditional_enforce_equal(&EdwardsVar::zero(), enabled)?;
+        // [8]A ≠ O. On this curve [8]A is the identity (0, 1) exactly when its x is 0 (the other
+        // point with x = 0, (0, −1), has order 2 and is never a multiple of 8).
+        let mut a8 = self.pubkey.clone();
+        for _ in 0..3 {
+            a8.double_in_place()?;
+        }
+        let cs = a8.x.cs();
+        let inv = FpVar::new_witness(cs, || {
+            let on = enabled.value().unwrap_or(false);
+            Ok(a8
+                .x
+                .value()
+                .ok()
+                .filter(|_| on)
+                .and_then(|v| ark_ff::Field::inverse(&v))
+                .unwrap_or_default())
+        })?;
+        a8.x.mul_equals(&inv, &FpVar::from(enabled.clone()))
     }
 
     /// The signer's key hash as stored in account leaves: the low 160 bits of `Poseidon(A.x, A.y)`.
@@ -175,6 +195,39 @@ mod tests {
             check(&bad, msg, false).0,
             "a disabled check accepts anything"
         );
+    }
+
+    /// Under a small-order key the cofactored equation holds for any `s` with `R = s·B`: a
+    /// "signature" anyone can make. Each point of order 2, 4 or 8 is refused as a key; the same
+    /// forgery under a real key is refused too (control: the disabled check passes it).
+    #[test]
+    fn small_order_keys_are_rejected() {
+        use ark_ec::{AffineRepr, CurveGroup};
+        use ark_ed_on_bn254::Fr as Fs;
+        let msg = F::from(99u8);
+        let s = Fs::from(123_456_789u64);
+        let r = (EdwardsProjective::generator() * s).into_affine();
+        use crate::attacks::small_order_key::{order, small_order_points};
+        let small = small_order_points();
+        let orders: Vec<u32> = small.iter().map(order).collect();
+        assert!(
+            orders.contains(&8) && orders.contains(&4) && orders.contains(&2),
+            "{orders:?}"
+        );
+        for t in small {
+            assert!(t.mul_by_cofactor().is_zero(), "a small-order point");
+            let forged = Signature {
+                pubkey: rollup_crypto::PublicKey(t),
+                r,
+                s,
+            };
+            assert!(forged.verify(msg).is_err(), "refused natively");
+            assert!(!check(&forged, msg, true).0, "refused in-circuit");
+            assert!(
+                check(&forged, msg, false).0,
+                "only the enabled check refuses it"
+            );
+        }
     }
 
     #[test]
