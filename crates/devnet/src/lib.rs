@@ -286,6 +286,7 @@ impl Devnet {
             capacity: CAPACITY,
             seal_interval_ms: 1500,
             max_txs: 64,
+            mempool: Default::default(),
             fee_account: format!("0x{}", hex::encode(fee_account.0)),
             chains: CHAINS
                 .iter()
