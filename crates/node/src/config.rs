@@ -194,5 +194,11 @@ contract = "0x0000000000000000000000000000000000000002"
         ))
         .unwrap_err();
         assert!(format!("{e:#}").contains("below max_txs"), "{e:#}");
+        // A written configuration (the devnet writes one) reads back with its section.
+        let mut c = NodeConfig::from_toml(BASE).unwrap();
+        c.mempool.per_account = 1024;
+        c.mempool.nonce_window = 1024;
+        let back = NodeConfig::from_toml(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back.mempool, c.mempool);
     }
 }
