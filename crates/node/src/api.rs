@@ -21,7 +21,7 @@
 //! operator's minimum (the message says the minimum), `-32015` nonce beyond the window (more
 //! than `mempool.nonce_window − 1` ahead of the account's nonce), `-32016` the account holds its
 //! whole mempool share (`mempool.per_account` entries, over every chain: wait until some are
-//! sealed or expire), `-32017` the mempool is full (`mempool.capacity`; retry later), `-32603`
+//! sealed or expire; the account's next nonce on a chain still passes once), `-32017` the mempool is full (`mempool.capacity`; retry later), `-32603`
 //! internal.
 //!
 //! Admission is checked against the state after the last sealed block: a transaction with a later
@@ -165,9 +165,14 @@ async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObject
     let key = crate::mempool::tx_key(&tx).ok_or_else(|| internal("an L2 transaction has a key"))?;
     let vtx = verify(tx).map_err(|e| err(code::REFUSED, e.to_string()))?;
     let policy = &shared.mempool;
+    // Whether the nonce is the account's next: such a transaction may pass a full share once
+    // (see `Storage::admit_tx`), so a sender can always send the nonce its others wait for.
+    let next_nonce;
     {
         let mut state = shared.state.lock().await;
-        match state.check(&vtx) {
+        let checked = state.check(&vtx);
+        next_nonce = !matches!(checked, Err(TxError::BadNonce { .. }));
+        match checked {
             Ok(()) => {}
             // A later nonce waits behind the sender's pending transactions — within the window
             // only: beyond it, it would sit unexecutable until it expired. (The rules check the
@@ -208,7 +213,7 @@ async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObject
     }
     match shared
         .storage
-        .admit_tx(&hash, &bytes, key, policy.limits())
+        .admit_tx(&hash, &bytes, key, next_nonce, policy.limits())
         .await
         .map_err(internal)?
     {

@@ -16,8 +16,12 @@
 //!   account's nonce: only a sender whose next nonce is waiting contributes, so a sender stuck
 //!   behind a missing nonce is looked past instead of filling the block. Senders take turns (one
 //!   transaction each per round) so no account fills a block others wait for. Work per seal is
-//!   bounded: `scan_senders` sender rows, one query per contributing sender, at most
-//!   `per_account` entries each, [`SWEEP_BATCH`] entries indexed and expired.
+//!   bounded: `scan_senders` sender rows, one query per contributing sender (at most `max_txs`
+//!   of them), at most `per_account + 1` entries each, [`SWEEP_BATCH`] entries indexed and
+//!   expired.
+//!
+//! The account's next nonce on a chain passes a full share once (while no entry holds it): it is
+//! what the rest of the account's entries wait for.
 
 use rollup_state::NetworkState;
 use rollup_storage::{AdmissionLimits, EXPIRED, PoolTx, REJECTED, Storage, TxKey};
@@ -244,8 +248,9 @@ pub async fn select(
         }
         let mut run = VecDeque::new();
         let mut next = expected;
+        // An account holds at most its share on a chain, plus the next nonce let past it.
         let entries = storage
-            .sender_txs(head.chain, head.account, cfg.per_account as usize)
+            .sender_txs(head.chain, head.account, cfg.per_account as usize + 1)
             .await?;
         for PoolTx { hash, key, tx } in entries {
             let tx = match Tx::decode(&tx) {

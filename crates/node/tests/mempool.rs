@@ -456,10 +456,14 @@ async fn the_api_refuses_the_flood_and_reports_expiry() {
 
     // A restarted node answers the same.
     drop(shared);
-    let shared = node(&url, &policy).await;
-    let (addr, handle) = serve(shared, Default::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let shared2 = node(&url, &policy).await;
+    let (addr, handle) = serve(
+        shared2.clone(),
+        Default::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
     let client = HttpClientBuilder::default()
         .build(format!("http://{addr}"))
         .unwrap();
@@ -469,13 +473,38 @@ async fn the_api_refuses_the_flood_and_reports_expiry() {
         .unwrap();
     assert_eq!(s["status"], "expired");
     assert!(s["reason"].as_str().unwrap().contains("nonce 1 is missing"));
-    // And Mallory's share is free again: her nonce 1 is admitted.
-    let _: String = client
-        .request(
-            "rollup_submitTx",
-            rpc_params![hexed(&transfer(mallory, 2, bob, 1, 1))],
-        )
-        .await
-        .unwrap();
+    // Mallory's share is free again. Filled once more behind her gap, it still lets through
+    // the one nonce everything waits for — once — and then her whole run is sealed.
+    let submit = |tx: Tx| {
+        let client = &client;
+        async move {
+            client
+                .request::<String, _>("rollup_submitTx", rpc_params![hexed(&tx)])
+                .await
+        }
+    };
+    for nonce in 2..=8 {
+        submit(transfer(mallory, 2, bob, 1, nonce)).await.unwrap();
+    }
+    submit(transfer(mallory, 2, bob, 4, 2)).await.unwrap();
+    let (c, _) = code_of(submit(transfer(mallory, 2, bob, 5, 2)).await.unwrap_err());
+    assert_eq!(c, code::ACCOUNT_QUOTA);
+    let missing = transfer(mallory, 2, bob, 1, 1);
+    submit(missing.clone()).await.unwrap();
+    let (c, _) = code_of(submit(transfer(mallory, 2, bob, 2, 1)).await.unwrap_err());
+    assert_eq!(
+        c,
+        code::ACCOUNT_QUOTA,
+        "the next nonce passes a full share only once"
+    );
+    assert_eq!(shared2.storage.account_pending(2).await.unwrap(), 9);
+    assert_eq!(keeper::seal(&shared2, 12).await.unwrap(), Some(5));
+    let block = shared2.blocks.lock().await.get(&5).cloned().unwrap();
+    assert_eq!(
+        block.txs.len(),
+        8,
+        "nonces 1..=8; the second nonce 2 is rejected"
+    );
+    assert_eq!(shared2.storage.mempool_len().await.unwrap(), 0);
     handle.stop().unwrap();
 }

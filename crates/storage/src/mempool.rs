@@ -120,14 +120,16 @@ fn key_of(chain: i64, account: i64, nonce: i64) -> Result<TxKey> {
 
 impl Storage {
     /// Admits a transaction under `limits`, in one database transaction: refused when already
-    /// there, when its account holds `per_account` entries, or when the mempool holds
-    /// `capacity`; otherwise stored with its key and an expiry `ttl_ms` from now. Any earlier
-    /// outcome of the same hash is forgotten (it is pending again).
+    /// there, when its account holds `per_account` entries (unless `next_nonce` — its nonce is
+    /// the account's next on its chain — and no entry holds that nonce yet), or when the mempool
+    /// holds `capacity`; otherwise stored with its key and an expiry `ttl_ms` from now. Any
+    /// earlier outcome of the same hash is forgotten (it is pending again).
     pub async fn admit_tx(
         &self,
         hash: &[u8; 32],
         tx: &[u8],
         key: TxKey,
+        next_nonce: bool,
         limits: AdmissionLimits,
     ) -> Result<Admission> {
         let mut t = self.begin().await?;
@@ -149,9 +151,24 @@ impl Storage {
             .await?
             .try_get(0)?;
         if mine as u64 >= limits.per_account {
-            return Ok(Admission::AccountFull {
-                pending: mine as u64,
-            });
+            // The account's next nonce is let past a full share once per chain (while no entry
+            // holds it): it is what unblocks the rest, and it leaves at the next seal. Without
+            // this, a sender whose share is full of transactions behind a gap could not send
+            // the missing one until they expired.
+            let taken = sqlx::query(
+                "SELECT 1 FROM mempool WHERE chain = $1 AND account = $2 AND nonce = $3",
+            )
+            .bind(key.chain as i64)
+            .bind(key.account as i64)
+            .bind(key.nonce as i64)
+            .fetch_optional(&mut *t)
+            .await?
+            .is_some();
+            if !next_nonce || taken {
+                return Ok(Admission::AccountFull {
+                    pending: mine as u64,
+                });
+            }
         }
         let (all, seq): (i64, i64) =
             sqlx::query("SELECT COUNT(*), COALESCE(MAX(seq), 0) + 1 FROM mempool")
@@ -211,6 +228,9 @@ impl Storage {
 
     /// Gives entries stored without a key their key, and a lifetime of `ttl_ms` from now.
     pub async fn index_txs(&self, keys: &[([u8; 32], TxKey)], ttl_ms: i64) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(()); // no write transaction: SQLite's lock is shared with the API
+        }
         let now = now_ms();
         let mut t = self.begin().await?;
         for (hash, key) in keys {
@@ -247,6 +267,9 @@ impl Storage {
     /// Removes entries from the mempool and records why each left (`(hash, status, reason)`),
     /// atomically; an entry no longer there (sealed meanwhile) gets no outcome.
     pub async fn drop_txs(&self, outcomes: &[([u8; 32], &str, String)]) -> Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
         let now = now_ms();
         let mut t = self.begin().await?;
         let mut seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM tx_outcomes")

@@ -332,7 +332,7 @@ async fn mempool_limits(url: &str) {
     let before = now_ms();
     let admit = |h: u8, k: TxKey, l: AdmissionLimits| {
         let s = s.clone();
-        async move { s.admit_tx(&[h; 32], &[h], k, l).await.unwrap() }
+        async move { s.admit_tx(&[h; 32], &[h], k, false, l).await.unwrap() }
     };
     // Account 7 takes its share: three entries over two chains, the fourth is refused.
     let Admission::Added { expires_ms } = admit(1, key(1, 7, 5), limits).await else {
@@ -353,6 +353,28 @@ async fn mempool_limits(url: &str) {
         Admission::AccountFull { pending: 3 }
     );
     assert_eq!(s.account_pending(7).await.unwrap(), 3);
+    // Except for the account's next nonce on a chain where no entry holds it: once.
+    assert_eq!(
+        s.admit_tx(&[11; 32], &[11], key(1, 7, 5), true, limits)
+            .await
+            .unwrap(),
+        Admission::AccountFull { pending: 3 },
+        "nonce 5 on chain 1 is held already"
+    );
+    assert!(matches!(
+        s.admit_tx(&[11; 32], &[11], key(3, 7, 0), true, limits)
+            .await
+            .unwrap(),
+        Admission::Added { .. }
+    ));
+    assert_eq!(
+        s.admit_tx(&[12; 32], &[12], key(3, 7, 0), true, limits)
+            .await
+            .unwrap(),
+        Admission::AccountFull { pending: 4 },
+        "only once"
+    );
+    s.remove_txs(&[[11; 32]]).await.unwrap();
     // Others fill the rest; the sixth entry finds the mempool full.
     assert!(matches!(
         admit(5, key(1, 8, 0), limits).await,
@@ -430,7 +452,7 @@ async fn mempool_limits(url: &str) {
 
     // Admitted again, a dropped transaction is pending again: its old outcome goes.
     assert!(matches!(
-        s.admit_tx(&[1; 32], &[1], key(1, 7, 5), limits)
+        s.admit_tx(&[1; 32], &[1], key(1, 7, 5), false, limits)
             .await
             .unwrap(),
         Admission::Added { .. }
@@ -444,6 +466,7 @@ async fn mempool_limits(url: &str) {
             h,
             &[0],
             key(3, 100 + i as u32, 0),
+            false,
             AdmissionLimits {
                 capacity: 100,
                 ..limits
@@ -538,7 +561,7 @@ async fn upgraded_mempool(url: &str) {
         ttl_ms: 1_000,
     };
     assert_eq!(
-        s.admit_tx(&[9; 32], b"x", key(2, 4, 0), limits)
+        s.admit_tx(&[9; 32], b"x", key(2, 4, 0), false, limits)
             .await
             .unwrap(),
         Admission::AccountFull { pending: 1 }
@@ -602,7 +625,9 @@ async fn concurrent_admissions_respect_the_limits() {
                 let h = [r as u8 * 16 + i; 32];
                 let account = if i < 5 { 1 } else { 2 + i as u32 };
                 let k = key(1, account, (r * 10 + i as usize) as u32);
-                if let Admission::Added { .. } = s.admit_tx(&h, &[i], k, limits).await.unwrap() {
+                if let Admission::Added { .. } =
+                    s.admit_tx(&h, &[i], k, false, limits).await.unwrap()
+                {
                     added.push(account);
                 }
             }
