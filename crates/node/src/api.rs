@@ -5,25 +5,32 @@
 //! | `rollup_submitTx` | canonical tx encoding, hex | tx hash, hex |
 //! | `rollup_account` | L1 address, chain id | `{id, nonce, pubkeyHash, balances: {token: amount}}` or null |
 //! | `rollup_pool` | chain id, pool id | `{token, peerChain, peerToken, feeBps, reserve, supply}` or null |
-//! | `rollup_txStatus` | tx hash | `{status: "mempool"}`, `{status: "block", block, stages}` or `{status: "unknown"}` |
+//! | `rollup_txStatus` | tx hash | `{status: "mempool", addedAt, expiresAt}` (Unix ms), `{status: "block", block, stages}`, `{status: "expired" \| "rejected", reason, at}` (it left the mempool unsealed: its lifetime ran out, or the rules refused it at sealing; kept `mempool.outcome_retention_secs`) or `{status: "unknown"}` |
 //! | `rollup_blockStatus` | block number | `{number, stages: {chain: stage}}` or null |
 //! | `rollup_status` | — | `{lastBlock, chains, auditor: {state: notWatched \| unknown \| running \| halted, …}, halted}`: `halted` is true while the auditor has refused a block and every sender is stopped |
 //! | `rollup_blockInputs` | block number | `{number, inputs: [{chain, data}]}`: each chain's `commitBlocks` input (`CommitBlockInfo`, ABI-encoded hex) exactly as the senders will send it — what the auditor audits and approves — or null for a block no longer held |
 //! | `rollup_quote` | chain id, pool id, amount in (decimal string) | `{amountOut, peerChain, peerToken, feeBps}`: what a swap on `chain` pays on the peer chain now |
 //! | `rollup_estimateFee` | kind (`transfer`, `withdraw`, `swap`, …), chain id, token id | `{chunks, minFee}`: the fee the API requires for that kind in that token |
 //! | `rollup_subscribeBlocks` (WebSocket) | — | notifications `rollup_block`: `{number, stages}` on every stage change |
-//! | `rollup_subscribeTx` (WebSocket) | tx hash | notifications `rollup_tx`: the `rollup_txStatus` answer on every change, until executed on every chain |
+//! | `rollup_subscribeTx` (WebSocket) | tx hash | notifications `rollup_tx`: the `rollup_txStatus` answer on every change, until executed on every chain, expired or rejected |
 //!
 //! Every rejection is a JSON-RPC error with a stable code: `-32602` malformed params, `-32010`
 //! malformed transaction, `-32011` transaction refused by the rules (bad signature, nonce,
 //! balance, unknown account, token or pool — the message says which), `-32012` already known,
 //! `-32013` transactions that only L1 may create (deposits, full exits), `-32014` fee below the
-//! operator's minimum (the message says the minimum), `-32603` internal.
+//! operator's minimum (the message says the minimum), `-32015` nonce beyond the window (more
+//! than `mempool.nonce_window − 1` ahead of the account's nonce), `-32016` the account holds its
+//! whole mempool share (`mempool.per_account` entries, over every chain: wait until some are
+//! sealed or expire; the account's next nonce on a chain still passes once), `-32017` the mempool is full (`mempool.capacity`; retry later), `-32603`
+//! internal.
 //!
 //! Admission is checked against the state after the last sealed block: a transaction with a later
-//! nonce than the account's waits behind the sender's pending ones, but one that needs the effect
-//! of a pending transaction (e.g. a transfer right after the first key change) is refused until
-//! that is sealed.
+//! nonce than the account's (within the window) waits behind the sender's pending ones, but one
+//! that needs the effect of a pending transaction (e.g. a transfer right after the first key
+//! change) is refused until that is sealed. Every admitted transaction expires
+//! `mempool.ttl_secs` after admission if no block took it — e.g. one whose earlier nonce never
+//! came: it does not hold up anyone else's, since the keeper selects, per account, only the
+//! next executable nonce on (`crate::mempool`).
 
 use crate::Shared;
 use crate::fees::{FeePolicy, fee_of};
@@ -32,7 +39,7 @@ use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
 use rollup_state::TxError;
 use rollup_state::network::verify;
-use rollup_storage::Stage;
+use rollup_storage::{Admission, Stage};
 use rollup_types::tx::Tx;
 use rollup_types::{Amount, ChainId, PoolId, TokenId};
 use serde_json::{Value, json};
@@ -55,6 +62,12 @@ pub mod code {
     pub const L1_ONLY: i32 = -32013;
     /// The fee is below the operator's minimum.
     pub const FEE_TOO_LOW: i32 = -32014;
+    /// The nonce is further ahead of the account's than the mempool's window admits.
+    pub const NONCE_TOO_FAR: i32 = -32015;
+    /// The account holds its whole share of the mempool.
+    pub const ACCOUNT_QUOTA: i32 = -32016;
+    /// The mempool is full.
+    pub const MEMPOOL_FULL: i32 = -32017;
 }
 
 /// What the API's methods share.
@@ -123,6 +136,9 @@ async fn submit(api: &Api, params: Params<'static>) -> Result<String, ErrorObjec
             code::KNOWN => "known",
             code::L1_ONLY => "l1_only",
             code::FEE_TOO_LOW => "fee_too_low",
+            code::NONCE_TOO_FAR => "nonce_too_far",
+            code::ACCOUNT_QUOTA => "account_quota",
+            code::MEMPOOL_FULL => "mempool_full",
             code::INTERNAL => "internal",
             _ => "refused",
         },
@@ -146,13 +162,35 @@ async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObject
     let hash = tx
         .hash()
         .map_err(|e| err(code::MALFORMED_TX, e.to_string()))?;
+    let key = crate::mempool::tx_key(&tx).ok_or_else(|| internal("an L2 transaction has a key"))?;
     let vtx = verify(tx).map_err(|e| err(code::REFUSED, e.to_string()))?;
+    let policy = &shared.mempool;
+    // Whether the nonce is the account's next: such a transaction may pass a full share once
+    // (see `Storage::admit_tx`), so a sender can always send the nonce its others wait for.
+    let next_nonce;
     {
         let mut state = shared.state.lock().await;
-        match state.check(&vtx) {
+        let checked = state.check(&vtx);
+        next_nonce = !matches!(checked, Err(TxError::BadNonce { .. }));
+        match checked {
             Ok(()) => {}
-            // A later nonce waits behind the sender's pending transactions.
-            Err(TxError::BadNonce { expected, got }) if got > expected => {}
+            // A later nonce waits behind the sender's pending transactions — within the window
+            // only: beyond it, it would sit unexecutable until it expired. (The rules check the
+            // signer's key before the nonce, so only the account's owner gets this far.)
+            Err(TxError::BadNonce { expected, got }) if got > expected => {
+                let ahead = got.0 - expected.0;
+                if ahead >= policy.nonce_window {
+                    return Err(err(
+                        code::NONCE_TOO_FAR,
+                        format!(
+                            "nonce {got} is {ahead} ahead of the account's nonce {expected} on \
+                             chain {}: at most {} ahead is admitted",
+                            key.chain,
+                            policy.nonce_window - 1
+                        ),
+                    ));
+                }
+            }
             Err(e) => return Err(err(code::REFUSED, e.to_string())),
         }
         let pool_token = |c: ChainId, p: PoolId| state.chain(c)?.pool(p).map(|h| h.token);
@@ -173,15 +211,27 @@ async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObject
             }
         }
     }
-    if !shared
+    match shared
         .storage
-        .add_tx(&hash, &bytes)
+        .admit_tx(&hash, &bytes, key, next_nonce, policy.limits())
         .await
         .map_err(internal)?
     {
-        return Err(err(code::KNOWN, "transaction already in the mempool"));
+        Admission::Added { .. } => Ok(format!("0x{}", hex::encode(hash))),
+        Admission::Known => Err(err(code::KNOWN, "transaction already in the mempool")),
+        Admission::AccountFull { pending } => Err(err(
+            code::ACCOUNT_QUOTA,
+            format!(
+                "account {} has {pending} transactions waiting, its whole share of the mempool \
+                 ({}): wait until some are sealed or expire",
+                key.account, policy.per_account
+            ),
+        )),
+        Admission::Full { pending } => Err(err(
+            code::MEMPOOL_FULL,
+            format!("the mempool is full ({pending} transactions): try again later"),
+        )),
     }
-    Ok(format!("0x{}", hex::encode(hash)))
 }
 
 fn amount_arg(s: &str, what: &str) -> Result<Amount, ErrorObjectOwned> {
@@ -203,8 +253,11 @@ async fn tx_status(shared: &Shared, h: &[u8; 32]) -> Result<Value, ErrorObjectOw
     if let Some(n) = found {
         return Ok(json!({"status": "block", "block": n, "stages": stages_json(shared, n).await?}));
     }
-    if shared.storage.in_mempool(h).await.map_err(internal)? {
-        return Ok(json!({"status": "mempool"}));
+    if let Some(t) = shared.storage.pool_timing(h).await.map_err(internal)? {
+        return Ok(json!({"status": "mempool", "addedAt": t.added_ms, "expiresAt": t.expires_ms}));
+    }
+    if let Some(o) = shared.storage.tx_outcome(h).await.map_err(internal)? {
+        return Ok(json!({"status": o.status, "reason": o.reason, "at": o.at_ms}));
     }
     Ok(json!({"status": "unknown"}))
 }
@@ -356,7 +409,11 @@ pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
                     .map_err(|e| e.message().to_string())?;
                 if now != last {
                     sink.send(serde_json::value::to_raw_value(&now)?).await?;
-                    if all_executed(&now["stages"]) {
+                    // Final: executed everywhere, or out of the mempool without a block.
+                    if all_executed(&now["stages"])
+                        || now["status"] == rollup_storage::EXPIRED
+                        || now["status"] == rollup_storage::REJECTED
+                    {
                         return Ok(());
                     }
                     last = now;

@@ -41,6 +41,9 @@ pub struct NodeConfig {
     /// Most transactions taken from the mempool per block.
     #[serde(default = "default_max_txs")]
     pub max_txs: usize,
+    /// The mempool's limits and lifetimes (`[mempool]`).
+    #[serde(default)]
+    pub mempool: crate::mempool::MempoolConfig,
     /// L1 address of the fee account (account 0).
     pub fee_account: String,
     /// Connected chains.
@@ -121,6 +124,7 @@ impl NodeConfig {
             self.capacity
         );
         anyhow::ensure!(self.max_txs > 0, "max_txs must be positive");
+        self.mempool.validate(self.max_txs)?;
         crate::fees::FeePolicy::new(&self.fees)?;
         self.api_addr
             .parse::<std::net::SocketAddr>()
@@ -141,5 +145,60 @@ impl NodeConfig {
                 .map_err(|e| anyhow::anyhow!("metrics_addr {:?}: {e}", self.metrics_addr))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+database_url = "sqlite:///tmp/x.db"
+keys_dir = "/tmp/keys"
+fee_account = "0x0000000000000000000000000000000000000001"
+[[chains]]
+id = 1
+rpc_url = "http://127.0.0.1:8545"
+contract = "0x0000000000000000000000000000000000000002"
+"#;
+
+    #[test]
+    fn the_mempool_section_is_read_and_validated_at_load() {
+        let c = NodeConfig::from_toml(BASE).unwrap();
+        assert_eq!(c.mempool, crate::mempool::MempoolConfig::default());
+        let c = NodeConfig::from_toml(&format!(
+            "{BASE}\n[mempool]\ncapacity = 500\nper_account = 4\nnonce_window = 2\nttl_secs = 30\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                c.mempool.capacity,
+                c.mempool.per_account,
+                c.mempool.nonce_window,
+                c.mempool.ttl_secs
+            ),
+            (500, 4, 2, 30)
+        );
+        assert_eq!(
+            c.mempool.scan_senders, 1024,
+            "unset keys keep their defaults"
+        );
+        // A typo is an error, not a silent default; so is a bound that makes no sense.
+        let e = NodeConfig::from_toml(&format!("{BASE}\n[mempool]\nttl = 30\n")).unwrap_err();
+        assert!(format!("{e:#}").contains("unknown field"), "{e:#}");
+        let e =
+            NodeConfig::from_toml(&format!("{BASE}\n[mempool]\nnonce_window = 17\n")).unwrap_err();
+        assert!(format!("{e:#}").contains("mempool.nonce_window"), "{e:#}");
+        let e = NodeConfig::from_toml(&format!(
+            "max_txs = 100\n{BASE}\n[mempool]\ncapacity = 99\n"
+        ))
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("below max_txs"), "{e:#}");
+        // A written configuration (the devnet writes one) reads back with its section.
+        let mut c = NodeConfig::from_toml(BASE).unwrap();
+        c.mempool.per_account = 1024;
+        c.mempool.nonce_window = 1024;
+        let back = NodeConfig::from_toml(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back.mempool, c.mempool);
     }
 }

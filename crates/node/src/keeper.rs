@@ -89,8 +89,17 @@ pub async fn restore(
         capacity,
         auditor: std::sync::RwLock::new(crate::gate::AuditorStatus::NotWatched),
         base,
+        mempool: Default::default(),
     };
     let last = catch_up(&shared).await?;
+    // A crash after the last block was stored and before its transactions left the mempool
+    // (see `seal`) leaves them there: they leave now, so they are not dropped later as
+    // "rejected" (their nonces are used) while they are in fact sealed.
+    let newest = shared.blocks.lock().await.get(&last).cloned();
+    if let Some(block) = newest {
+        let hashes: Vec<[u8; 32]> = block.txs.iter().filter_map(|t| t.hash().ok()).collect();
+        shared.storage.remove_txs(&hashes).await?;
+    }
     tracing::info!(blocks = last, "state restored");
     Ok(shared)
 }
@@ -304,9 +313,10 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Seals one block from the pending priority requests and up to `max_txs` mempool transactions;
-/// `None` when there is nothing to include. The block (recipe) and its proving jobs are stored
-/// before it is returned.
+/// Seals one block from the pending priority requests and up to `max_txs` mempool transactions
+/// that can execute (selected under `shared.mempool`: [`crate::mempool::select`], after expiring
+/// the entries past their lifetime); `None` when there is nothing to include. The block
+/// (recipe) and its proving jobs are stored before it is returned.
 pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>> {
     let mut state = shared.state.lock().await;
     let mut txs = Vec::new();
@@ -321,19 +331,19 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
             txs.push(tx);
         }
     }
-    let pool = shared.storage.mempool(max_txs).await?;
-    let mut by_hash = Vec::with_capacity(pool.len());
-    for (hash, bytes) in &pool {
-        match Tx::decode(bytes) {
-            Ok(tx) => {
-                by_hash.push(*hash);
-                txs.push(tx);
-            }
-            Err(e) => {
-                tracing::warn!(hash = hex::encode(hash), error = %e, "dropping undecodable mempool entry");
-                shared.storage.remove_txs(&[*hash]).await?;
-            }
-        }
+    // Housekeeping first (index, expire), then the entries that can execute now — never just
+    // the oldest ones, which a stuck sender could fill (`crate::mempool`).
+    crate::mempool::sweep(&shared.storage, &state, &shared.mempool).await?;
+    let selection =
+        crate::mempool::select(&shared.storage, &state, &shared.mempool, max_txs).await?;
+    for (hash, _, reason) in &selection.dropped {
+        tracing::warn!(tx = hex::encode(hash), %reason, "dropping a mempool entry");
+    }
+    shared.storage.drop_txs(&selection.dropped).await?;
+    let mut by_hash = Vec::with_capacity(selection.txs.len());
+    for (hash, tx) in selection.txs {
+        by_hash.push(hash);
+        txs.push(tx);
     }
     if txs.is_empty() {
         return Ok(None);
@@ -360,22 +370,27 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
     };
     let mut trial = state.clone();
     let block = build_block(&mut trial, &ctx, txs.clone(), opts(shared.capacity, true));
-    // Mempool entries the block rejected leave the pool; deferred ones stay for the next block.
+    // Mempool entries the block rejected leave the pool with the rule's reason (readable through
+    // `rollup_txStatus`); deferred ones stay for the next block, until they expire.
     let first_pool_tx = txs.len() - by_hash.len();
-    let rejected: Vec<[u8; 32]> = block
+    let rejected: Vec<([u8; 32], &str, String)> = block
         .rejected
         .iter()
         .filter(|(i, _)| *i >= first_pool_tx)
         .map(|(i, e)| {
             tracing::info!(tx = hex::encode(by_hash[i - first_pool_tx]), error = %e, "rejected");
-            by_hash[i - first_pool_tx]
+            (
+                by_hash[i - first_pool_tx],
+                rollup_storage::REJECTED,
+                e.to_string(),
+            )
         })
         .collect();
     if block.rejected.iter().any(|(i, _)| *i < first_pool_tx) {
         bail!("a priority request was rejected: {:?}", block.rejected);
     }
     if block.txs.is_empty() {
-        shared.storage.remove_txs(&rejected).await?;
+        shared.storage.drop_txs(&rejected).await?;
         return Ok(None);
     }
     let recipe = Recipe {
@@ -400,7 +415,6 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
         .iter()
         .filter_map(|t| t.hash().ok())
         .filter(|h| by_hash.contains(h))
-        .chain(rejected)
         .collect();
     metrics::counter!(crate::metrics::BLOCKS_SEALED).increment(1);
     metrics::counter!(crate::metrics::TXS_SEALED).increment(block.txs.len() as u64);
@@ -413,11 +427,12 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
         "block sealed"
     );
     // The block is visible (status queries, drivers) before its transactions leave the mempool,
-    // so a transaction is never in neither. A crash in between leaves them in the mempool, where
-    // the next seal rejects them (their nonces are used) and drops them.
+    // so a transaction is never in neither. A crash in between leaves them in the mempool, and
+    // `restore` removes them.
     shared.blocks.lock().await.insert(number, Arc::new(block));
     *state = trial;
     shared.storage.remove_txs(&included).await?;
+    shared.storage.drop_txs(&rejected).await?;
     Ok(Some(number))
 }
 

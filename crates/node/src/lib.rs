@@ -3,6 +3,8 @@
 //! * [`keeper`]: the state keeper — restores the state by replaying stored blocks (checking their
 //!   roots), seals blocks from priority requests and the mempool, persists each block with its
 //!   proving jobs before anything acts on it.
+//! * [`mempool`]: the mempool's rules — admission limits, expiry, and the selection of
+//!   transactions that can execute.
 //! * [`worker`]: prover workers — claim proving jobs under a lease, prove, store the proof (any
 //!   number, in this process or others sharing a PostgreSQL database).
 //! * [`driver`]: one per chain — the watcher (priority requests, stage events) and the sender
@@ -22,6 +24,7 @@ pub mod driver;
 pub mod fees;
 pub mod gate;
 pub mod keeper;
+pub mod mempool;
 pub mod metrics;
 pub mod oracle;
 pub mod recipe;
@@ -51,6 +54,9 @@ pub struct Shared {
     pub auditor: std::sync::RwLock<gate::AuditorStatus>,
     /// The snapshot the database starts from (a node recovered from L1), if any.
     pub base: Option<Base>,
+    /// The mempool's limits and lifetimes (the API admits under them, the keeper selects and
+    /// expires under them); [`keeper::restore`] starts with the defaults.
+    pub mempool: mempool::MempoolConfig,
 }
 
 /// The block a recovered node's database starts after: blocks up to it exist only on L1.

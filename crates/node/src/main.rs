@@ -145,8 +145,9 @@ async fn main() -> anyhow::Result<()> {
             }
             let storage = Storage::connect(&cfg.database_url).await?;
             let net = network(&cfg)?;
-            let shared =
-                Arc::new(keeper::restore(storage.clone(), net.clone(), cfg.capacity).await?);
+            let mut shared = keeper::restore(storage.clone(), net.clone(), cfg.capacity).await?;
+            shared.mempool = cfg.mempool.clone();
+            let shared = Arc::new(shared);
             let mut tasks = tokio::task::JoinSet::new();
             if components.iter().any(|c| c == "keeper") {
                 tasks.spawn(keeper::run(

@@ -14,7 +14,10 @@ pub const TXS_REJECTED: &str = "rollup_txs_rejected_total";
 pub const LAST_BLOCK: &str = "rollup_last_block";
 /// Transactions waiting in the mempool.
 pub const MEMPOOL: &str = "rollup_mempool_txs";
-/// API submissions, label `result` = accepted | refused | malformed | known | l1_only.
+/// Mempool transactions that expired unsealed.
+pub const TXS_EXPIRED: &str = "rollup_txs_expired_total";
+/// API submissions, label `result` = accepted | refused | malformed | known | l1_only |
+/// fee_too_low | nonce_too_far | account_quota | mempool_full | internal.
 pub const API_SUBMISSIONS: &str = "rollup_api_submissions_total";
 /// Proofs made by this process's workers, label `kind` = chain | binding.
 pub const PROOFS: &str = "rollup_proofs_total";
@@ -59,6 +62,7 @@ fn describe() {
     describe_counter!(TXS_REJECTED, "Mempool transactions rejected at sealing");
     describe_gauge!(LAST_BLOCK, "Newest sealed block");
     describe_gauge!(MEMPOOL, "Transactions waiting in the mempool");
+    describe_counter!(TXS_EXPIRED, "Mempool transactions that expired unsealed");
     describe_counter!(API_SUBMISSIONS, "API submissions by result");
     describe_counter!(PROOFS, "Proofs made, by kind");
     describe_histogram!(PROVING_SECONDS, "Seconds per proof, by kind");

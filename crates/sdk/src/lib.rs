@@ -38,6 +38,58 @@ pub enum SdkError {
     /// Waiting ran out.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The transaction left the node's mempool without a block: `status` is `expired` (not
+    /// sealed within the node's lifetime for it, e.g. an earlier nonce never came) or `rejected`
+    /// (the rules refused it at sealing); `reason` is the node's.
+    #[error("transaction {status}: {reason}")]
+    Dropped {
+        /// `expired` or `rejected`.
+        status: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The node's JSON-RPC error codes (`rollup_node::api::code`, documented there).
+pub mod code {
+    /// Malformed parameters.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// Internal error.
+    pub const INTERNAL: i32 = -32603;
+    /// The transaction does not decode.
+    pub const MALFORMED_TX: i32 = -32010;
+    /// The rules refuse it now.
+    pub const REFUSED: i32 = -32011;
+    /// Already in the mempool.
+    pub const KNOWN: i32 = -32012;
+    /// Only L1 may create it.
+    pub const L1_ONLY: i32 = -32013;
+    /// The fee is below the operator's minimum.
+    pub const FEE_TOO_LOW: i32 = -32014;
+    /// The nonce is further ahead of the account's than the node's window admits.
+    pub const NONCE_TOO_FAR: i32 = -32015;
+    /// The account holds its whole share of the mempool.
+    pub const ACCOUNT_QUOTA: i32 = -32016;
+    /// The mempool is full.
+    pub const MEMPOOL_FULL: i32 = -32017;
+}
+
+impl SdkError {
+    /// Whether the same request may succeed later unchanged: a transport failure, a wait that
+    /// ran out, a full mempool, or an account whose share is taken (until its pending
+    /// transactions are sealed or expire).
+    pub fn retryable(&self) -> bool {
+        match self {
+            SdkError::Transport(_) | SdkError::Timeout(_) => true,
+            SdkError::Rejected { code, .. } => {
+                matches!(
+                    *code,
+                    code::MEMPOOL_FULL | code::ACCOUNT_QUOTA | code::INTERNAL
+                )
+            }
+            SdkError::Invalid(_) | SdkError::Dropped { .. } => false,
+        }
+    }
 }
 
 impl From<jsonrpsee::core::client::Error> for SdkError {
@@ -221,7 +273,8 @@ impl Client {
         Ok(self.http.request("rollup_status", rpc_params![]).await?)
     }
 
-    /// A transaction's status: `{"status": "mempool" | "block" | "unknown", …}`.
+    /// A transaction's status: `{"status": "mempool" | "block" | "expired" | "rejected" |
+    /// "unknown", …}` (`expired` and `rejected` carry a `reason`).
     pub async fn tx_status(&self, hash: &str) -> Result<serde_json::Value, SdkError> {
         Ok(self
             .http
@@ -276,7 +329,8 @@ impl Client {
     }
 
     /// Waits until transaction `hash` is in a block that reached `stage` ("sealed", "committed",
-    /// "proven", "synced", "executed") on every chain; returns the block number.
+    /// "proven", "synced", "executed") on every chain; returns the block number. Fails with
+    /// [`SdkError::Dropped`] as soon as the node says it expired or was rejected.
     pub async fn wait_tx(
         &self,
         hash: &str,
@@ -304,13 +358,19 @@ impl Client {
             {
                 return Ok(s["block"].as_u64().unwrap_or_default() as u32);
             }
-            // Unknown three times in a row, half a second apart: the node dropped it (rejected
-            // at sealing).
+            if let Some(status @ ("expired" | "rejected")) = s["status"].as_str() {
+                return Err(SdkError::Dropped {
+                    status: status.to_string(),
+                    reason: s["reason"].as_str().unwrap_or_default().to_string(),
+                });
+            }
+            // Unknown three times in a row, half a second apart: the node does not know it (never
+            // admitted, or its outcome is older than the node keeps).
             if s["status"] == "unknown" {
                 unknown += 1;
                 if unknown >= 3 {
                     return Err(SdkError::Invalid(format!(
-                        "transaction {hash} is unknown (rejected at sealing?)"
+                        "transaction {hash} is unknown to the node"
                     )));
                 }
             } else {

@@ -13,6 +13,10 @@
 //! rollup-wallet status 0x<tx hash>
 //! rollup-wallet claim --rpc … --contract 0x… --token 0 --amount 1000
 //! ```
+//!
+//! `--wait STAGE` fails with the node's reason as soon as the transaction expires in the
+//! node's mempool (e.g. an earlier nonce never came) or is rejected at sealing; `status` prints
+//! the node's answer, `{"status": "expired", "reason": …}` among them.
 
 use alloy::primitives::Address as L1Address;
 use anyhow::Context;

@@ -3,15 +3,19 @@
 //! `sqlite://path/to/node.db`) and PostgreSQL (`postgres://…`, for production and for several
 //! processes sharing one database, e.g. prover workers on other machines).
 //!
-//! Everything the node acts on is written here first: the mempool, the priority requests read
-//! from L1 together with the watcher's cursor (one transaction, so a restart neither loses nor
-//! repeats an event), sealed blocks and their stage on every chain, proving jobs (claimed by
-//! workers under a lease, so a dead worker's job goes to another), and the L1 senders'
-//! transactions.
+//! Everything the node acts on is written here first: the mempool (with its limits, expiry and
+//! the outcome of every entry that left it without a block: [`Storage::admit_tx`]), the
+//! priority requests read from L1 together with the watcher's cursor (one transaction, so a
+//! restart neither loses nor repeats an event), sealed blocks and their stage on every chain,
+//! proving jobs (claimed by workers under a lease, so a dead worker's job goes to another), and
+//! the L1 senders' transactions.
 //!
 //! Queries use `$n` placeholders, which both SQLite and PostgreSQL accept, and only `BIGINT`,
 //! `BYTEA` and `TEXT` columns (integers are `i64` on the Rust side).
 
+mod mempool;
+
+pub use mempool::*;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -195,7 +199,9 @@ impl Storage {
 
     // ---- mempool ---------------------------------------------------------------------------
 
-    /// Adds a transaction (by its hash); `false` if it is already there.
+    /// Adds a transaction (by its hash) with no limit and no key; `false` if it is already there.
+    /// For the operator's tools and tests: the API admits through [`Storage::admit_tx`], and the
+    /// keeper indexes such an entry (and starts its lifetime) before it selects.
     pub async fn add_tx(&self, hash: &[u8; 32], tx: &[u8]) -> Result<bool> {
         let mut t = self.begin().await?;
         let exists = sqlx::query("SELECT 1 FROM mempool WHERE hash = $1")

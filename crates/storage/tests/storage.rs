@@ -2,7 +2,10 @@
 //! throwaway cluster started here with the Debian package's `initdb`/`pg_ctl`; `scripts/test.sh`
 //! installs the package when it is missing — a missing server is a failure, never a skip).
 
-use rollup_storage::{Stage, Storage, StorageError, StoredBlock};
+use rollup_storage::{
+    Admission, AdmissionLimits, EXPIRED, REJECTED, Stage, Storage, StorageError, StoredBlock,
+    TxKey, now_ms,
+};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -288,12 +291,282 @@ async fn exercise(url: &str) {
 #[tokio::test]
 async fn sqlite_backend() {
     exercise(&sqlite_url("exercise")).await;
+    mempool_limits(&sqlite_url("mempool")).await;
+    upgraded_mempool(&sqlite_url("upgrade")).await;
 }
 
 #[tokio::test]
 async fn postgres_backend() {
     let pg = Postgres::start();
     exercise(&pg.url()).await;
+    // A fresh database per scenario on the same server.
+    let url = |db: &str| {
+        as_postgres(&format!(
+            "{}/createdb -h 127.0.0.1 -p {} -U postgres {db}",
+            pg.bin.display(),
+            pg.port
+        ));
+        format!("postgres://postgres@127.0.0.1:{}/{db}", pg.port)
+    };
+    mempool_limits(&url("mempool")).await;
+    upgraded_mempool(&url("upgrade")).await;
+}
+
+fn key(chain: u8, account: u32, nonce: u32) -> TxKey {
+    TxKey {
+        chain,
+        account,
+        nonce,
+    }
+}
+
+/// Admission under the limits, the sender index selection reads, expiry, outcomes and their
+/// pruning — and all of it survives reconnecting (a restart).
+async fn mempool_limits(url: &str) {
+    let s = Storage::connect(url).await.unwrap();
+    let limits = AdmissionLimits {
+        capacity: 5,
+        per_account: 3,
+        ttl_ms: 60_000,
+    };
+    let before = now_ms();
+    let admit = |h: u8, k: TxKey, l: AdmissionLimits| {
+        let s = s.clone();
+        async move { s.admit_tx(&[h; 32], &[h], k, false, l).await.unwrap() }
+    };
+    // Account 7 takes its share: three entries over two chains, the fourth is refused.
+    let Admission::Added { expires_ms } = admit(1, key(1, 7, 5), limits).await else {
+        panic!("admitted")
+    };
+    assert!(expires_ms >= before + 60_000 && expires_ms <= now_ms() + 60_000);
+    assert!(matches!(
+        admit(2, key(1, 7, 6), limits).await,
+        Admission::Added { .. }
+    ));
+    assert!(matches!(
+        admit(3, key(2, 7, 0), limits).await,
+        Admission::Added { .. }
+    ));
+    assert_eq!(admit(1, key(1, 7, 5), limits).await, Admission::Known);
+    assert_eq!(
+        admit(4, key(1, 7, 7), limits).await,
+        Admission::AccountFull { pending: 3 }
+    );
+    assert_eq!(s.account_pending(7).await.unwrap(), 3);
+    // Except for the account's next nonce on a chain where no entry holds it: once.
+    assert_eq!(
+        s.admit_tx(&[11; 32], &[11], key(1, 7, 5), true, limits)
+            .await
+            .unwrap(),
+        Admission::AccountFull { pending: 3 },
+        "nonce 5 on chain 1 is held already"
+    );
+    assert!(matches!(
+        s.admit_tx(&[11; 32], &[11], key(3, 7, 0), true, limits)
+            .await
+            .unwrap(),
+        Admission::Added { .. }
+    ));
+    assert_eq!(
+        s.admit_tx(&[12; 32], &[12], key(3, 7, 0), true, limits)
+            .await
+            .unwrap(),
+        Admission::AccountFull { pending: 4 },
+        "only once"
+    );
+    s.remove_txs(&[[11; 32]]).await.unwrap();
+    // Others fill the rest; the sixth entry finds the mempool full.
+    assert!(matches!(
+        admit(5, key(1, 8, 0), limits).await,
+        Admission::Added { .. }
+    ));
+    assert!(matches!(
+        admit(6, key(1, 9, 2), limits).await,
+        Admission::Added { .. }
+    ));
+    assert_eq!(
+        admit(10, key(1, 10, 0), limits).await,
+        Admission::Full { pending: 5 }
+    );
+    assert_eq!(s.mempool_len().await.unwrap(), 5);
+
+    // Senders by their oldest entry, with their lowest nonce; a sender's entries in nonce order.
+    let heads = s.mempool_senders(10).await.unwrap();
+    let summary: Vec<(u8, u32, u32)> = heads
+        .iter()
+        .map(|h| (h.chain, h.account, h.first_nonce))
+        .collect();
+    assert_eq!(summary, vec![(1, 7, 5), (2, 7, 0), (1, 8, 0), (1, 9, 2)]);
+    assert_eq!(s.mempool_senders(2).await.unwrap().len(), 2);
+    let mine = s.sender_txs(1, 7, 10).await.unwrap();
+    assert_eq!(
+        mine.iter()
+            .map(|t| (t.hash[0], t.key.nonce))
+            .collect::<Vec<_>>(),
+        vec![(1, 5), (2, 6)]
+    );
+    assert_eq!(mine[0].tx, vec![1]);
+    assert_eq!(s.sender_txs(1, 7, 1).await.unwrap().len(), 1);
+
+    // Expiry: nothing is due now; a minute on, everything is.
+    assert!(s.expired_txs(now_ms(), 10).await.unwrap().is_empty());
+    let due = s.expired_txs(now_ms() + 61_000, 10).await.unwrap();
+    assert_eq!(due.len(), 5);
+    assert_eq!(s.expired_txs(now_ms() + 61_000, 2).await.unwrap().len(), 2);
+    let timing = s.pool_timing(&[2; 32]).await.unwrap().unwrap();
+    assert!(timing.added_ms.unwrap() >= before);
+    assert_eq!(timing.expires_ms, Some(timing.added_ms.unwrap() + 60_000));
+    assert_eq!(s.pool_timing(&[4; 32]).await.unwrap(), None);
+
+    // Dropping records the outcome; an entry already gone (sealed meanwhile) gets none.
+    s.drop_txs(&[
+        ([1; 32], EXPIRED, "waited for nonce 4".into()),
+        ([5; 32], REJECTED, "insufficient balance".into()),
+        ([99; 32], EXPIRED, "not there".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.mempool_len().await.unwrap(), 3);
+    assert_eq!(s.account_pending(7).await.unwrap(), 2);
+    let o = s.tx_outcome(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(
+        (o.status.as_str(), o.reason.as_str()),
+        (EXPIRED, "waited for nonce 4")
+    );
+    assert!(o.at_ms >= before);
+    assert_eq!(
+        s.tx_outcome(&[5; 32]).await.unwrap().unwrap().status,
+        REJECTED
+    );
+    assert_eq!(s.tx_outcome(&[99; 32]).await.unwrap(), None);
+    assert_eq!(s.pool_timing(&[1; 32]).await.unwrap(), None);
+
+    // A restart keeps entries, expiries and outcomes.
+    drop(s);
+    let s = Storage::connect(url).await.unwrap();
+    assert_eq!(s.pool_timing(&[2; 32]).await.unwrap(), Some(timing));
+    assert_eq!(
+        s.tx_outcome(&[1; 32]).await.unwrap().unwrap().status,
+        EXPIRED
+    );
+
+    // Admitted again, a dropped transaction is pending again: its old outcome goes.
+    assert!(matches!(
+        s.admit_tx(&[1; 32], &[1], key(1, 7, 5), false, limits)
+            .await
+            .unwrap(),
+        Admission::Added { .. }
+    ));
+    assert_eq!(s.tx_outcome(&[1; 32]).await.unwrap(), None);
+
+    // Outcomes are pruned by age and by count (the newest kept).
+    let all: Vec<[u8; 32]> = (20..26u8).map(|i| [i; 32]).collect();
+    for (i, h) in all.iter().enumerate() {
+        s.admit_tx(
+            h,
+            &[0],
+            key(3, 100 + i as u32, 0),
+            false,
+            AdmissionLimits {
+                capacity: 100,
+                ..limits
+            },
+        )
+        .await
+        .unwrap();
+    }
+    for h in &all {
+        s.drop_txs(&[(*h, REJECTED, "r".into())]).await.unwrap();
+    }
+    assert_eq!(
+        s.prune_outcomes(0, 4).await.unwrap(),
+        3,
+        "[5] and [20], [21] go"
+    );
+    assert_eq!(s.tx_outcome(&[21; 32]).await.unwrap(), None);
+    assert!(s.tx_outcome(&[22; 32]).await.unwrap().is_some());
+    assert!(s.tx_outcome(&[25; 32]).await.unwrap().is_some());
+    assert_eq!(s.prune_outcomes(now_ms() + 1, 100).await.unwrap(), 4);
+    assert_eq!(s.tx_outcome(&[25; 32]).await.unwrap(), None);
+}
+
+/// A database migrated before the mempool limits, with an entry in its mempool: the new
+/// migration applies over it, the entry is kept, unindexed until the keeper indexes it (with a
+/// lifetime from then), and then counts like any other.
+async fn upgraded_mempool(url: &str) {
+    sqlx::any::install_default_drivers();
+    let pool_url = if url.starts_with("sqlite://") {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_string()
+    };
+    {
+        let pool = sqlx::AnyPool::connect(&pool_url).await.unwrap();
+        let mut old = sqlx::migrate!("./migrations");
+        old.migrations = old
+            .migrations
+            .iter()
+            .filter(|m| m.version < 4)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        assert_eq!(old.migrations.len(), 3);
+        old.run(&pool).await.unwrap();
+        sqlx::query("INSERT INTO mempool (hash, seq, tx) VALUES ($1, 1, $2)")
+            .bind(vec![7u8; 32])
+            .bind(b"legacy".to_vec())
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let s = Storage::connect(url).await.unwrap();
+    assert_eq!(
+        s.mempool(10).await.unwrap(),
+        vec![([7; 32], b"legacy".to_vec())]
+    );
+    assert_eq!(
+        s.unindexed_txs(10).await.unwrap(),
+        vec![([7; 32], b"legacy".to_vec())]
+    );
+    assert!(
+        s.mempool_senders(10).await.unwrap().is_empty(),
+        "not selectable unindexed"
+    );
+    let timing = s.pool_timing(&[7; 32]).await.unwrap().unwrap();
+    assert_eq!((timing.added_ms, timing.expires_ms), (None, None));
+    assert!(
+        s.expired_txs(i64::MAX, 10).await.unwrap().is_empty(),
+        "no expiry yet"
+    );
+    // The plain insert (operator tools) leaves an entry unindexed too.
+    assert!(s.add_tx(&[8; 32], b"plain").await.unwrap());
+    assert_eq!(s.unindexed_txs(10).await.unwrap().len(), 2);
+    let t0 = now_ms();
+    s.index_txs(&[([7; 32], key(1, 4, 0))], 1_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.unindexed_txs(10).await.unwrap(),
+        vec![([8; 32], b"plain".to_vec())]
+    );
+    let timing = s.pool_timing(&[7; 32]).await.unwrap().unwrap();
+    assert!(timing.added_ms.unwrap() >= t0);
+    assert_eq!(timing.expires_ms, Some(timing.added_ms.unwrap() + 1_000));
+    assert_eq!(s.account_pending(4).await.unwrap(), 1);
+    assert_eq!(s.mempool_senders(10).await.unwrap().len(), 1);
+    let limits = AdmissionLimits {
+        capacity: 10,
+        per_account: 1,
+        ttl_ms: 1_000,
+    };
+    assert_eq!(
+        s.admit_tx(&[9; 32], b"x", key(2, 4, 0), false, limits)
+            .await
+            .unwrap(),
+        Admission::AccountFull { pending: 1 }
+    );
+    assert_eq!(s.expired_txs(now_ms() + 2_000, 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -327,6 +600,49 @@ async fn concurrent_workers_never_share_a_job() {
         (0..40).collect::<Vec<u32>>(),
         "each job claimed exactly once"
     );
+}
+
+/// Many API processes admit at once (separate pools on one PostgreSQL server): the account's
+/// share and the mempool's capacity still hold exactly, and no admission fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_admissions_respect_the_limits() {
+    let pg = Postgres::start();
+    let limits = AdmissionLimits {
+        capacity: 12,
+        per_account: 3,
+        ttl_ms: 60_000,
+    };
+    let mut replicas = Vec::new();
+    for _ in 0..4 {
+        replicas.push(Storage::connect(&pg.url()).await.unwrap());
+    }
+    let mut handles = Vec::new();
+    for (r, s) in replicas.into_iter().enumerate() {
+        handles.push(tokio::spawn(async move {
+            let mut added = Vec::new();
+            for i in 0..10u8 {
+                // Account 1 from every replica (quota), then accounts 2.. (capacity).
+                let h = [r as u8 * 16 + i; 32];
+                let account = if i < 5 { 1 } else { 2 + i as u32 };
+                let k = key(1, account, (r * 10 + i as usize) as u32);
+                if let Admission::Added { .. } =
+                    s.admit_tx(&h, &[i], k, false, limits).await.unwrap()
+                {
+                    added.push(account);
+                }
+            }
+            added
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let s = Storage::connect(&pg.url()).await.unwrap();
+    assert_eq!(all.iter().filter(|a| **a == 1).count(), 3, "{all:?}");
+    assert_eq!(s.account_pending(1).await.unwrap(), 3);
+    assert_eq!(all.len(), 12, "{all:?}");
+    assert_eq!(s.mempool_len().await.unwrap(), 12);
 }
 
 #[tokio::test]
