@@ -363,15 +363,15 @@ async fn the_auditor_gates_every_commit_and_halts_every_chain_until_the_operator
             .unwrap(),
         rogue - 1
     );
-    // With the auditor's key stolen too, the contract takes it; the auditor, following every
-    // chain's commits, finds a block it never approved and halts.
-    let stolen = rollup_l1::approval::sign(
-        &net.auditor_key,
-        net.network_id,
-        rogue,
-        alloy::primitives::B256::from(block.sync_hash),
-    )
-    .unwrap();
+    // With the auditor's key stolen too, the attacker signs the sync hash the contract computes
+    // from this calldata (on the corrupted state the block's own differs: its old final root is
+    // not the committed one); the contract takes it; the auditor, following every chain's
+    // commits, finds a block it never approved and halts.
+    let sent = encode::commit_sync_hash(
+        &encode::stored_block(&prev, C1).unwrap(),
+        &encode::commit_info(&block, C1).unwrap(),
+    );
+    let stolen = rollup_l1::approval::sign(&net.auditor_key, net.network_id, rogue, sent).unwrap();
     let receipt = rogue_commit(stolen)
         .send()
         .await
