@@ -121,6 +121,12 @@ contract Rollup {
         uint64 priorityExpiry;
         /// Distinguishes this network's attestations from any other deployment's.
         bytes32 networkId;
+        /// The independent auditor whose signature every commit needs (rotated by governance).
+        address auditor;
+        /// Seconds after a block's L2 timestamp during which it may be proven; after that no
+        /// chain proves it, which is what lets the oracles abandon a block some chain never
+        /// proved (docs/CONTRACTS.md, "Reverts and abandonment").
+        uint64 proveWindow;
         bytes32 genesisFinalRoot;
         bytes32 genesisChainRoot;
     }
@@ -156,6 +162,9 @@ contract Rollup {
     error NotSynced(uint32 blockNumber);
     error OnchainOpsMismatch(uint32 blockNumber);
     error CannotRevert(uint32 blockNumber);
+    error BadApproval(uint32 blockNumber);
+    error ProveWindowPassed(uint32 blockNumber, uint64 deadline);
+    error PendingBlocks(uint32 executed, uint32 proven);
     error NoExpiredRequest();
     error AlreadyExited(uint32 accountId, uint16 token);
     error BadExitProof();
@@ -180,6 +189,8 @@ contract Rollup {
     event OperatorSet(address indexed operator, bool active);
     event OraclesSet(address[] oracles, uint8 threshold);
     event GovernorSet(address governor);
+    event AuditorSet(address auditor);
+    event BlocksAbandoned(uint32 blockNumber, bytes32 syncHash);
 
     // ---------------------------------------------------------------- state
     uint8 public immutable chainId;
@@ -192,10 +203,12 @@ contract Rollup {
     bytes4 internal immutable verifySelector;
     PoseidonT5 public immutable poseidon;
     uint64 public immutable priorityExpiry;
+    uint64 public immutable proveWindow;
     bytes32 public immutable networkId;
     uint8[] internal chainIds;
 
     address public governor;
+    address public auditor;
     mapping(address => bool) public isOperator;
     address[] internal oracleList;
     mapping(address => bool) public isOracle;
@@ -223,6 +236,9 @@ contract Rollup {
     /// Per proven block: its sync hash and this chain's new state root.
     mapping(uint32 => bytes32) public provenSyncHash;
     mapping(uint32 => bytes32) public provenChainRoot;
+    /// Per proven, unexecuted block: the last L1 time any chain may prove it (its L2 timestamp
+    /// plus `proveWindow`), read by the oracles to decide abandonment.
+    mapping(uint32 => uint64) public proveDeadline;
     /// This chain's state root after the last executed block (what exodus exits prove against).
     bytes32 public lastExecutedChainRoot;
     bytes32 public lastExecutedFinalRoot;
@@ -271,6 +287,8 @@ contract Rollup {
         if (c.verifier.code.length == 0 || c.poseidon.code.length == 0) revert BadConfig("code");
         if (c.governor == address(0)) revert BadConfig("governor");
         if (c.priorityExpiry == 0) revert BadConfig("priority expiry");
+        if (c.auditor == address(0)) revert BadConfig("auditor");
+        if (c.proveWindow == 0 || c.proveWindow > 365 days) revert BadConfig("prove window");
         chainId = c.chainId;
         chainsMask = mask;
         chainCount = c.chains.length;
@@ -278,11 +296,14 @@ contract Rollup {
         verifier = c.verifier;
         poseidon = PoseidonT5(c.poseidon);
         priorityExpiry = c.priorityExpiry;
+        proveWindow = c.proveWindow;
         networkId = c.networkId;
         // verifyBlock(uint256[N],uint256[8][N]) with N = chains + 1 (at most 9: one digit).
         bytes1 n = bytes1(uint8(48 + c.chains.length + 1));
         verifySelector = bytes4(keccak256(abi.encodePacked("verifyBlock(uint256[", n, "],uint256[8][", n, "])")));
         governor = c.governor;
+        auditor = c.auditor;
+        emit AuditorSet(c.auditor);
         for (uint256 i = 0; i < c.operators.length; i++) {
             isOperator[c.operators[i]] = true;
             emit OperatorSet(c.operators[i], true);
@@ -306,6 +327,13 @@ contract Rollup {
         if (g == address(0)) revert BadConfig("governor");
         governor = g;
         emit GovernorSet(g);
+    }
+
+    /// Rotates the auditor key: from now on commits need the new auditor's approval.
+    function setAuditor(address a) external onlyGovernor {
+        if (a == address(0)) revert BadConfig("auditor");
+        auditor = a;
+        emit AuditorSet(a);
     }
 
     function setOperator(address operator, bool isActive) external onlyGovernor {
@@ -415,18 +443,25 @@ contract Rollup {
     }
 
     // ================================================================ stage 1: commit
-    function commitBlocks(StoredBlockInfo calldata lastCommitted, CommitBlockInfo[] calldata blocks)
-        external
-        onlyOperator
-        active
-    {
+    /// Commits `blocks` after `lastCommitted`. Each needs `approvals[i]`, the auditor's signature
+    /// over `approvalDigest(blockNumber, syncHash)` of the block as this contract computes it, so
+    /// committing takes two independent keys: the operator's (the sender) and the auditor's.
+    function commitBlocks(
+        StoredBlockInfo calldata lastCommitted,
+        CommitBlockInfo[] calldata blocks,
+        bytes[] calldata approvals
+    ) external onlyOperator active {
         _checkStored(lastCommitted);
         if (lastCommitted.blockNumber != totalBlocksCommitted) {
             revert BlockNumber(totalBlocksCommitted, lastCommitted.blockNumber);
         }
+        if (approvals.length != blocks.length) revert ChainValues("approval count");
         StoredBlockInfo memory prev = lastCommitted;
         for (uint256 i = 0; i < blocks.length; i++) {
             prev = _commitOne(prev, blocks[i]);
+            if (_recover(approvalDigest(prev.blockNumber, prev.syncHash), approvals[i]) != auditor) {
+                revert BadApproval(prev.blockNumber);
+            }
             storedBlockHashes[prev.blockNumber] = hashStoredBlockInfo(prev);
             emit BlockCommitted(prev.blockNumber, prev.commitment, prev.syncHash);
         }
@@ -500,6 +535,15 @@ contract Rollup {
         totalCommittedPriorityRequests = serial;
     }
 
+    /// What the auditor signs to approve block `blockNumber` (a raw hash, no personal_sign
+    /// prefix). The sync hash chains the block's commitment (number, timestamp, old and new final
+    /// roots, every chain's pubdata hash) to every chain's onchain-ops hash and to the previous
+    /// block's sync hash, so it fixes exactly what every chain stores for the block; binding the
+    /// network id stops a replay from another deployment. Same bytes as `rollup_l1::approval`.
+    function approvalDigest(uint32 blockNumber, bytes32 syncHash) public view returns (bytes32) {
+        return keccak256(abi.encodePacked("rollup auditor approval v2", networkId, blockNumber, syncHash));
+    }
+
     /// ChangePubKey pubdata: code account3 pkh20 address20 nonce4 fee_token2 fee2. The owner signed
     /// (personal_sign) 0x03 chain account3 pkh20 nonce4 fee_token2 fee2.
     function _checkChangePubKey(bytes calldata op, bytes calldata sig, uint256 off) internal view {
@@ -550,6 +594,8 @@ contract Rollup {
         uint32 n = totalBlocksProven + 1;
         if (b.blockNumber != n || n > totalBlocksCommitted) revert BlockNumber(n, b.blockNumber);
         _checkStored(b);
+        uint64 deadline = b.timestamp + proveWindow;
+        if (block.timestamp > deadline) revert ProveWindowPassed(n, deadline);
         uint256 k = chainCount;
         if (
             p.oldChainRoots.length != k || p.newChainRoots.length != k || p.pubdataHashes.length != k
@@ -580,6 +626,7 @@ contract Rollup {
         totalBlocksProven = n;
         provenSyncHash[n] = b.syncHash;
         provenChainRoot[n] = p.newChainRoots[ownIndex];
+        proveDeadline[n] = deadline;
         emit BlockProven(n, b.newFinalRoot, b.syncHash);
     }
 
@@ -602,30 +649,38 @@ contract Rollup {
     /// Accepts an attestation signed by at least `oracleThreshold` distinct registered oracles
     /// (signatures ordered by signer address, strictly ascending). Marks this block — and, by the
     /// sync-hash chain, every block before it — synced.
+    /// Open in exodus mode too: a block every chain proved may still be synced and executed here
+    /// (and must be, before anyone exits: see `exit`).
     function receiveSyncAttestation(uint32 blockNumber, bytes32 syncHash, uint256 chains, bytes[] calldata signatures)
         external
-        active
     {
         if (blockNumber <= totalBlocksSynced) revert AlreadySynced(blockNumber);
         if (blockNumber > totalBlocksProven) revert NotProven(blockNumber);
         if (provenSyncHash[blockNumber] != syncHash) revert SyncHashMismatch(blockNumber);
         if (chains != chainsMask) revert AttestationChains(chains);
-        bytes32 digest = keccak256(
-            abi.encodePacked("\x19Ethereum Signed Message:\n32", attestationDigest(blockNumber, syncHash, chains))
-        );
-        address last;
-        for (uint256 i = 0; i < signatures.length; i++) {
-            address signer = _recover(digest, signatures[i]);
-            if (!isOracle[signer] || signer <= last) revert BadSigner(signer);
-            last = signer;
-        }
-        if (signatures.length < oracleThreshold) revert BelowThreshold(signatures.length, oracleThreshold);
+        _checkOracles(attestationDigest(blockNumber, syncHash, chains), signatures);
         totalBlocksSynced = blockNumber;
         emit BlockSynced(blockNumber, syncHash);
     }
 
+    /// Checks `signatures` (personal_sign of `digest`) come from at least `oracleThreshold`
+    /// distinct registered oracles, ordered by signer address, strictly ascending.
+    function _checkOracles(bytes32 digest, bytes[] calldata signatures) internal view {
+        bytes32 signed = keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n32", digest));
+        address last;
+        for (uint256 i = 0; i < signatures.length; i++) {
+            address signer = _recover(signed, signatures[i]);
+            if (!isOracle[signer] || signer <= last) revert BadSigner(signer);
+            last = signer;
+        }
+        if (signatures.length < oracleThreshold) revert BelowThreshold(signatures.length, oracleThreshold);
+    }
+
     // ================================================================ stage 4: execute
-    function executeBlocks(ExecuteBlockInfo[] calldata blocks) external onlyOperator active {
+    /// Anyone may execute a synced block, in exodus mode too: once the oracles attest that every
+    /// chain proved it, its effects are due on every chain, and an operator that executes it on
+    /// one chain and withholds it on another must not be able to (docs/CONTRACTS.md).
+    function executeBlocks(ExecuteBlockInfo[] calldata blocks) external {
         for (uint256 i = 0; i < blocks.length; i++) {
             _executeOne(blocks[i]);
         }
@@ -663,6 +718,7 @@ contract Rollup {
         lastExecutedChainRoot = provenChainRoot[n];
         lastExecutedFinalRoot = b.newFinalRoot;
         delete provenChainRoot[n - 1];
+        delete proveDeadline[n];
         emit BlockExecuted(n);
     }
 
@@ -688,23 +744,46 @@ contract Rollup {
     }
 
     // ================================================================ revert
-    /// Reverts the newest committed blocks (given newest first) that are not synced. A block synced
-    /// by the oracles is proven on every chain and must be executed, never reverted.
-    function revertBlocks(StoredBlockInfo[] calldata blocks) external onlyOperator active {
+    /// What the oracles sign (personal_sign of these 32 bytes) to abandon block `blockNumber`
+    /// with `syncHash`: its prove window has passed on every chain and not every chain proved it,
+    /// so it can never be synced (docs/CONTRACTS.md). Domain-separated from the sync attestation.
+    function abandonmentDigest(uint32 blockNumber, bytes32 syncHash) public view returns (bytes32) {
+        return keccak256(abi.encodePacked("rollup-abandon-attestation", networkId, blockNumber, syncHash));
+    }
+
+    /// Reverts the newest committed blocks (given newest first). A synced block is never
+    /// reverted: every chain proved it and it must be executed everywhere. A block proven here
+    /// but not synced is reverted only with the oracles' abandonment of the lowest proven block
+    /// being reverted (`abandonment`: signatures as for a sync attestation; the blocks above it
+    /// chain their sync hashes through it, so they can never be synced either); unproven blocks
+    /// need none. The operator reverts while the chain is active; in exodus mode anyone may, so
+    /// that exits are not blocked by an abandoned block (see `exit`).
+    function revertBlocks(StoredBlockInfo[] calldata blocks, bytes[] calldata abandonment) external {
+        if (!exodusMode && !isOperator[msg.sender]) revert NotOperator();
         uint32 top = totalBlocksCommitted;
         for (uint256 i = 0; i < blocks.length; i++) {
             StoredBlockInfo calldata b = blocks[i];
             if (b.blockNumber != top) revert BlockNumber(top, b.blockNumber);
             if (top <= totalBlocksSynced) revert CannotRevert(top);
             _checkStored(b);
-            delete storedBlockHashes[top];
-            delete provenSyncHash[top];
-            delete provenChainRoot[top];
-            totalCommittedPriorityRequests -= b.priorityOperations;
             top--;
         }
+        uint32 proven = totalBlocksProven;
+        if (top < proven) {
+            uint32 lowest = top + 1;
+            bytes32 h = provenSyncHash[lowest];
+            _checkOracles(abandonmentDigest(lowest, h), abandonment);
+            emit BlocksAbandoned(lowest, h);
+        }
+        for (uint32 n = totalBlocksCommitted; n > top; n--) {
+            delete storedBlockHashes[n];
+            delete provenSyncHash[n];
+            delete provenChainRoot[n];
+            delete proveDeadline[n];
+            totalCommittedPriorityRequests -= blocks[totalBlocksCommitted - n].priorityOperations;
+        }
         totalBlocksCommitted = top;
-        if (totalBlocksProven > top) totalBlocksProven = top;
+        if (proven > top) totalBlocksProven = top;
         emit BlocksReverted(top, totalBlocksProven);
     }
 
@@ -720,10 +799,20 @@ contract Rollup {
         emit ExodusActivated(first);
     }
 
+    /// Exodus leaves only from a settled state: every block proven here must first be executed
+    /// (it was synced: anyone may deliver the attestation and execute it, in exodus mode too) or
+    /// reverted (it was abandoned by the oracles). Otherwise an operator could execute a block on
+    /// another chain (paying out a swap's output there) and let users exit here from the state
+    /// before it (keeping the swap's input too).
+    modifier settled() {
+        if (!exodusMode) revert NotExodus();
+        if (totalBlocksExecuted != totalBlocksProven) revert PendingBlocks(totalBlocksExecuted, totalBlocksProven);
+        _;
+    }
+
     /// Exodus: credits an account's balance in the last executed state of this chain to its owner,
     /// once per (account, token), on a Merkle proof (docs/PROTOCOL.md tree layout).
-    function exit(ExitProof calldata p) external {
-        if (!exodusMode) revert NotExodus();
+    function exit(ExitProof calldata p) external settled {
         if (p.accountId >= MAX_ACCOUNTS || p.token >= tokenCount) revert BadExitProof();
         if (exited[p.accountId][p.token]) revert AlreadyExited(p.accountId, p.token);
         uint256 balanceRoot = _root(p.amount, p.token, p.balancePath);
@@ -763,8 +852,9 @@ contract Rollup {
 
     /// Exodus: refunds a deposit that no executed block processed, to its depositor. The caller
     /// repeats the deposit's fields (the queue keeps only their hash).
-    function refundDeposit(uint64 serialId, address to, uint16 token, uint128 amount) external {
-        if (!exodusMode) revert NotExodus();
+    /// Waits for a settled state like `exit`: a proven block that consumed the deposit may still
+    /// be executed, and then the deposit lives in the L2 state.
+    function refundDeposit(uint64 serialId, address to, uint16 token, uint128 amount) external settled {
         PriorityRequest memory r = priorityRequests[serialId];
         if (
             serialId < firstPriorityRequest || r.from == address(0)

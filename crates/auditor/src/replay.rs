@@ -173,6 +173,7 @@ impl Audited {
 /// The auditor's own replica of the L2 state and of the block chain's hashes.
 #[derive(Clone, Debug)]
 pub struct Auditor {
+    network: NetworkConfig,
     state: NetworkState,
     chains: Vec<ChainId>,
     capacity: usize,
@@ -192,6 +193,7 @@ impl Auditor {
         let mut state = NetworkState::genesis(network)?;
         let final_root = fr_to_be_bytes(&state.final_root());
         Ok(Auditor {
+            network: network.clone(),
             chains: state.chain_ids(),
             state,
             capacity,
@@ -200,6 +202,16 @@ impl Auditor {
             final_root,
             sync_hash: genesis_sync_hash(),
         })
+    }
+
+    /// The network it audits.
+    pub fn network(&self) -> &NetworkConfig {
+        &self.network
+    }
+
+    /// Most chunks per chain in a block.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// The last approved block.

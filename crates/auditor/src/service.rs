@@ -189,6 +189,46 @@ impl<P: Provider + Clone> Service<P> {
         Ok(None)
     }
 
+    /// After `rollup-node revert`: the lowest approved block no chain holds committed, if the
+    /// node now serves other inputs under its number (it discarded the block once every chain
+    /// had reverted it, and sealed another), is forgotten with every approval above it, and the
+    /// replica is rebuilt from the approvals that remain — so the new block is audited afresh.
+    /// Safe against a lying node: only approvals no chain holds are forgotten, the signatures
+    /// already given stay what they were, and a chain that later commits a forgotten block
+    /// disagrees with the approvals kept and halts the network (`check_commits`).
+    pub async fn rewind_reverted(&mut self) -> Result<bool, ServiceError> {
+        let last = self.auditor.last_block();
+        let mut committed = 0;
+        for (_, rollup) in &self.contracts {
+            committed = committed.max(rollup.totalBlocksCommitted().call().await.map_err(l1)?);
+        }
+        let first = committed + 1;
+        if first > last {
+            return Ok(false);
+        }
+        let v: Value = self
+            .node
+            .request("rollup_blockInputs", rpc_params![first])
+            .await
+            .map_err(|e| ServiceError::Node(e.to_string()))?;
+        if v.is_null() {
+            return Ok(false);
+        }
+        let now = crate::store::encode_inputs(&parse_inputs(&v)?);
+        if self.store.audited_inputs(first).await?.as_deref() == Some(now.as_slice()) {
+            return Ok(false);
+        }
+        tracing::warn!(
+            from = first,
+            last,
+            "the node holds other blocks from {first} on, which no chain has committed: forgetting their approvals"
+        );
+        self.store.forget_from(first).await?;
+        let (network, capacity) = (self.auditor.network().clone(), self.auditor.capacity());
+        self.auditor = self.store.restore(&network, capacity).await?;
+        Ok(true)
+    }
+
     /// Audits the next block if the node has sealed it.
     pub async fn audit_next(&mut self) -> Result<Outcome, ServiceError> {
         if self.store.active_halt().await?.is_some() {
@@ -208,9 +248,15 @@ impl<P: Provider + Clone> Service<P> {
         let lookup = |c: ChainId, s: u64| requests.get(&(c, s)).cloned();
         match self.auditor.audit(&inputs, &lookup) {
             Ok(audited) => {
-                let infos: Vec<CommitBlockInfo> = inputs.iter().map(|(_, i)| i.clone()).collect();
-                let sig = rollup_l1::approval::sign(&self.key, self.network_id, n, &infos)
-                    .map_err(|e| ServiceError::Sign(e.to_string()))?;
+                // The approval every contract checks: the sync hash this auditor computed itself
+                // from the inputs, which fixes what each chain will store.
+                let sig = rollup_l1::approval::sign(
+                    &self.key,
+                    self.network_id,
+                    n,
+                    alloy::primitives::B256::from(audited.sync_hash),
+                )
+                .map_err(|e| ServiceError::Sign(e.to_string()))?;
                 self.store.record_audited(&inputs, &audited, &sig).await?;
                 Ok(Outcome::Approved(n))
             }
@@ -236,6 +282,9 @@ impl<P: Provider + Clone> Service<P> {
         self.sync_requests().await?;
         if let Some(halt) = self.check_commits().await? {
             return Ok(halt);
+        }
+        if self.store.active_halt().await?.is_none() {
+            self.rewind_reverted().await?;
         }
         self.audit_next().await
     }

@@ -204,6 +204,33 @@ impl AuditStore {
         Ok(())
     }
 
+    /// The inputs of approved block `number` (as `encode_inputs` writes them).
+    pub async fn audited_inputs(&self, number: u32) -> Result<Option<Vec<u8>>> {
+        Ok(sqlx::query("SELECT inputs FROM audited WHERE number = ?")
+            .bind(number as i64)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    /// Forgets the approvals of blocks `from` and later (no chain holds them: the caller
+    /// checked), so that the blocks the node seals under those numbers are audited afresh. What
+    /// was compared of the chains' commits is rewound with them.
+    pub async fn forget_from(&self, from: u32) -> Result<()> {
+        let mut t = self.pool.begin().await?;
+        sqlx::query("DELETE FROM audited WHERE number >= ?")
+            .bind(from as i64)
+            .execute(&mut *t)
+            .await?;
+        sqlx::query("UPDATE l1_checked SET committed = ? WHERE committed >= ?")
+            .bind(from as i64 - 1)
+            .bind(from as i64)
+            .execute(&mut *t)
+            .await?;
+        t.commit().await?;
+        Ok(())
+    }
+
     /// The approval of block `number`, if approved.
     pub async fn approval(&self, number: u32) -> Result<Option<Vec<u8>>> {
         Ok(sqlx::query("SELECT approval FROM audited WHERE number = ?")

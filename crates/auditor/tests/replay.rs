@@ -415,8 +415,8 @@ async fn approved_blocks_survive_a_restart_and_halts_wait_for_an_operator() {
     for b in &blocks {
         let p = inputs(b);
         let a = auditor.audit(&p, &node.lookup()).unwrap();
-        let infos: Vec<CommitBlockInfo> = p.iter().map(|(_, i)| i.clone()).collect();
-        let sig = rollup_l1::approval::sign(&key, B256::ZERO, a.number, &infos).unwrap();
+        let sig =
+            rollup_l1::approval::sign(&key, B256::ZERO, a.number, B256::from(a.sync_hash)).unwrap();
         store.record_audited(&p, &a, &sig).await.unwrap();
     }
     assert!(store.approval(2).await.unwrap().is_some());

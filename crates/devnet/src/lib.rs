@@ -41,6 +41,9 @@ const OPERATOR: usize = 0;
 const ORACLES: [usize; 3] = [7, 8, 9];
 /// DEV ONLY: the auditor signs with anvil's public account 6.
 const AUDITOR: usize = 6;
+/// Seconds the chains accept a block's proofs after its timestamp (then the oracles may abandon a
+/// block some chain never proved; `rollup-node revert`).
+const PROVE_WINDOW: u64 = 3600;
 /// Anvil accounts of the scenario's users.
 pub const ALICE: usize = 1;
 /// Bob.
@@ -246,6 +249,10 @@ impl Devnet {
                     oracle_threshold: 2,
                     priority_expiry: 24 * 3600,
                     network_id,
+                    // Every commit needs the auditor's signature: the key the auditor process
+                    // signs with (anvil's accounts are the same on every chain).
+                    auditor: account(&anvil, AUDITOR).address(),
+                    prove_window: PROVE_WINDOW,
                     genesis_final_root: encode::root(&final_root),
                     genesis_chain_root: encode::root(
                         &genesis.chain_mut(id).context("chain")?.root(),

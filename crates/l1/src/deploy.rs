@@ -28,6 +28,11 @@ pub struct DeployConfig {
     pub priority_expiry: u64,
     /// Distinguishes this network's attestations from other deployments'.
     pub network_id: B256,
+    /// The independent auditor whose approval every commit needs (governance may rotate it).
+    pub auditor: Address,
+    /// Seconds after a block's L2 timestamp during which chains may prove it; a block not proven
+    /// on every chain by then can be abandoned by the oracles and reverted (docs/CONTRACTS.md).
+    pub prove_window: u64,
     /// `final_root` of the genesis state.
     pub genesis_final_root: B256,
     /// This chain's state root at genesis.
@@ -85,6 +90,12 @@ pub async fn deploy<P: Provider>(
             cfg.oracles.len()
         )));
     }
+    if cfg.auditor == Address::ZERO {
+        return Err(L1Error::Invalid("no auditor address".into()));
+    }
+    if cfg.prove_window == 0 {
+        return Err(L1Error::Invalid("a prove window of 0 seconds".into()));
+    }
     let poseidon = *PoseidonT5::deploy(provider).await.map_err(rpc)?.address();
     let verifier = deploy_code(provider, verifier_code).await?;
     let config = Rollup::Config {
@@ -98,6 +109,8 @@ pub async fn deploy<P: Provider>(
         oracleThreshold: cfg.oracle_threshold,
         priorityExpiry: cfg.priority_expiry,
         networkId: cfg.network_id,
+        auditor: cfg.auditor,
+        proveWindow: cfg.prove_window,
         genesisFinalRoot: cfg.genesis_final_root,
         genesisChainRoot: cfg.genesis_chain_root,
     };

@@ -94,6 +94,25 @@ pub fn commit_info(
     })
 }
 
+/// The sync hash a contract computes when it commits `info` after `last` — what the auditor's
+/// approval must be over for the contract to take the commit. Computed from the calldata, not
+/// from the block's own `sync_hash`, so a check of an approval against it checks what is sent.
+pub fn commit_sync_hash(last: &StoredBlockInfo, info: &CommitBlockInfo) -> B256 {
+    let hashes = |v: &[B256]| v.iter().map(|h| h.0).collect::<Vec<_>>();
+    let commitment = rollup_state::block::commitment_of(
+        rollup_types::BlockNumber(info.blockNumber),
+        info.timestamp,
+        &last.newFinalRoot.0,
+        &info.newFinalRoot.0,
+        &hashes(&info.pubdataHashes),
+    );
+    B256::from(rollup_state::block::sync_hash_of(
+        &last.syncHash.0,
+        &commitment,
+        &hashes(&info.onchainOpsHashes),
+    ))
+}
+
 /// `proveBlocks` input for `chain`: the per-chain public values and the proofs (one per chain in
 /// the block's order, then the binding proof, as `verifier::proof_words`).
 pub fn proof_input(

@@ -7,7 +7,8 @@
 
 mod common;
 
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256 as keccak};
+use alloy::providers::Provider;
 use common::*;
 use rollup_l1::bindings::Rollup::{self, RollupErrors};
 use rollup_l1::bindings::TestToken;
@@ -51,9 +52,19 @@ async fn priority_txs(chain: &Chain, from: u64) -> Vec<Tx> {
 }
 
 fn build(net: &mut Net, number: u32, prev_sync_hash: [u8; 32], txs: Vec<Tx>) -> Block {
+    build_at(net, number, prev_sync_hash, txs, now())
+}
+
+fn build_at(
+    net: &mut Net,
+    number: u32,
+    prev_sync_hash: [u8; 32],
+    txs: Vec<Tx>,
+    timestamp: u64,
+) -> Block {
     let ctx = BlockContext {
         number: BlockNumber(number),
-        timestamp: now(),
+        timestamp,
         prev_sync_hash,
     };
     let opts = BuildOptions {
@@ -108,7 +119,11 @@ async fn settle(net: &Net, prev: &[Rollup::StoredBlockInfo], b: &Block) {
     for (c, p) in net.chains.iter().zip(prev) {
         used[0] = gas(c
             .rollup
-            .commitBlocks(p.clone(), vec![encode::commit_info(b, c.id).unwrap()])
+            .commitBlocks(
+                p.clone(),
+                vec![encode::commit_info(b, c.id).unwrap()],
+                net.approve(b),
+            )
             .send()
             .await)
         .await;
@@ -244,9 +259,20 @@ async fn four_stages_on_three_chains() {
         .unwrap()
         .chunk as usize
         * op::CHUNK_BYTES;
+    // The auditor's approval of block 1: the rejections below come from the contract's own
+    // checks, which run before the approval's.
+    let approval1 = net.approve(&b1);
     let commit_err = |info: Rollup::CommitBlockInfo, last: Rollup::StoredBlockInfo| {
         let r = c1.rollup.clone();
-        async move { revert_of(r.commitBlocks(last, vec![info]).call().await.unwrap_err()) }
+        let a = approval1.clone();
+        async move {
+            revert_of(
+                r.commitBlocks(last, vec![info], a)
+                    .call()
+                    .await
+                    .unwrap_err(),
+            )
+        }
     };
     let mut forged = good.clone();
     let mut pd = forged.pubdata.to_vec();
@@ -291,7 +317,7 @@ async fn four_stages_on_three_chains() {
     assert!(matches!(
         revert_of(
             c1.rollup_as(3)
-                .commitBlocks(genesis.clone(), vec![good.clone()])
+                .commitBlocks(genesis.clone(), vec![good.clone()], approval1.clone())
                 .call()
                 .await
                 .unwrap_err()
@@ -302,7 +328,11 @@ async fn four_stages_on_three_chains() {
     // Commit everywhere; prove rejections; prove everywhere.
     for (c, p) in net.chains.iter().zip(&prev) {
         ok(c.rollup
-            .commitBlocks(p.clone(), vec![encode::commit_info(&b1, c.id).unwrap()])
+            .commitBlocks(
+                p.clone(),
+                vec![encode::commit_info(&b1, c.id).unwrap()],
+                approval1.clone(),
+            )
             .send()
             .await)
         .await;
@@ -510,6 +540,7 @@ async fn four_stages_on_three_chains() {
         .commitBlocks(
             stored2[0].clone(),
             vec![encode::commit_info(&b3, C1).unwrap()],
+            net.approve(&b3),
         )
         .send()
         .await)
@@ -518,10 +549,10 @@ async fn four_stages_on_three_chains() {
     assert!(matches!(
         revert_of(
             c1.rollup
-                .revertBlocks(vec![
-                    encode::stored_block(&b3, C1).unwrap(),
-                    stored2[0].clone()
-                ])
+                .revertBlocks(
+                    vec![encode::stored_block(&b3, C1).unwrap(), stored2[0].clone()],
+                    vec![]
+                )
                 .call()
                 .await
                 .unwrap_err()
@@ -530,7 +561,7 @@ async fn four_stages_on_three_chains() {
     ));
     ok(c1
         .rollup
-        .revertBlocks(vec![encode::stored_block(&b3, C1).unwrap()])
+        .revertBlocks(vec![encode::stored_block(&b3, C1).unwrap()], vec![])
         .send()
         .await)
     .await;
@@ -557,7 +588,8 @@ async fn four_stages_on_three_chains() {
             c1.rollup
                 .commitBlocks(
                     stored2[0].clone(),
-                    vec![encode::commit_info(&b3, C1).unwrap()]
+                    vec![encode::commit_info(&b3, C1).unwrap()],
+                    net.approve(&b3)
                 )
                 .call()
                 .await
@@ -659,4 +691,406 @@ async fn four_stages_on_three_chains() {
     );
     // Chain 3 is not in exodus: exodus is per chain, triggered by that chain's own queue.
     assert!(!net.chain(C3).rollup.exodusMode().call().await.unwrap());
+}
+
+/// Finding 4, the attack end to end: block 2 takes alice's ETH on chain 1 (a transfer to bob: the
+/// input half) and pays her on chain 2 (a withdrawal: the output half), like a cross-chain swap.
+/// The attacker (the operator) relays the oracles' attestation to chain 2 only, where anyone may
+/// execute it, and tries to drop block 2 on chain 1 — refused without the oracles' abandonment —
+/// then lets chain 1's queue expire so that alice could exit there from the state before block 2.
+/// Chain 1's exits wait until block 2 is settled there; anyone delivers the attestation and
+/// executes it in exodus mode; then only the state after block 2 can be exited from.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_block_executed_on_one_chain_cannot_be_dropped_on_another() {
+    let mut net = Net::start().await;
+    let alice = DevWallet::new(1);
+    let bob = DevWallet::new(2);
+    for c in [C1, C2] {
+        ok(net
+            .chain(c)
+            .rollup_as(1)
+            .depositETH(addr(alice.address()))
+            .value(U256::from(ETH))
+            .send()
+            .await)
+        .await;
+    }
+    let mut txs = priority_txs(net.chain(C1), 0).await;
+    txs.extend(priority_txs(net.chain(C2), 0).await);
+    txs.push(alice.change_pubkey(C1, AccountId(1), 0, 0, 0));
+    let genesis = encode::genesis_stored_block(&net.state.clone().final_root());
+    let b1 = build(&mut net, 1, rollup_state::genesis_sync_hash(), txs);
+    settle(&net, &vec![genesis; 3], &b1).await;
+    let stored1: Vec<_> = CHAINS
+        .iter()
+        .map(|c| encode::stored_block(&b1, *c).unwrap())
+        .collect();
+    // Alice's exit proof on chain 1 before block 2: her whole deposit.
+    let before = net.state.clone();
+    let nonce = |net: &Net, c: ChainId| {
+        net.state
+            .chain(c)
+            .unwrap()
+            .account(AccountId(1))
+            .unwrap()
+            .nonce
+    };
+    let w = Address::repeat_byte(0x55);
+    let txs = vec![
+        alice.sign(L2Tx::Transfer(Transfer {
+            chain: C1,
+            from: AccountId(1),
+            to: bob.address(),
+            token: TokenId(0),
+            amount: amount(ETH / 2),
+            fee: amount(0),
+            nonce: nonce(&net, C1),
+        })),
+        alice.sign(L2Tx::Withdraw(Withdraw {
+            chain: C2,
+            account: AccountId(1),
+            to: rollup_crypto::Address(w.0.0),
+            token: TokenId(0),
+            amount: amount(ETH / 2),
+            fee: amount(0),
+            nonce: nonce(&net, C2),
+        })),
+    ];
+    let b2 = build(&mut net, 2, b1.sync_hash, txs);
+    let mut after = net.state.clone();
+    let proofs = prove(&b2);
+    for (c, p) in net.chains.iter().zip(&stored1) {
+        ok(c.rollup
+            .commitBlocks(
+                p.clone(),
+                vec![encode::commit_info(&b2, c.id).unwrap()],
+                net.approve(&b2),
+            )
+            .send()
+            .await)
+        .await;
+        ok(c.rollup
+            .proveBlocks(vec![encode::proof_input(&b2, c.id, &proofs).unwrap()])
+            .send()
+            .await)
+        .await;
+    }
+    // Every chain proved block 2: the oracles attest it. The attacker relays it to chain 2 only,
+    // and a stranger (not an operator) executes it there: alice's withdrawal is paid on chain 2.
+    let sync = B256::from(b2.sync_hash);
+    let c2 = net.chain(C2);
+    let mask = c2.rollup.chainsMask().call().await.unwrap();
+    let sigs = net
+        .attest(c2, 2, sync, &[&net.oracles[0], &net.oracles[1]])
+        .await;
+    ok(c2
+        .rollup_as(4)
+        .receiveSyncAttestation(2, sync, mask, sigs.clone())
+        .send()
+        .await)
+    .await;
+    ok(c2
+        .rollup_as(4)
+        .executeBlocks(vec![encode::execute_info(&b2, C2).unwrap()])
+        .send()
+        .await)
+    .await;
+    assert_eq!(
+        c2.rollup.pendingBalance(w, 0).call().await.unwrap(),
+        ETH / 2
+    );
+
+    // On chain 1 the operator tries to drop block 2: proven there, so only the oracles'
+    // abandonment could revert it — none, or strangers' signatures, are refused.
+    let c1 = net.chain(C1);
+    let stored2 = encode::stored_block(&b2, C1).unwrap();
+    let revert_err = |sigs: Vec<Bytes>| {
+        let r = c1.rollup.clone();
+        let b = stored2.clone();
+        async move { revert_of(r.revertBlocks(vec![b], sigs).call().await.unwrap_err()) }
+    };
+    assert!(matches!(
+        revert_err(vec![]).await,
+        RollupErrors::BelowThreshold(_)
+    ));
+    let strangers = [
+        alloy::signers::local::PrivateKeySigner::random(),
+        alloy::signers::local::PrivateKeySigner::random(),
+    ];
+    let forged = net
+        .abandon(c1, 2, sync, &[&strangers[0], &strangers[1]])
+        .await;
+    assert!(matches!(
+        revert_err(forged).await,
+        RollupErrors::BadSigner(_)
+    ));
+    // The oracles' sync attestation is not an abandonment (another digest).
+    assert!(matches!(
+        revert_err(sigs.clone()).await,
+        RollupErrors::BadSigner(_)
+    ));
+    assert_eq!(c1.rollup.totalBlocksProven().call().await.unwrap(), 2);
+
+    // Chain 1's queue expires (a deposit nobody processes): exodus there.
+    let (carol, _) = c1.user(3);
+    ok(c1
+        .rollup_as(3)
+        .depositETH(carol.address())
+        .value(U256::from(ETH / 10))
+        .send()
+        .await)
+    .await;
+    let serial = c1.rollup.totalPriorityRequests().call().await.unwrap() - 1;
+    c1.warp(PRIORITY_EXPIRY + 1).await;
+    ok(c1.rollup_as(4).activateExodusMode().send().await).await;
+    let mut pre = before;
+    let stale = encode::exit_proof(pre.chain_mut(C1).unwrap(), AccountId(1), TokenId(0)).unwrap();
+    assert_eq!(
+        stale.amount, ETH,
+        "before block 2 alice held her whole deposit on chain 1"
+    );
+    // Not from the state before block 2, which chain 2 executed: exits wait for it.
+    assert!(matches!(
+        revert_of(c1.rollup.exit(stale.clone()).call().await.unwrap_err()),
+        RollupErrors::PendingBlocks(_)
+    ));
+    assert!(matches!(
+        revert_of(
+            c1.rollup
+                .refundDeposit(serial, carol.address(), 0, ETH / 10)
+                .call()
+                .await
+                .unwrap_err()
+        ),
+        RollupErrors::PendingBlocks(_)
+    ));
+    // Anyone delivers the attestation and executes block 2 on chain 1, in exodus mode.
+    ok(c1
+        .rollup_as(4)
+        .receiveSyncAttestation(2, sync, mask, sigs)
+        .send()
+        .await)
+    .await;
+    ok(c1
+        .rollup_as(4)
+        .executeBlocks(vec![encode::execute_info(&b2, C1).unwrap()])
+        .send()
+        .await)
+    .await;
+    // The stale proof no longer matches; the state after block 2 is what alice leaves with.
+    assert!(matches!(
+        revert_of(c1.rollup.exit(stale).call().await.unwrap_err()),
+        RollupErrors::BadExitProof(_)
+    ));
+    let fresh = encode::exit_proof(after.chain_mut(C1).unwrap(), AccountId(1), TokenId(0)).unwrap();
+    assert_eq!(fresh.amount, ETH / 2);
+    ok(c1.rollup_as(4).exit(fresh).send().await).await;
+    assert_eq!(
+        c1.rollup
+            .pendingBalance(addr(alice.address()), 0)
+            .call()
+            .await
+            .unwrap(),
+        ETH / 2
+    );
+    // Carol's deposit, which no block consumed, is refundable once chain 1 is settled.
+    ok(c1
+        .rollup_as(4)
+        .refundDeposit(serial, carol.address(), 0, ETH / 10)
+        .send()
+        .await)
+    .await;
+}
+
+/// Finding 8 (every chain wants the auditor's approval of the exact commit) and the revert rule of
+/// finding 4 (a proven block goes only with the oracles' abandonment) with real proofs: block 1 is
+/// refused without a proper approval, committed with it, proven on chains 1 and 2 but never on
+/// chain 3; once its prove window has passed on every chain no chain may prove it, the oracles'
+/// abandonment reverts it on chains 1 and 2, and a new block 1 goes through everywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn commits_need_the_auditor_and_an_unsynced_proven_block_needs_an_abandonment() {
+    let mut net = Net::start().await;
+    let alice = DevWallet::new(1);
+    ok(net
+        .chain(C1)
+        .rollup_as(1)
+        .depositETH(addr(alice.address()))
+        .value(U256::from(ETH))
+        .send()
+        .await)
+    .await;
+    let txs = priority_txs(net.chain(C1), 0).await;
+    let genesis_state = net.state.clone();
+    let genesis = encode::genesis_stored_block(&net.state.clone().final_root());
+    let b1 = build(&mut net, 1, rollup_state::genesis_sync_hash(), txs.clone());
+    let c1 = net.chain(C1);
+    let info = encode::commit_info(&b1, C1).unwrap();
+    let sync = B256::from(b1.sync_hash);
+    assert_eq!(encode::commit_sync_hash(&genesis, &info), sync);
+    let commit_err = |approvals: Vec<Bytes>| {
+        let r = c1.rollup.clone();
+        let (g, i) = (genesis.clone(), info.clone());
+        async move {
+            revert_of(
+                r.commitBlocks(g, vec![i], approvals)
+                    .call()
+                    .await
+                    .unwrap_err(),
+            )
+        }
+    };
+    let bad_approval = |e: RollupErrors| matches!(e, RollupErrors::BadApproval(_));
+    let sign = |key: &alloy::signers::local::PrivateKeySigner, network: B256, n: u32, h: B256| {
+        vec![Bytes::from(
+            rollup_l1::approval::sign(key, network, n, h).unwrap(),
+        )]
+    };
+    let other = alloy::signers::local::PrivateKeySigner::random();
+    // No signature; another signer's; the auditor's over other data; over another block number;
+    // over this block for another network.
+    assert!(matches!(
+        commit_err(vec![]).await,
+        RollupErrors::ChainValues(_)
+    ));
+    assert!(bad_approval(commit_err(vec![Bytes::new()]).await));
+    assert!(bad_approval(
+        commit_err(sign(&other, net.network_id, 1, sync)).await
+    ));
+    assert!(bad_approval(
+        commit_err(sign(&net.auditor, net.network_id, 1, B256::repeat_byte(1))).await
+    ));
+    assert!(bad_approval(
+        commit_err(sign(&net.auditor, net.network_id, 2, sync)).await
+    ));
+    assert!(bad_approval(
+        commit_err(sign(&net.auditor, keccak(b"another network"), 1, sync)).await
+    ));
+    // Governance rotates the auditor: the old key's approval stops counting, the new one's counts;
+    // only the governor may rotate.
+    assert!(matches!(
+        revert_of(
+            c1.rollup_as(4)
+                .setAuditor(other.address())
+                .call()
+                .await
+                .unwrap_err()
+        ),
+        RollupErrors::NotGovernor(_)
+    ));
+    ok(c1.rollup.setAuditor(other.address()).send().await).await;
+    assert!(bad_approval(commit_err(net.approve(&b1)).await));
+    ok(c1
+        .rollup
+        .commitBlocks(
+            genesis.clone(),
+            vec![info.clone()],
+            sign(&other, net.network_id, 1, sync),
+        )
+        .send()
+        .await)
+    .await;
+    ok(c1.rollup.setAuditor(net.auditor.address()).send().await).await;
+    assert_eq!(
+        c1.rollup.auditor().call().await.unwrap(),
+        net.auditor.address()
+    );
+    // Chains 2 and 3 take it with the auditor's approval; chains 1 and 2 prove it, chain 3 never.
+    for c in &net.chains[1..] {
+        ok(c.rollup
+            .commitBlocks(
+                genesis.clone(),
+                vec![encode::commit_info(&b1, c.id).unwrap()],
+                net.approve(&b1),
+            )
+            .send()
+            .await)
+        .await;
+    }
+    let proofs = prove(&b1);
+    for c in &net.chains[..2] {
+        ok(c.rollup
+            .proveBlocks(vec![encode::proof_input(&b1, c.id, &proofs).unwrap()])
+            .send()
+            .await)
+        .await;
+        assert_eq!(
+            c.rollup.proveDeadline(1).call().await.unwrap(),
+            b1.timestamp + PROVE_WINDOW
+        );
+    }
+    // The prove window passes on every chain: chain 3 may no longer prove block 1, so it can
+    // never be synced, and the oracles may abandon it.
+    for c in &net.chains {
+        c.warp(PROVE_WINDOW + 1).await;
+    }
+    let c3 = net.chain(C3);
+    assert!(matches!(
+        revert_of(
+            c3.rollup
+                .proveBlocks(vec![encode::proof_input(&b1, C3, &proofs).unwrap()])
+                .call()
+                .await
+                .unwrap_err()
+        ),
+        RollupErrors::ProveWindowPassed(_)
+    ));
+    let stored = encode::stored_block(&b1, C1).unwrap();
+    let c1 = net.chain(C1);
+    let revert = |sigs: Vec<Bytes>| c1.rollup.revertBlocks(vec![stored.clone()], sigs);
+    assert!(matches!(
+        revert_of(revert(vec![]).call().await.unwrap_err()),
+        RollupErrors::BelowThreshold(_)
+    ));
+    let forged = net.abandon(c1, 1, sync, &[&net.oracles[0], &other]).await;
+    assert!(matches!(
+        revert_of(revert(forged).call().await.unwrap_err()),
+        RollupErrors::BadSigner(_)
+    ));
+    let wrong_block = net
+        .abandon(
+            c1,
+            1,
+            B256::repeat_byte(2),
+            &[&net.oracles[0], &net.oracles[1]],
+        )
+        .await;
+    assert!(matches!(
+        revert_of(revert(wrong_block).call().await.unwrap_err()),
+        RollupErrors::BadSigner(_)
+    ));
+    for c in &net.chains[..2] {
+        let sigs = net
+            .abandon(c, 1, sync, &[&net.oracles[1], &net.oracles[2]])
+            .await;
+        ok(c.rollup
+            .revertBlocks(vec![encode::stored_block(&b1, c.id).unwrap()], sigs)
+            .send()
+            .await)
+        .await;
+        assert_eq!(c.rollup.totalBlocksProven().call().await.unwrap(), 0);
+    }
+    // Chain 3 only committed it: the operator reverts it there without anyone's say.
+    ok(c3
+        .rollup
+        .revertBlocks(vec![encode::stored_block(&b1, C3).unwrap()], vec![])
+        .send()
+        .await)
+    .await;
+    // Control: a new block 1 with the same deposit (and a fresh timestamp) goes through
+    // everywhere.
+    let t = c3
+        .provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp;
+    net.state = genesis_state;
+    let again = build_at(&mut net, 1, rollup_state::genesis_sync_hash(), txs, t);
+    assert_ne!(again.sync_hash, b1.sync_hash);
+    settle(&net, &vec![genesis; 3], &again).await;
+    for c in &net.chains {
+        assert_eq!(c.rollup.totalBlocksExecuted().call().await.unwrap(), 1);
+    }
 }

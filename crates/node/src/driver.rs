@@ -147,11 +147,18 @@ impl Driver {
         Ok(encode::stored_block(&b, self.chain)?)
     }
 
-    /// Whether a transaction labelled `label` is pending or went through; a reverted one counts
-    /// as refused.
-    fn in_flight(&mut self, label: &str) -> bool {
+    /// Whether a transaction labelled `label` with calldata `data` is pending or went through; a
+    /// reverted one counts as refused. Records of the same label with other calldata are another
+    /// block under the same number (the earlier one was reverted on L1 and discarded: see
+    /// `rollup-node revert`), so they do not hold this one back.
+    fn in_flight(&mut self, label: &str, data: &[u8]) -> bool {
         let mut busy = false;
-        for r in self.sender.records().iter().filter(|r| r.label == label) {
+        for r in self
+            .sender
+            .records()
+            .iter()
+            .filter(|r| r.label == label && r.data.as_ref() == data)
+        {
             match &r.status {
                 TxStatus::Confirmed { success: false, .. } => {
                     self.refused
@@ -171,7 +178,7 @@ impl Driver {
         {
             return Ok(());
         }
-        if self.in_flight(&label) {
+        if self.in_flight(&label, &data) {
             return Ok(());
         }
         let to = *self.rollup.address();
@@ -246,10 +253,15 @@ impl Driver {
                 .block(n)
                 .await
                 .ok_or_else(|| anyhow::anyhow!("block {n}"))?;
-            if self.gate.approved(&block, &self.shared).await? {
+            let last = self.stored(committed).await?;
+            let info = encode::commit_info(&block, self.chain)?;
+            // The approval must be of what this chain will compute from exactly this calldata.
+            let sync_hash = encode::commit_sync_hash(&last, &info);
+            if let Some(approval) = self.gate.approval(n, sync_hash).await {
                 let info = Rollup::commitBlocksCall {
-                    lastCommitted: self.stored(committed).await?,
-                    blocks: vec![encode::commit_info(&block, self.chain)?],
+                    lastCommitted: last,
+                    blocks: vec![info],
+                    approvals: vec![approval.into()],
                 };
                 self.send(format!("commit {n}"), info.abi_encode()).await?;
             } else {

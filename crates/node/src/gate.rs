@@ -1,11 +1,13 @@
 //! The auditor gate: no chain's sender commits a block the independent auditor has not approved,
 //! and while the auditor is halted (or its status is unknown) no sender sends anything at all.
 //!
-//! The approval is the auditor's signature over exactly the `commitBlocks` inputs of every chain
-//! ([`rollup_l1::approval`]); the gate rebuilds those inputs from the block it holds and checks
-//! the signature against the configured auditor address and the contracts' network id, so an
-//! approval of other data, another block or from another key lets nothing through. There is no
-//! switch to skip it: the `chains` component does not start without an auditor.
+//! The approval is the auditor's signature over the block's number and sync hash — what fixes
+//! every chain's commit ([`rollup_l1::approval`]) — and every contract checks it in
+//! `commitBlocks` against its governance-set auditor, so an operator that skips this code still
+//! cannot commit without the auditor. The gate checks the signature first (against the
+//! configured auditor address and the contracts' network id), so a bad approval is logged here
+//! instead of being sent and refused, and passes it into the commit calldata. There is no switch
+//! to skip it: the `chains` component does not start without an auditor.
 //!
 //! The gate fails closed: an auditor that cannot be reached counts as "not approved" for commits
 //! and "unknown" for the status, which pauses proofs and executions too — they are safe to delay,
@@ -16,11 +18,9 @@ use alloy::primitives::{Address, B256};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
-use rollup_l1::encode;
-use rollup_state::Block;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -60,13 +60,18 @@ impl AuditorStatus {
     }
 }
 
+/// A block number and the sync hash its commit carries.
+type ApprovalKey = (u32, [u8; 32]);
+
 /// The gate of one node process (shared by its drivers).
 pub struct Gate {
     client: HttpClient,
     auditor: Address,
     network_id: B256,
     status: RwLock<AuditorStatus>,
-    approved: Mutex<BTreeSet<u32>>,
+    /// Verified approvals by (block, sync hash): a block discarded and sealed again under the
+    /// same number needs a new one.
+    approved: Mutex<BTreeMap<ApprovalKey, Vec<u8>>>,
 }
 
 impl Gate {
@@ -83,7 +88,7 @@ impl Gate {
             status: RwLock::new(AuditorStatus::Unknown {
                 reason: "not reached yet".into(),
             }),
-            approved: Mutex::new(BTreeSet::new()),
+            approved: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -137,12 +142,14 @@ impl Gate {
         }
     }
 
-    /// Whether the auditor approved `block` as every chain will receive it. A signature that
-    /// does not verify is logged as an error and counts as no approval.
-    pub async fn approved(&self, block: &Block, shared: &Shared) -> anyhow::Result<bool> {
-        let n = block.number.0;
-        if self.approved.lock().expect("not poisoned").contains(&n) {
-            return Ok(true);
+    /// The auditor's approval of block `n` with `sync_hash` — the sync hash the contract will
+    /// compute from the commit being sent ([`rollup_l1::encode::commit_sync_hash`]) — if it gave
+    /// one: the signature every contract checks in `commitBlocks`. A signature that does not
+    /// verify is logged as an error and counts as no approval.
+    pub async fn approval(&self, n: u32, sync_hash: B256) -> Option<Vec<u8>> {
+        let key = (n, sync_hash.0);
+        if let Some(sig) = self.approved.lock().expect("not poisoned").get(&key) {
+            return Some(sig.clone());
         }
         let v: Value = match self
             .client
@@ -152,30 +159,26 @@ impl Gate {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(block = n, error = %e, "auditor unreachable; not committing");
-                return Ok(false);
+                return None;
             }
         };
-        let Some(sig) = v.as_str() else {
-            return Ok(false);
-        };
+        let sig = v.as_str()?;
         let Ok(sig) = hex::decode(sig.trim_start_matches("0x")) else {
             tracing::error!(block = n, "auditor approval is not hex; not committing");
-            return Ok(false);
+            return None;
         };
-        let inputs = shared
-            .chains()
-            .into_iter()
-            .map(|c| encode::commit_info(block, c))
-            .collect::<Result<Vec<_>, _>>()?;
-        match rollup_l1::approval::verify(self.auditor, self.network_id, n, &inputs, &sig) {
+        match rollup_l1::approval::verify(self.auditor, self.network_id, n, sync_hash, &sig) {
             Ok(()) => {
                 tracing::info!(block = n, "auditor approval verified");
-                self.approved.lock().expect("not poisoned").insert(n);
-                Ok(true)
+                self.approved
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(key, sig.clone());
+                Some(sig)
             }
             Err(e) => {
                 tracing::error!(block = n, error = %e, "auditor approval does not match the block; not committing");
-                Ok(false)
+                None
             }
         }
     }

@@ -204,12 +204,9 @@ pub async fn discard(
     for chain in &network.chains {
         for json in storage.l1_txs(chain.0).await? {
             let r: rollup_l1::sender::TxRecord = serde_json::from_str(&json)?;
-            let in_flight = !matches!(
-                r.status,
-                rollup_l1::sender::TxStatus::Failed { .. }
-                    | rollup_l1::sender::TxStatus::Dropped
-                    | rollup_l1::sender::TxStatus::Confirmed { success: false, .. }
-            );
+            // A confirmed commit is not in flight: the chain's count (checked above) says
+            // whether it still holds it (after `rollup-node revert` it does not).
+            let in_flight = !r.status.is_final();
             let block = r
                 .label
                 .strip_prefix("commit ")

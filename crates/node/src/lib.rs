@@ -12,7 +12,11 @@
 //! * [`gate`]: the auditor gate — a chain's driver commits only blocks the independent auditor
 //!   signed an approval for, and sends nothing while the auditor is halted.
 //! * [`oracle`]: an oracle instance with its own key — attests blocks every chain proved with the
-//!   same `sync_hash`, posts its signature to the board, relays a threshold set to every chain.
+//!   same `sync_hash`, posts its signature to the board, relays a threshold set to every chain;
+//!   abandons blocks that can never be synced.
+//! * [`revert`]: the operator's `rollup-node revert` — reverts a block some chain refused on
+//!   every chain that allows it (with the oracles' abandonment where it was proven) and discards
+//!   it locally.
 //!
 //! Persist before acting: a block is stored (recipe, then jobs) before any L1 transaction refers
 //! to it, every L1 transaction is stored before it is broadcast, and the watcher's cursor moves in
@@ -28,6 +32,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod oracle;
 pub mod recipe;
+pub mod revert;
 pub mod store;
 pub mod worker;
 

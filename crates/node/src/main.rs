@@ -3,6 +3,7 @@
 //! ```text
 //! rollup-node run    --config node.toml [--components keeper,prover,chains,api]
 //! rollup-node oracle --config node.toml          # key from ROLLUP_ORACLE_KEY
+//! rollup-node revert --config node.toml --from N # a block a chain refused, node stopped
 //! ```
 //! Secrets (the operator and oracle keys) come from the environment or the file and are never
 //! logged.
@@ -60,6 +61,18 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
         /// The first block to discard (the one the auditor refused).
+        #[arg(long)]
+        from: u32,
+    },
+    /// The operator's action after a chain refused a block: with the node stopped, revert blocks
+    /// from `--from` on every chain whose contract allows it (a proven block needs the oracles'
+    /// abandonment, read from their board; a synced block is never reverted), then discard them
+    /// as `discard` does. Then start the node: the next block goes through.
+    Revert {
+        /// Configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The first block to revert (the one a chain refused).
         #[arg(long)]
         from: u32,
     },
@@ -267,6 +280,55 @@ async fn main() -> anyhow::Result<()> {
             let storage = Storage::connect(&cfg.database_url).await?;
             let d =
                 keeper::discard(&storage, &network(&cfg)?, cfg.capacity, from, &committed).await?;
+            println!(
+                "discarded blocks {}..={}: {} L2 transactions back in the mempool, {} priority requests to be read again from L1",
+                d.blocks.start(),
+                d.blocks.end(),
+                d.returned,
+                d.requests
+            );
+        }
+        Command::Revert { config, from } => {
+            let cfg = load(&config)?;
+            std::net::TcpListener::bind(cfg.api_addr.as_str()).with_context(|| {
+                format!(
+                    "the node seems to be running (its API address {} is in use): stop it first",
+                    cfg.api_addr
+                )
+            })?;
+            let key = signer(
+                cfg.operator_key
+                    .as_deref()
+                    .context("operator key: set ROLLUP_OPERATOR_KEY")?,
+            )?;
+            let chains = cfg
+                .chains
+                .iter()
+                .map(|c| {
+                    Ok((
+                        ChainId::new(c.id)?,
+                        Rollup::new(
+                            c.contract.parse().context("contract address")?,
+                            provider(&c.rpc_url, &key)?,
+                        ),
+                    ))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let storage = Storage::connect(&cfg.database_url).await?;
+            let r =
+                rollup_node::revert::revert(&storage, &network(&cfg)?, cfg.capacity, from, &chains)
+                    .await?;
+            for (chain, committed, abandoned) in &r.chains {
+                println!(
+                    "chain {chain}: blocks {from}..={committed} reverted{}",
+                    if *abandoned {
+                        " (with the oracles' abandonment)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            let d = r.discarded;
             println!(
                 "discarded blocks {}..={}: {} L2 transactions back in the mempool, {} priority requests to be read again from L1",
                 d.blocks.start(),

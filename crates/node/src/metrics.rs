@@ -38,6 +38,8 @@ pub const AUDITOR_HALTED: &str = "rollup_auditor_halted";
 pub const AUDIT_WAITS: &str = "rollup_commits_awaiting_approval_total";
 /// Attestations this oracle signed.
 pub const ORACLE_SIGNED: &str = "rollup_oracle_attestations_total";
+/// Abandonments signed by this oracle.
+pub const ORACLE_ABANDONED: &str = "rollup_oracle_abandonments_total";
 /// Threshold sets this oracle relayed, label `chain`.
 pub const ORACLE_RELAYED: &str = "rollup_oracle_relays_total";
 
@@ -79,5 +81,9 @@ fn describe() {
         "Commit rounds held back awaiting the auditor's approval, by chain"
     );
     describe_counter!(ORACLE_SIGNED, "Attestations signed by this oracle");
+    describe_counter!(
+        ORACLE_ABANDONED,
+        "Abandonments (blocks never proven on every chain in time) signed by this oracle"
+    );
     describe_counter!(ORACLE_RELAYED, "Attestation sets relayed, by chain");
 }

@@ -4,20 +4,37 @@
 //! signatures for the newest such block, it relays them to every chain that has not synced it
 //! yet. Relaying is idempotent: a chain already synced refuses the call at estimation and nothing
 //! is sent. Syncing `n` syncs every earlier block (the sync hash chains them).
+//!
+//! It also **abandons** blocks that can never be synced, so that the operator may revert them
+//! where they were proven (`rollup-node revert`; a contract reverts a proven block only with a
+//! threshold of abandonments). The rule, the same at every honest oracle: sign the abandonment
+//! of block `k` with sync hash `h` — `k` being the lowest block not proven alike on every chain,
+//! above every chain's synced blocks — only once every chain's newest block is later than `k`'s
+//! prove deadline (its timestamp plus the contracts' prove window), read *before* the proven
+//! state, and only if, after that, not every chain has proven `k` with `h`. Contracts refuse
+//! proofs after the deadline, so from then on the set of chains that proved `(k, h)` can only
+//! shrink: an honest oracle never abandons a block that every chain proved (which it would
+//! attest), and never attests one it abandoned. Exclusivity then holds with fewer than
+//! `threshold` faulty oracles, the same assumption the sync attestations rest on
+//! (docs/CONTRACTS.md).
 
+use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::DynProvider;
+use alloy::providers::{DynProvider, Provider};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use rollup_l1::bindings::Rollup;
 use rollup_storage::Storage;
 use rollup_types::ChainId;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// How long a relay's receipt is awaited.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one round may take.
 const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
+/// Most unsynced blocks looked at for an abandonment in one round.
+const ABANDON_SCAN: u32 = 256;
 
 /// One oracle instance.
 pub struct Oracle {
@@ -27,6 +44,8 @@ pub struct Oracle {
     chains: Vec<(ChainId, Rollup::RollupInstance<DynProvider>)>,
     threshold: usize,
     attested: u32,
+    /// Abandonments signed by this process (also on the board; this saves the round trips).
+    abandoned: BTreeSet<(u32, B256)>,
 }
 
 impl Oracle {
@@ -47,6 +66,7 @@ impl Oracle {
                 .collect(),
             threshold,
             attested: 0,
+            abandoned: BTreeSet::new(),
         }
     }
 
@@ -55,8 +75,87 @@ impl Oracle {
         self.signer.address()
     }
 
-    /// One round: attest the newest block every chain proved alike, relay a threshold set.
+    /// One round: abandon what can never be synced, attest the newest block every chain proved
+    /// alike, relay a threshold set.
     pub async fn step(&mut self) -> anyhow::Result<()> {
+        self.abandon().await?;
+        self.attest().await
+    }
+
+    /// Signs the abandonment of the lowest block not proven alike everywhere, once its prove
+    /// deadline has passed on every chain (the rule in the module docs). Posted to the board for
+    /// the operator's `rollup-node revert`.
+    pub async fn abandon(&mut self) -> anyhow::Result<()> {
+        // The chains' clocks first: whatever the contracts show after these reads, no proof can
+        // be added to it at a time before them.
+        let mut clock = u64::MAX;
+        for (_, r) in &self.chains {
+            let head = r
+                .provider()
+                .get_block_by_number(BlockNumberOrTag::Latest)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no latest block"))?;
+            clock = clock.min(head.header.timestamp);
+        }
+        let mut proven = Vec::new();
+        let mut synced = 0u32;
+        for (_, r) in &self.chains {
+            proven.push(r.totalBlocksProven().call().await?);
+            synced = synced.max(r.totalBlocksSynced().call().await?);
+        }
+        let top = proven.iter().copied().max().unwrap_or(0);
+        for k in synced + 1..=top.min(synced + ABANDON_SCAN) {
+            // Each chain's sync hash for k (None: not proven there).
+            let mut hashes = Vec::new();
+            for ((_, r), p) in self.chains.iter().zip(&proven) {
+                hashes.push(if *p >= k {
+                    Some(r.provenSyncHash(k).call().await?)
+                } else {
+                    None
+                });
+            }
+            let first = hashes[0];
+            if first.is_some() && hashes.iter().all(|h| *h == first) {
+                continue; // proven alike everywhere: to be attested, never abandoned
+            }
+            for (i, h) in hashes.iter().enumerate() {
+                let Some(h) = *h else { continue };
+                if self.abandoned.contains(&(k, h)) {
+                    continue;
+                }
+                let r = &self.chains[i].1;
+                let deadline = r.proveDeadline(k).call().await?;
+                if deadline == 0 || clock <= deadline {
+                    continue; // some chain may still prove it
+                }
+                let mine = self.address();
+                if self
+                    .board
+                    .attestations(k, &h.0)
+                    .await?
+                    .iter()
+                    .any(|(a, _)| Address::from(*a) == mine)
+                {
+                    tracing::error!(block = k, "attested this block before; not abandoning it");
+                    continue;
+                }
+                let digest = r.abandonmentDigest(k, h).call().await?;
+                let sig = self.signer.sign_message_sync(digest.as_slice())?;
+                self.board
+                    .post_abandonment(k, &h.0, &mine.0.0, &sig.as_bytes())
+                    .await?;
+                self.abandoned.insert((k, h));
+                metrics::counter!(crate::metrics::ORACLE_ABANDONED).increment(1);
+                tracing::warn!(oracle = %mine, block = k, sync_hash = %h, "abandoned: not proven on every chain within its prove window");
+            }
+            // Blocks above k chain through it: abandoning k abandons them.
+            break;
+        }
+        Ok(())
+    }
+
+    /// Attests the newest block every chain proved alike and relays a threshold set.
+    pub async fn attest(&mut self) -> anyhow::Result<()> {
         let mut newest = u32::MAX;
         for (_, r) in &self.chains {
             newest = newest.min(r.totalBlocksProven().call().await?);

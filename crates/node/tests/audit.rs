@@ -15,7 +15,8 @@ use jsonrpsee::rpc_params;
 use rollup_auditor::service::{Outcome, Service};
 use rollup_auditor::store::AuditStore;
 use rollup_l1::approval;
-use rollup_l1::encode::commit_info;
+use rollup_l1::bindings::Rollup;
+use rollup_l1::encode;
 use rollup_l1::watcher::WatcherConfig;
 use rollup_node::api::serve;
 use rollup_node::gate::{AuditorStatus, Gate};
@@ -91,11 +92,15 @@ async fn the_auditor_approves_honest_blocks_and_halts_on_a_forged_deposit() {
     assert_eq!(service.audit_next().await.unwrap(), Outcome::Approved(1));
     let sig = store.approval(1).await.unwrap().unwrap();
     let block = shared.blocks.lock().await.get(&1).cloned().unwrap();
-    let infos: Vec<_> = [1u8, 2, 3]
-        .iter()
-        .map(|c| commit_info(&block, ChainId(*c)).unwrap())
-        .collect();
-    approval::verify(key.address(), network_id, 1, &infos, &sig).unwrap();
+    // The approval is of the sync hash the node's block has, i.e. what every contract computes.
+    approval::verify(
+        key.address(),
+        network_id,
+        1,
+        alloy::primitives::B256::from(block.sync_hash),
+        &sig,
+    )
+    .unwrap();
 
     // A deposit only the node's database holds (serial 1 was never requested on L1).
     let forged = deposit(1, 1, alice.address(), 0, 5_000_000);
@@ -144,17 +149,29 @@ async fn the_auditor_approves_honest_blocks_and_halts_on_a_forged_deposit() {
     let url = format!("http://{auditor_addr}");
     let gate = Gate::new(&url, key.address(), network_id).unwrap();
     let b2 = shared.blocks.lock().await.get(&2).cloned().unwrap();
-    assert!(gate.approved(&block, &shared).await.unwrap());
-    assert!(!gate.approved(&b2, &shared).await.unwrap());
+    // What chain 1's contract computes from each commit (after genesis, after block 1).
+    let genesis = encode::genesis_stored_block(&block.old_final_root);
+    let sent = |b: &rollup_state::Block, last: &Rollup::StoredBlockInfo| {
+        encode::commit_sync_hash(last, &encode::commit_info(b, ChainId(1)).unwrap())
+    };
+    let stored1 = encode::stored_block(&block, ChainId(1)).unwrap();
+    assert_eq!(sent(&block, &genesis), B256::from(block.sync_hash));
+    assert!(gate.approval(1, sent(&block, &genesis)).await.is_some());
+    assert!(gate.approval(2, sent(&b2, &stored1)).await.is_none());
     let stranger = Gate::new(&url, PrivateKeySigner::random().address(), network_id).unwrap();
-    assert!(!stranger.approved(&block, &shared).await.unwrap());
+    assert!(stranger.approval(1, sent(&block, &genesis)).await.is_none());
     let other_network = Gate::new(&url, key.address(), B256::repeat_byte(0x43)).unwrap();
-    assert!(!other_network.approved(&block, &shared).await.unwrap());
+    assert!(
+        other_network
+            .approval(1, sent(&block, &genesis))
+            .await
+            .is_none()
+    );
     // Block 1's approval does not pass for other data under its number.
     let mut forged = (*block).clone();
     forged.timestamp += 1;
     let fresh = Gate::new(&url, key.address(), network_id).unwrap();
-    assert!(!fresh.approved(&forged, &shared).await.unwrap());
+    assert!(fresh.approval(1, sent(&forged, &genesis)).await.is_none());
     // The halt reaches the node's status; a stranger's API is not trusted even when running.
     gate.refresh(&shared).await;
     assert!(matches!(
@@ -173,7 +190,7 @@ async fn the_auditor_approves_honest_blocks_and_halts_on_a_forged_deposit() {
     let gone = Gate::new(&url, key.address(), network_id).unwrap();
     gone.refresh(&shared).await;
     assert!(matches!(gone.status(), AuditorStatus::Unknown { .. }));
-    assert!(!gone.approved(&block, &shared).await.unwrap());
+    assert!(gone.approval(1, sent(&block, &genesis)).await.is_none());
     // Resuming without removing the block changes nothing: it is refused again.
     assert!(store.resume("operator looked").await.unwrap());
     assert_eq!(service.audit_next().await.unwrap(), Outcome::Refused(2));

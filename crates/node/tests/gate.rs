@@ -6,7 +6,10 @@
 //! nothing of the block reaches any chain, and the operator's action (discard the block, resume
 //! the auditor) brings the network back; the final honest block is executed on every chain with
 //! every transaction in it exactly once. Last, a block committed around the gate (the operator's
-//! key, straight to chain 1) is caught by the auditor following the chains, and halts.
+//! key, straight to chain 1) is refused by the contract itself — without the auditor's approval,
+//! and with the auditor's approval of the previous block replayed — and when the attacker holds
+//! the auditor's key too, the commit the contract then takes is caught by the auditor following
+//! the chains, and halts.
 
 mod common;
 
@@ -315,8 +318,7 @@ async fn the_auditor_gates_every_commit_and_halts_every_chain_until_the_operator
     drop(s);
 
     // Around the gate: with the node's API down (the auditor cannot even see the block), the
-    // operator's key commits a block sealed on a corrupted state straight to chain 1. The
-    // auditor, following every chain's commits, finds a block it never approved and halts.
+    // operator's key tries to commit a block sealed on a corrupted state straight to chain 1.
     net.stop_node().await;
     corrupt_balance(&net, AccountId(1), alice.address(), amount(ETH)).await;
     net.submit(alice.sign(L2Tx::Transfer(Transfer {
@@ -334,12 +336,43 @@ async fn the_auditor_gates_every_commit_and_halts_every_chain_until_the_operator
         let blocks = net.shared.blocks.lock().await;
         (blocks[&(rogue - 1)].clone(), blocks[&rogue].clone())
     };
-    let receipt = net
-        .rollup(0, 0)
-        .commitBlocks(
+    let operator_c1 = net.rollup(0, 0);
+    let rogue_commit = |approval: Vec<u8>| {
+        operator_c1.commitBlocks(
             encode::stored_block(&prev, C1).unwrap(),
             vec![encode::commit_info(&block, C1).unwrap()],
+            vec![approval.into()],
         )
+    };
+    // The contract wants the auditor's approval: none, or the approval of the previous block
+    // replayed, is refused.
+    let refused = |e: alloy::contract::Error| {
+        matches!(
+            e.as_decoded_interface_error::<rollup_l1::bindings::Rollup::RollupErrors>(),
+            Some(rollup_l1::bindings::Rollup::RollupErrors::BadApproval(_))
+        )
+    };
+    assert!(refused(rogue_commit(vec![0; 65]).call().await.unwrap_err()));
+    let previous = net.audit.approval(rogue - 1).await.unwrap().unwrap();
+    assert!(refused(rogue_commit(previous).call().await.unwrap_err()));
+    assert_eq!(
+        net.rollup(0, 3)
+            .totalBlocksCommitted()
+            .call()
+            .await
+            .unwrap(),
+        rogue - 1
+    );
+    // With the auditor's key stolen too, the attacker signs the sync hash the contract computes
+    // from this calldata (on the corrupted state the block's own differs: its old final root is
+    // not the committed one); the contract takes it; the auditor, following every chain's
+    // commits, finds a block it never approved and halts.
+    let sent = encode::commit_sync_hash(
+        &encode::stored_block(&prev, C1).unwrap(),
+        &encode::commit_info(&block, C1).unwrap(),
+    );
+    let stolen = rollup_l1::approval::sign(&net.auditor_key, net.network_id, rogue, sent).unwrap();
+    let receipt = rogue_commit(stolen)
         .send()
         .await
         .unwrap()

@@ -805,29 +805,8 @@ impl Storage {
         signer: &[u8; 20],
         signature: &[u8],
     ) -> Result<()> {
-        let mut t = self.begin().await?;
-        let exists = sqlx::query(
-            "SELECT 1 FROM attestations WHERE number = $1 AND sync_hash = $2 AND signer = $3",
-        )
-        .bind(number as i64)
-        .bind(sync_hash.to_vec())
-        .bind(signer.to_vec())
-        .fetch_optional(&mut *t)
-        .await?
-        .is_some();
-        if !exists {
-            sqlx::query(
-                "INSERT INTO attestations (number, sync_hash, signer, signature) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(number as i64)
-            .bind(sync_hash.to_vec())
-            .bind(signer.to_vec())
-            .bind(signature.to_vec())
-            .execute(&mut *t)
-            .await?;
-        }
-        t.commit().await?;
-        Ok(())
+        self.post_signature(Board::Attestations, number, sync_hash, signer, signature)
+            .await
     }
 
     /// The signatures posted for (block, sync_hash), ordered by signer: (signer, signature).
@@ -836,13 +815,86 @@ impl Storage {
         number: u32,
         sync_hash: &[u8; 32],
     ) -> Result<Vec<([u8; 20], Vec<u8>)>> {
-        let rows = sqlx::query(
-            "SELECT signer, signature FROM attestations WHERE number = $1 AND sync_hash = $2 ORDER BY signer",
-        )
-        .bind(number as i64)
-        .bind(sync_hash.to_vec())
-        .fetch_all(&self.pool)
-        .await?;
+        self.signatures(Board::Attestations, number, sync_hash)
+            .await
+    }
+
+    /// Posts an oracle's abandonment of (block, sync_hash); posting it again is a no-op.
+    pub async fn post_abandonment(
+        &self,
+        number: u32,
+        sync_hash: &[u8; 32],
+        signer: &[u8; 20],
+        signature: &[u8],
+    ) -> Result<()> {
+        self.post_signature(Board::Abandonments, number, sync_hash, signer, signature)
+            .await
+    }
+
+    /// The abandonments posted for (block, sync_hash), ordered by signer: (signer, signature).
+    pub async fn abandonments(
+        &self,
+        number: u32,
+        sync_hash: &[u8; 32],
+    ) -> Result<Vec<([u8; 20], Vec<u8>)>> {
+        self.signatures(Board::Abandonments, number, sync_hash)
+            .await
+    }
+
+    /// Marks blocks `from` and later `Sealed` again on every chain: after they were reverted on
+    /// L1 (`rollup-node revert`), so that they can be discarded.
+    pub async fn reset_stages(&self, from: u32) -> Result<()> {
+        sqlx::query("UPDATE block_stages SET stage = $1, updated_at = $2 WHERE number >= $3")
+            .bind(Stage::Sealed as i64)
+            .bind(now())
+            .bind(from as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn post_signature(
+        &self,
+        board: Board,
+        number: u32,
+        sync_hash: &[u8; 32],
+        signer: &[u8; 20],
+        signature: &[u8],
+    ) -> Result<()> {
+        let (exists_sql, insert_sql, _) = board.queries();
+        let mut t = self.begin().await?;
+        let exists = sqlx::query(exists_sql)
+            .bind(number as i64)
+            .bind(sync_hash.to_vec())
+            .bind(signer.to_vec())
+            .fetch_optional(&mut *t)
+            .await?
+            .is_some();
+        if !exists {
+            sqlx::query(insert_sql)
+                .bind(number as i64)
+                .bind(sync_hash.to_vec())
+                .bind(signer.to_vec())
+                .bind(signature.to_vec())
+                .execute(&mut *t)
+                .await?;
+        }
+        t.commit().await?;
+        Ok(())
+    }
+
+    async fn signatures(
+        &self,
+        board: Board,
+        number: u32,
+        sync_hash: &[u8; 32],
+    ) -> Result<Vec<([u8; 20], Vec<u8>)>> {
+        let (_, _, list_sql) = board.queries();
+        let rows = sqlx::query(list_sql)
+            .bind(number as i64)
+            .bind(sync_hash.to_vec())
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter()
             .map(|r| {
                 let signer: Vec<u8> = r.try_get(0)?;
@@ -852,5 +904,31 @@ impl Storage {
                 Ok((signer, r.try_get(1)?))
             })
             .collect()
+    }
+}
+
+/// The oracles' two boards (same shape; distinct tables so that a signature can never be read as
+/// the other kind).
+#[derive(Clone, Copy)]
+enum Board {
+    Attestations,
+    Abandonments,
+}
+
+impl Board {
+    /// (exists, insert, list by signer) for this board's table.
+    fn queries(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Board::Attestations => (
+                "SELECT 1 FROM attestations WHERE number = $1 AND sync_hash = $2 AND signer = $3",
+                "INSERT INTO attestations (number, sync_hash, signer, signature) VALUES ($1, $2, $3, $4)",
+                "SELECT signer, signature FROM attestations WHERE number = $1 AND sync_hash = $2 ORDER BY signer",
+            ),
+            Board::Abandonments => (
+                "SELECT 1 FROM abandonments WHERE number = $1 AND sync_hash = $2 AND signer = $3",
+                "INSERT INTO abandonments (number, sync_hash, signer, signature) VALUES ($1, $2, $3, $4)",
+                "SELECT signer, signature FROM abandonments WHERE number = $1 AND sync_hash = $2 ORDER BY signer",
+            ),
+        }
     }
 }

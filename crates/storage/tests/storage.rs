@@ -242,6 +242,32 @@ async fn exercise(url: &str) {
     s.post_attestation(2, &[6; 32], &[7; 20], b"sig")
         .await
         .unwrap();
+    // The abandonment board is another table: an abandonment is never read as an attestation.
+    s.post_abandonment(2, &[6; 32], &[4; 20], b"abandon")
+        .await
+        .unwrap();
+    s.post_abandonment(2, &[6; 32], &[4; 20], b"again")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.abandonments(2, &[6; 32]).await.unwrap(),
+        vec![([4; 20], b"abandon".to_vec())],
+        "posted once"
+    );
+    assert_eq!(
+        s.attestations(2, &[6; 32]).await.unwrap(),
+        vec![([7; 20], b"sig".to_vec())]
+    );
+    // After an L1 revert, the stages go back to sealed (then the blocks can be discarded).
+    s.advance_stage(2, 1, Stage::Proven).await.unwrap();
+    s.reset_stages(2).await.unwrap();
+    assert!(
+        s.stages(2)
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, st)| *st == Stage::Sealed)
+    );
     assert_eq!(
         s.mempool(10).await.unwrap(),
         vec![([2; 32], b"tx two".to_vec())]

@@ -952,6 +952,37 @@ mod tests {
         assert!(r.rejected > 0, "the mutants reach the rules");
     }
 
+    /// Found by the long run: an account creation's `origin` is a native field the binding never
+    /// reads for that event kind — the prover's assignment is the honest one, not a forgery —
+    /// while the same field of a key change decides where its ChangePubKey must be.
+    #[test]
+    fn a_field_the_circuit_never_reads_is_a_no_op() {
+        let cases = corpus();
+        let b = honest_binding(&cases[0]);
+        let creation = b
+            .broadcasts
+            .iter()
+            .position(|e| e.kind == 3)
+            .expect("an account creation");
+        let key = b
+            .broadcasts
+            .iter()
+            .position(|e| e.kind == 4)
+            .expect("a key change");
+        let mutant = |index| Mutant {
+            case: 0,
+            chain: None,
+            mutation: Mutation::Event {
+                kind: 1,
+                index,
+                field: 4,
+                value: F::from(2u8),
+            },
+        };
+        assert_eq!(run(&cases, &mutant(creation)), Verdict::SamePublic);
+        assert_eq!(run(&cases, &mutant(key)), Verdict::Rejected);
+    }
+
     /// The engine's control: unmutated witnesses imply exactly the honest public values.
     #[test]
     fn honest_corpus_implies_its_own_public_values() {

@@ -21,6 +21,8 @@ use std::sync::OnceLock;
 pub const CAPACITY: usize = 16;
 pub const CHAINS: [ChainId; 3] = [ChainId(1), ChainId(2), ChainId(3)];
 pub const PRIORITY_EXPIRY: u64 = 3600;
+/// Seconds after a block's timestamp during which the chains accept its proofs.
+pub const PROVE_WINDOW: u64 = 1800;
 
 pub fn repo() -> PathBuf {
     solc::repo_root()
@@ -93,6 +95,9 @@ impl Chain {
 pub struct Net {
     pub chains: Vec<Chain>,
     pub oracles: Vec<PrivateKeySigner>,
+    /// TEST ONLY: the auditor's key, random per run; the contracts need its approval of every
+    /// commit.
+    pub auditor: PrivateKeySigner,
     pub state: NetworkState,
     pub network_id: B256,
 }
@@ -130,6 +135,7 @@ impl Net {
         let final_root = genesis.final_root();
         let oracles: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
         let network_id = keccak256("rollup-l1 test network");
+        let auditor = PrivateKeySigner::random();
         let anvil_bin = repo().join("node_modules/.bin/anvil");
         assert!(anvil_bin.exists(), "anvil missing: run `npm ci`");
         let mut chains = Vec::new();
@@ -154,6 +160,8 @@ impl Net {
                 oracle_threshold: 2,
                 priority_expiry: PRIORITY_EXPIRY,
                 network_id,
+                auditor: auditor.address(),
+                prove_window: PROVE_WINDOW,
                 genesis_final_root: encode::root(&final_root),
                 genesis_chain_root: encode::root(&chain_root),
             };
@@ -171,6 +179,7 @@ impl Net {
         Net {
             chains,
             oracles,
+            auditor,
             state,
             network_id,
         }
@@ -178,6 +187,38 @@ impl Net {
 
     pub fn chain(&self, id: ChainId) -> &Chain {
         &self.chains[id.index()]
+    }
+
+    /// The auditor's approval of `block`, as `commitBlocks` takes it.
+    pub fn approve(&self, block: &rollup_state::Block) -> Vec<alloy::primitives::Bytes> {
+        vec![
+            rollup_l1::approval::sign(
+                &self.auditor,
+                self.network_id,
+                block.number.0,
+                B256::from(block.sync_hash),
+            )
+            .unwrap()
+            .into(),
+        ]
+    }
+
+    /// Oracle signatures (personal_sign) over the oracles' abandonment of block `number` with
+    /// `sync_hash`, ordered by signer address.
+    pub async fn abandon(
+        &self,
+        chain: &Chain,
+        number: u32,
+        sync_hash: B256,
+        signers: &[&PrivateKeySigner],
+    ) -> Vec<alloy::primitives::Bytes> {
+        let digest = chain
+            .rollup
+            .abandonmentDigest(number, sync_hash)
+            .call()
+            .await
+            .unwrap();
+        sign_sorted(digest, signers)
     }
 
     /// Oracle signatures (personal_sign) over the attestation digest, ordered by signer address.
@@ -188,7 +229,6 @@ impl Net {
         sync_hash: B256,
         signers: &[&PrivateKeySigner],
     ) -> Vec<alloy::primitives::Bytes> {
-        use alloy::signers::SignerSync;
         let digest = chain
             .rollup
             .attestationDigest(
@@ -199,14 +239,21 @@ impl Net {
             .call()
             .await
             .unwrap();
-        let mut signed: Vec<(Address, alloy::primitives::Bytes)> = signers
-            .iter()
-            .map(|s| {
-                let sig = s.sign_message_sync(digest.as_slice()).unwrap();
-                (s.address(), sig.as_bytes().to_vec().into())
-            })
-            .collect();
-        signed.sort_by_key(|(a, _)| *a);
-        signed.into_iter().map(|(_, s)| s).collect()
+        sign_sorted(digest, signers)
     }
+}
+
+/// personal_sign signatures of `digest` by `signers`, ordered by signer address (as the contract
+/// counts them).
+pub fn sign_sorted(digest: B256, signers: &[&PrivateKeySigner]) -> Vec<alloy::primitives::Bytes> {
+    use alloy::signers::SignerSync;
+    let mut signed: Vec<(Address, alloy::primitives::Bytes)> = signers
+        .iter()
+        .map(|s| {
+            let sig = s.sign_message_sync(digest.as_slice()).unwrap();
+            (s.address(), sig.as_bytes().to_vec().into())
+        })
+        .collect();
+    signed.sort_by_key(|(a, _)| *a);
+    signed.into_iter().map(|(_, s)| s).collect()
 }

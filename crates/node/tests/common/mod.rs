@@ -34,6 +34,11 @@ pub const CAPACITY: usize = 16;
 pub const CHAINS: [ChainId; 3] = [ChainId(1), ChainId(2), ChainId(3)];
 pub const ETH: u128 = 1_000_000_000_000_000_000;
 const ORACLES: [usize; 3] = [7, 8, 9];
+/// Seconds after a block's timestamp during which the chains accept its proofs (the tests that
+/// need the window to pass move the chains' clocks).
+pub const PROVE_WINDOW: u64 = 3600;
+/// A window short enough to pass within a test, long enough for honest blocks to be proven.
+pub const PROVE_WINDOW_SHORT: u64 = 300;
 
 pub fn signer(anvil: &AnvilInstance, i: usize) -> PrivateKeySigner {
     PrivateKeySigner::from_signing_key(anvil.keys()[i].clone().into())
@@ -80,6 +85,11 @@ pub struct Devnet {
 
 impl Devnet {
     pub async fn start(name: &str) -> Devnet {
+        Self::start_with_window(name, PROVE_WINDOW).await
+    }
+
+    /// A devnet whose contracts accept a block's proofs for `prove_window` seconds.
+    pub async fn start_with_window(name: &str, prove_window: u64) -> Devnet {
         let _ = tracing_subscriber::fmt()
             .with_env_filter("rollup_node=info")
             .with_test_writer()
@@ -118,6 +128,9 @@ impl Devnet {
         let mut genesis = NetworkState::genesis(&network).unwrap();
         let final_root = genesis.final_root();
         let anvil_bin = repo.join("node_modules/.bin/anvil");
+        // TEST ONLY: the auditor's key, random per run; every contract needs its approval of
+        // each commit.
+        let auditor_key = PrivateKeySigner::random();
         let mut anvils = Vec::new();
         let mut contracts = Vec::new();
         for id in CHAINS {
@@ -138,6 +151,8 @@ impl Devnet {
                 oracle_threshold: 2,
                 priority_expiry: 3600,
                 network_id: keccak256(name),
+                auditor: auditor_key.address(),
+                prove_window,
                 genesis_final_root: encode::root(&final_root),
                 genesis_chain_root: encode::root(&genesis.chain_mut(id).unwrap().root()),
             };
@@ -170,7 +185,6 @@ impl Devnet {
         let audit = AuditStore::open(&format!("sqlite://{}", audit_db.display()))
             .await
             .unwrap();
-        let auditor_key = PrivateKeySigner::random();
         let network_id = keccak256(name);
         let (auditor_addr, auditor_api) = rollup_auditor::api::serve(
             audit.clone(),
@@ -314,6 +328,11 @@ impl Devnet {
             .unwrap();
             self.tasks.spawn(driver.run(Duration::from_millis(300)));
         }
+        self.spawn_oracles().await;
+    }
+
+    /// Starts three oracles (they also run with the node stopped).
+    pub async fn spawn_oracles(&mut self) {
         for &k in &ORACLES {
             let chains = CHAINS
                 .iter()
