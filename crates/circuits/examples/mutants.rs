@@ -33,6 +33,9 @@ fn main() {
         r.natively_valid,
         r.findings.len()
     );
+    for m in &r.natively_valid_mutants {
+        println!("natively valid: {m}");
+    }
     for f in &r.findings {
         println!("FINDING {f}");
     }

@@ -894,6 +894,8 @@ pub struct Report {
     pub same_public: usize,
     /// Accepted and natively valid.
     pub natively_valid: usize,
+    /// Which those were.
+    pub natively_valid_mutants: Vec<String>,
     /// Soundness bugs.
     pub findings: Vec<String>,
 }
@@ -919,7 +921,10 @@ pub fn sample(count: usize, seed: u64) -> Report {
             Verdict::Rejected => r.rejected += 1,
             Verdict::NotRederivable => r.not_rederivable += 1,
             Verdict::SamePublic => r.same_public += 1,
-            Verdict::NativelyValid => r.natively_valid += 1,
+            Verdict::NativelyValid => {
+                r.natively_valid += 1;
+                r.natively_valid_mutants.push(format!("{m:?}"));
+            }
             Verdict::Finding(f) => r.findings.push(f),
         }
     }
