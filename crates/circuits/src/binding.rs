@@ -767,9 +767,7 @@ mod tests {
 
     fn rehash(w: &mut BindingWitness) {
         for (h, links) in w.links_hashes.iter_mut().zip(&w.links) {
-            *h = links.iter().fold(F::from(0u8), |acc, l| {
-                rollup_crypto::poseidon::hash(&[acc, l[0], l[1], l[2], l[3]])
-            });
+            *h = crate::attacks::fold_links(links);
         }
     }
 

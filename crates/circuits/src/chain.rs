@@ -15,7 +15,7 @@ use crate::gadgets::bytes::{self, be_bytes, p2, small_be_bytes, truncate_253};
 use crate::gadgets::{
     amount::{self, AMOUNT_BITS},
     eddsa::SignatureVar,
-    poseidon,
+    enforce_nonzero, poseidon,
     update::{UpdateVar, UpdateWitness},
 };
 use crate::wire::U128;
@@ -390,24 +390,6 @@ fn any_of(
 /// `x` when `on`, else 0 (so range checks apply only to enabled values).
 fn gated(x: &FpVar<F>, on: &Boolean<F>) -> Result<FpVar<F>, SynthesisError> {
     on.select(x, &FpVar::zero())
-}
-
-/// Enforces `x ≠ 0` when `on`.
-fn enforce_nonzero(
-    cs: &ConstraintSystemRef<F>,
-    x: &FpVar<F>,
-    on: &Boolean<F>,
-) -> Result<(), SynthesisError> {
-    // x·inv = on: when off, inv = 0 satisfies it whatever x is.
-    let inv = FpVar::new_witness(cs.clone(), || {
-        let active = on.value().unwrap_or(false);
-        Ok(x.value()
-            .ok()
-            .filter(|_| active)
-            .and_then(|v| ark_ff::Field::inverse(&v))
-            .unwrap_or_default())
-    })?;
-    x.mul_equals(&inv, &FpVar::from(on.clone()))
 }
 
 /// Values carried from step to step.

@@ -83,82 +83,50 @@ pub fn corpus() -> Vec<Case> {
         }),
         cast.attacker.change_pubkey(ChainId(1), attacker, 2, 0, 3),
     ];
-    let pool_op = |wallet: &DevWallet, tx| wallet.sign(tx);
+    let add = |chain: u8, value: u128, fee: u128, nonce: u32| {
+        cast.attacker.sign(L2Tx::AddLiquidity(AddLiquidity {
+            chain: ChainId(chain),
+            account: attacker,
+            pool: PoolId(0),
+            amount: amount(value),
+            min_shares: amount(1),
+            fee: amount(fee),
+            nonce: Nonce(nonce),
+        }))
+    };
     let pools = vec![
-        pool_op(
-            &cast.attacker,
-            L2Tx::CreatePool(CreatePool {
-                chain: ChainId(1),
-                account: attacker,
-                pool: PoolId(0),
-                token: TokenId(0),
-                peer_chain: ChainId(2),
-                peer_token: TokenId(0),
-                fee_bps: 30,
-                fee: amount(1),
-                nonce: Nonce(1),
-            }),
-        ),
-        pool_op(
-            &cast.attacker,
-            L2Tx::AddLiquidity(AddLiquidity {
-                chain: ChainId(1),
-                account: attacker,
-                pool: PoolId(0),
-                amount: amount(50_000),
-                min_shares: amount(1),
-                fee: amount(1),
-                nonce: Nonce(2),
-            }),
-        ),
-        pool_op(
-            &cast.attacker,
-            L2Tx::AddLiquidity(AddLiquidity {
-                chain: ChainId(2),
-                account: attacker,
-                pool: PoolId(0),
-                amount: amount(40_000),
-                min_shares: amount(1),
-                fee: amount(0),
-                nonce: Nonce(0),
-            }),
-        ),
-        pool_op(
-            &cast.victim,
-            L2Tx::Swap(Swap {
-                chain: ChainId(1),
-                account: victim,
-                pool: PoolId(0),
-                amount_in: amount(1_000),
-                min_out: amount(700),
-                fee: amount(2),
-                nonce: Nonce(1),
-            }),
-        ),
-        pool_op(
-            &cast.attacker,
-            L2Tx::AddLiquidity(AddLiquidity {
-                chain: ChainId(1),
-                account: attacker,
-                pool: PoolId(0),
-                amount: amount(5_000),
-                min_shares: amount(1),
-                fee: amount(0),
-                nonce: Nonce(3),
-            }),
-        ),
-        pool_op(
-            &cast.attacker,
-            L2Tx::RemoveLiquidity(RemoveLiquidity {
-                chain: ChainId(1),
-                account: attacker,
-                pool: PoolId(0),
-                shares: amount(2_000),
-                min_out: amount(1),
-                fee: amount(1),
-                nonce: Nonce(4),
-            }),
-        ),
+        cast.attacker.sign(L2Tx::CreatePool(CreatePool {
+            chain: ChainId(1),
+            account: attacker,
+            pool: PoolId(0),
+            token: TokenId(0),
+            peer_chain: ChainId(2),
+            peer_token: TokenId(0),
+            fee_bps: 30,
+            fee: amount(1),
+            nonce: Nonce(1),
+        })),
+        add(1, 50_000, 1, 2),
+        add(2, 40_000, 0, 0),
+        cast.victim.sign(L2Tx::Swap(Swap {
+            chain: ChainId(1),
+            account: victim,
+            pool: PoolId(0),
+            amount_in: amount(1_000),
+            min_out: amount(700),
+            fee: amount(2),
+            nonce: Nonce(1),
+        })),
+        add(1, 5_000, 0, 3),
+        cast.attacker.sign(L2Tx::RemoveLiquidity(RemoveLiquidity {
+            chain: ChainId(1),
+            account: attacker,
+            pool: PoolId(0),
+            shares: amount(2_000),
+            min_out: amount(1),
+            fee: amount(1),
+            nonce: Nonce(4),
+        })),
     ];
     // A deposit the victim's balance cannot take is refunded.
     let full = {

@@ -20,7 +20,7 @@ use ark_r1cs_std::{
     boolean::Boolean,
     convert::ToBitsGadget,
     eq::EqGadget,
-    fields::{FieldVar, fp::FpVar},
+    fields::fp::FpVar,
     groups::CurveVar,
 };
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
@@ -110,18 +110,7 @@ impl SignatureVar {
         for _ in 0..3 {
             a8.double_in_place()?;
         }
-        let cs = a8.x.cs();
-        let inv = FpVar::new_witness(cs, || {
-            let on = enabled.value().unwrap_or(false);
-            Ok(a8
-                .x
-                .value()
-                .ok()
-                .filter(|_| on)
-                .and_then(|v| ark_ff::Field::inverse(&v))
-                .unwrap_or_default())
-        })?;
-        a8.x.mul_equals(&inv, &FpVar::from(enabled.clone()))
+        crate::gadgets::enforce_nonzero(&a8.x.cs(), &a8.x, enabled)
     }
 
     /// The signer's key hash as stored in account leaves: the low 160 bits of `Poseidon(A.x, A.y)`.
