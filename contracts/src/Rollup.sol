@@ -112,6 +112,10 @@ contract Rollup {
         uint8 chainId;
         /// Connected rollup chain ids, strictly ascending; includes `chainId`.
         uint8[] chains;
+        /// Per connected chain (same order): the EVM chain id it settles on and its rollup
+        /// contract. This chain's entry must be `(block.chainid, address(this))`.
+        uint64[] evmChainIds;
+        address[] rollups;
         address verifier;
         address poseidon;
         address governor;
@@ -205,6 +209,10 @@ contract Rollup {
     uint64 public immutable priorityExpiry;
     uint64 public immutable proveWindow;
     bytes32 public immutable networkId;
+    /// The deployment domain every user signature and every chain proof is bound to:
+    /// keccak256("rollup domain v1" ‖ networkId ‖ (chain ‖ evmChainId ‖ rollup)*) mod 2^253
+    /// (docs/PROTOCOL.md, "Deployment domain").
+    bytes32 public immutable domain;
     uint8[] internal chainIds;
 
     address public governor;
@@ -274,16 +282,24 @@ contract Rollup {
 
     constructor(Config memory c) {
         if (c.chains.length == 0 || c.chains.length > 8) revert BadConfig("chains");
+        if (c.evmChainIds.length != c.chains.length || c.rollups.length != c.chains.length) {
+            revert BadConfig("peers");
+        }
         uint256 mask;
         uint256 own = type(uint256).max;
+        bytes memory peers;
         for (uint256 i = 0; i < c.chains.length; i++) {
             uint8 id = c.chains[i];
             if (id == 0 || id > 8 || (i > 0 && id <= c.chains[i - 1])) revert BadConfig("chain ids");
             mask |= 1 << id;
             if (id == c.chainId) own = i;
             chainIds.push(id);
+            peers = abi.encodePacked(peers, id, c.evmChainIds[i], c.rollups[i]);
         }
         if (own == type(uint256).max) revert BadConfig("own chain not connected");
+        // No deployment can claim the domain of another on this chain: its own entry is checked.
+        if (c.evmChainIds[own] != block.chainid || c.rollups[own] != address(this)) revert BadConfig("own peer");
+        domain = bytes32(uint256(keccak256(abi.encodePacked("rollup domain v1", c.networkId, peers))) & INPUT_MASK);
         if (c.verifier.code.length == 0 || c.poseidon.code.length == 0) revert BadConfig("code");
         if (c.governor == address(0)) revert BadConfig("governor");
         if (c.priorityExpiry == 0) revert BadConfig("priority expiry");
@@ -545,10 +561,10 @@ contract Rollup {
     }
 
     /// ChangePubKey pubdata: code account3 pkh20 address20 nonce4 fee_token2 fee2. The owner signed
-    /// (personal_sign) 0x03 chain account3 pkh20 nonce4 fee_token2 fee2.
+    /// (personal_sign) 0x03 chain account3 pkh20 nonce4 fee_token2 fee2 domain32.
     function _checkChangePubKey(bytes calldata op, bytes calldata sig, uint256 off) internal view {
-        bytes memory message = abi.encodePacked(OP_CHANGE_PUBKEY, chainId, op[1:24], op[44:52]);
-        bytes32 digest = keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n33", message));
+        bytes memory message = abi.encodePacked(OP_CHANGE_PUBKEY, chainId, op[1:24], op[44:52], domain);
+        bytes32 digest = keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n65", message));
         address owner = address(uint160(_u(op, 24, 20)));
         if (owner == address(0) || _recover(digest, sig) != owner) revert BadChangePubKeyAuth(off);
     }
@@ -609,7 +625,13 @@ contract Rollup {
             publicInputs[c] = uint256(
                 sha256(
                     abi.encodePacked(
-                        chainIds[c], n, p.oldChainRoots[c], p.newChainRoots[c], p.pubdataHashes[c], p.linksHashes[c]
+                        domain,
+                        chainIds[c],
+                        n,
+                        p.oldChainRoots[c],
+                        p.newChainRoots[c],
+                        p.pubdataHashes[c],
+                        p.linksHashes[c]
                     )
                 )
             ) & INPUT_MASK;

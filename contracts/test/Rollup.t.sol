@@ -13,6 +13,8 @@ interface Vm {
     function expectPartialRevert(bytes4) external;
     function sign(uint256 privateKey, bytes32 digest) external returns (uint8 v, bytes32 r, bytes32 s);
     function addr(uint256 privateKey) external returns (address);
+    function getNonce(address) external view returns (uint64);
+    function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
 }
 
 /// Stands in for the block verifier in these unit tests, which never reach the prove stage (the
@@ -44,7 +46,7 @@ contract RollupTest {
 
     function setUp() public {
         poseidon = new PoseidonT5();
-        rollup = new Rollup(_config(2));
+        rollup = new Rollup(_own(_config(2)));
     }
 
     function _config(uint8 threshold) internal returns (Rollup.Config memory c) {
@@ -60,6 +62,8 @@ contract RollupTest {
         c = Rollup.Config({
             chainId: 1,
             chains: chains,
+            evmChainIds: new uint64[](0),
+            rollups: new address[](0),
             verifier: address(new NoVerifier()),
             poseidon: address(poseidon),
             governor: address(this),
@@ -73,6 +77,18 @@ contract RollupTest {
             genesisFinalRoot: bytes32(uint256(1)),
             genesisChainRoot: bytes32(uint256(2))
         });
+    }
+
+    /// Fills in the peers: this chain's entry is the address the next `new Rollup` will get, as
+    /// the constructor checks; chain 2's is a stand-in.
+    function _own(Rollup.Config memory c) internal view returns (Rollup.Config memory) {
+        c.evmChainIds = new uint64[](2);
+        c.evmChainIds[0] = uint64(block.chainid);
+        c.evmChainIds[1] = 2;
+        c.rollups = new address[](2);
+        c.rollups[0] = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
+        c.rollups[1] = address(0xB2);
+        return c;
     }
 
     function _eq(uint256 a, uint256 b, string memory what) internal pure {
@@ -98,6 +114,7 @@ contract RollupTest {
     // ---- configuration and governance
     function testConfigRefusesBadOracleThreshold() public {
         Rollup.Config memory c = _config(4);
+        _own(c);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BadConfig.selector, "oracle threshold"));
         new Rollup(c);
     }
@@ -105,8 +122,49 @@ contract RollupTest {
     function testConfigRefusesUnsortedChains() public {
         Rollup.Config memory c = _config(2);
         c.chains[1] = 1;
+        _own(c);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BadConfig.selector, "chain ids"));
         new Rollup(c);
+    }
+
+    function testConfigRefusesAnotherDeploymentsPeer() public {
+        Rollup.Config memory c = _config(2);
+        _own(c);
+        c.rollups[0] = address(0xE15E);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BadConfig.selector, "own peer"));
+        new Rollup(c);
+        _own(c);
+        c.evmChainIds[0] = 1;
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BadConfig.selector, "own peer"));
+        new Rollup(c);
+        _own(c);
+        c.rollups = new address[](1);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BadConfig.selector, "peers"));
+        new Rollup(c);
+    }
+
+    function testDomainHashesEveryPeer() public {
+        Rollup.Config memory c = _config(2);
+        _own(c);
+        bytes32 expected = bytes32(
+            uint256(
+                keccak256(
+                    abi.encodePacked(
+                        "rollup domain v1",
+                        c.networkId,
+                        uint8(1),
+                        uint64(block.chainid),
+                        c.rollups[0],
+                        uint8(2),
+                        uint64(2),
+                        address(0xB2)
+                    )
+                )
+            ) & ((1 << 253) - 1)
+        );
+        Rollup r = new Rollup(c);
+        require(r.domain() == expected, "domain");
+        require(r.domain() != rollup.domain(), "another deployment, another domain");
     }
 
     function testGovernanceIsGovernorOnly() public {
@@ -263,6 +321,7 @@ contract RollupTest {
         // The auditor's approval of this block on another network (another deployment).
         Rollup.Config memory c = _config(2);
         c.networkId = keccak256("another network");
+        _own(c);
         Rollup elsewhere = new Rollup(c);
         bytes[] memory otherNetwork = _approve(AUDITOR_KEY, elsewhere, s);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BadApproval.selector, uint32(1)));
@@ -308,10 +367,12 @@ contract RollupTest {
     function testConfigNeedsAnAuditorAndAProveWindow() public {
         Rollup.Config memory c = _config(2);
         c.auditor = address(0);
+        _own(c);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BadConfig.selector, "auditor"));
         new Rollup(c);
         c = _config(2);
         c.proveWindow = 0;
+        _own(c);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BadConfig.selector, "prove window"));
         new Rollup(c);
     }
@@ -339,6 +400,7 @@ contract RollupTest {
     {
         Rollup.Config memory c = _config(2);
         c.verifier = address(new AcceptingVerifier());
+        _own(c);
         r = new Rollup(c);
         Rollup saved = rollup;
         rollup = r;
@@ -442,6 +504,7 @@ contract RollupTest {
     function testNoProofAfterTheProveWindow() public {
         Rollup.Config memory c = _config(2);
         c.verifier = address(new AcceptingVerifier());
+        _own(c);
         Rollup r = new Rollup(c);
         Rollup saved = rollup;
         rollup = r;

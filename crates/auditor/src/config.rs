@@ -5,7 +5,7 @@
 use alloy::primitives::{Address, B256};
 use anyhow::Context;
 use rollup_state::NetworkConfig;
-use rollup_types::ChainId;
+use rollup_types::{ChainId, Domain};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -73,20 +73,27 @@ impl AuditorConfig {
         c.network_id
             .parse::<B256>()
             .context("network_id: 32 bytes hex")?;
-        c.network()?;
+        c.chain_ids()?;
+        c.fee_account.parse::<Address>().context("fee_account")?;
         Ok(c)
     }
 
-    /// The network the configuration describes.
-    pub fn network(&self) -> anyhow::Result<NetworkConfig> {
+    /// The watched chains' ids.
+    pub fn chain_ids(&self) -> anyhow::Result<Vec<ChainId>> {
+        self.chains
+            .iter()
+            .map(|x| ChainId::new(x.id).context("chain id"))
+            .collect()
+    }
+
+    /// The network the configuration describes, under the deployment `domain` (read from the
+    /// chains: `rollup_l1::deploy::read_domain`).
+    pub fn network(&self, domain: Domain) -> anyhow::Result<NetworkConfig> {
         let fee: Address = self.fee_account.parse().context("fee_account")?;
         Ok(NetworkConfig {
-            chains: self
-                .chains
-                .iter()
-                .map(|x| ChainId::new(x.id).context("chain id"))
-                .collect::<anyhow::Result<_>>()?,
+            chains: self.chain_ids()?,
             fee_account: rollup_crypto::Address(fee.0.0),
+            domain,
         })
     }
 }

@@ -118,6 +118,34 @@ fn sources(
         .collect()
 }
 
+/// The network, under the deployment domain read through the auditor's own connections (every
+/// contract must agree on it, and on the configured network id).
+async fn network(
+    c: &rollup_auditor::config::AuditorConfig,
+    sources: &[ChainSource<DynProvider>],
+) -> anyhow::Result<rollup_state::NetworkConfig> {
+    let expected: B256 = c.network_id.parse().context("network_id")?;
+    let first = sources.first().context("no chains")?;
+    let onchain = Rollup::new(first.contract, &first.provider)
+        .networkId()
+        .call()
+        .await
+        .with_context(|| format!("chain {}: networkId", first.chain))?;
+    anyhow::ensure!(
+        onchain == expected,
+        "chain {}'s contract belongs to network {onchain}, the configuration names {expected}",
+        first.chain
+    );
+    let refs: Vec<_> = sources
+        .iter()
+        .map(|s| (s.chain, &s.provider, s.contract))
+        .collect();
+    let domain = rollup_l1::deploy::read_domain(&refs)
+        .await
+        .context("reading the deployment domain from the chains")?;
+    c.network(domain)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -141,8 +169,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Recover { config, into } => {
             let c = load(&config)?;
-            let net = c.network()?;
             let sources = sources(&c)?;
+            let net = network(&c, &sources).await?;
             // Fail before the long replay if the target cannot take the result.
             let target = match &into {
                 Some(url) => {
@@ -210,7 +238,7 @@ async fn main() -> anyhow::Result<()> {
             let sources = sources(&c)?;
             let recovered = rollup_auditor::recover::from_l1(
                 &sources,
-                &c.network()?,
+                &network(&c, &sources).await?,
                 c.capacity,
                 Until::ExecutedOn(chain),
                 &|_, _| {},
@@ -284,7 +312,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Run { config } => {
             let c = load(&config)?;
             let key = env_key("ROLLUP_AUDITOR_KEY")?;
-            let net = c.network()?;
+            let net = network(&c, &sources(&c)?).await?;
             let network_id: B256 = c.network_id.parse().context("network_id")?;
             let store = AuditStore::open(&c.database_url).await?;
             let auditor = store.restore(&net, c.capacity).await?;

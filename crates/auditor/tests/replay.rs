@@ -36,6 +36,7 @@ impl Node {
         let network = NetworkConfig {
             chains: vec![C1, C2, C3],
             fee_account: DevWallet::new(0).address(),
+            domain: rollup_state::dev::TEST_DOMAIN,
         };
         let node = Node {
             state: NetworkState::genesis(&network).unwrap(),
@@ -444,6 +445,7 @@ async fn approved_blocks_survive_a_restart_and_halts_wait_for_an_operator() {
     let network = NetworkConfig {
         chains: vec![C1, C2, C3],
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     };
     let restored = store.restore(&network, CAPACITY).await.unwrap();
     assert_eq!(restored.last_block(), 2);

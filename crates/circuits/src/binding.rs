@@ -685,6 +685,7 @@ mod tests {
         let mut state = NetworkState::genesis(&NetworkConfig {
             chains: CHAINS.to_vec(),
             fee_account: DevWallet::new(0).address(),
+            domain: rollup_state::dev::TEST_DOMAIN,
         })
         .unwrap();
         let ctx = BlockContext {

@@ -1,10 +1,10 @@
 //! The per-chain block circuit: one chain's state transition over a block, one step per pubdata
 //! chunk (docs/CIRCUITS.md).
 //!
-//! Public input: `sha256(chain_id ‖ block_number ‖ old_root ‖ new_root ‖ pubdata_hash ‖
-//! links_hash) mod 2^253` ([`public_input`]), where `pubdata_hash` is the SHA-256 of the chain's
-//! pubdata zero-padded to the circuit's capacity — what the chain's contract computes from
-//! calldata.
+//! Public input: `sha256(domain ‖ chain_id ‖ block_number ‖ old_root ‖ new_root ‖ pubdata_hash ‖
+//! links_hash) mod 2^253` ([`public_input`]), where `domain` is the deployment domain every
+//! signature's message hash starts with and `pubdata_hash` is the SHA-256 of the chain's pubdata
+//! zero-padded to the circuit's capacity — both what the chain's contract computes itself.
 //!
 //! Every operation of docs/PROTOCOL.md is proven, with per-block fee settlement. Not provable: a
 //! deposit refunded because the account space is exhausted (the circuit does not track the account
@@ -144,6 +144,9 @@ pub struct ChainWitness {
     pub new_root: F,
     /// The links hash.
     pub links_hash: F,
+    /// The deployment domain every signature of the block signs (a public value: the
+    /// contracts derive it from their own chain id and address).
+    pub domain: F,
     /// The capacity-padded pubdata.
     pub pubdata: Vec<u8>,
     pub(crate) steps: Vec<StepWitness>,
@@ -155,6 +158,7 @@ impl ChainWitness {
     pub fn new(
         cb: &ChainBlock,
         number: BlockNumber,
+        domain: &Domain,
         capacity: usize,
     ) -> Result<Self, CircuitError> {
         let ops = cb.witness.as_ref().ok_or(CircuitError::NoWitness)?;
@@ -275,6 +279,7 @@ impl ChainWitness {
             old_root: cb.old_root,
             new_root: cb.new_root,
             links_hash: cb.links_hash,
+            domain: domain.to_field(),
             pubdata,
             steps,
             fees,
@@ -311,6 +316,7 @@ impl ChainWitness {
     /// The public input of this chain's proof.
     pub fn public_input(&self) -> F {
         public_input(
+            &self.domain,
             self.chain,
             self.block_number,
             &self.old_root,
@@ -321,9 +327,10 @@ impl ChainWitness {
     }
 }
 
-/// `sha256(chain_id ‖ block_number ‖ old_root ‖ new_root ‖ pubdata_hash ‖ links_hash) mod 2^253`
-/// — the one public input of a chain proof, recomputed by the contracts.
+/// `sha256(domain ‖ chain_id ‖ block_number ‖ old_root ‖ new_root ‖ pubdata_hash ‖ links_hash)
+/// mod 2^253` — the one public input of a chain proof, recomputed by the contracts.
 pub fn public_input(
+    domain: &F,
     chain: ChainId,
     number: BlockNumber,
     old_root: &F,
@@ -332,6 +339,7 @@ pub fn public_input(
     links_hash: &F,
 ) -> F {
     let mut h = Sha256::new();
+    h.update(fr_to_be_bytes(domain));
     h.update([chain.0]);
     h.update(number.0.to_be_bytes());
     h.update(fr_to_be_bytes(old_root));
@@ -434,6 +442,7 @@ impl ChainCircuit {
         let get =
             |f: &dyn Fn(&ChainWitness) -> F| w.map(f).ok_or(SynthesisError::AssignmentMissing);
         let public = FpVar::new_input(cs.clone(), || get(&|w| w.public_input()))?;
+        let domain = FpVar::new_witness(cs.clone(), || get(&|w| w.domain))?;
         let chain_id = FpVar::new_witness(cs.clone(), || get(&|w| F::from(w.chain.0)))?;
         let number = FpVar::new_witness(cs.clone(), || get(&|w| F::from(w.block_number.0)))?;
         let old_root = FpVar::new_witness(cs.clone(), || get(&|w| w.old_root))?;
@@ -454,7 +463,7 @@ impl ChainCircuit {
         let noop = StepWitness::noop();
         for i in 0..self.capacity {
             let sw = w.map_or(&noop, |w| &w.steps[i]);
-            step(&cs, sw, i == 0, &chain_id, &fee_tokens, &mut carry)?;
+            step(&cs, sw, i == 0, &domain, &chain_id, &fee_tokens, &mut carry)?;
         }
         // The block ends at an operation boundary.
         (&carry.chunk + FpVar::one()).enforce_equal(&carry.chunks)?;
@@ -487,7 +496,8 @@ impl ChainCircuit {
         }
         // The public input.
         let pubdata_hash = Sha256Gadget::digest(&carry.pubdata)?;
-        let mut pre = small_be_bytes(&chain_id, 1)?;
+        let mut pre = be_bytes(&domain)?;
+        pre.extend(small_be_bytes(&chain_id, 1)?);
         pre.extend(small_be_bytes(&number, 4)?);
         pre.extend(be_bytes(&old_root)?);
         pre.extend(be_bytes(&new_root)?);
@@ -594,6 +604,7 @@ fn step(
     cs: &ConstraintSystemRef<F>,
     sw: &StepWitness,
     first_step: bool,
+    domain: &FpVar<F>,
     chain_id: &FpVar<F>,
     fee_tokens: &[FpVar<F>],
     carry: &mut Carry,
@@ -1254,8 +1265,10 @@ fn step(
         + x.f(11, 2) * p2(48)
         + x.f(13, 2) * p2(32)
         + nonce;
-    let two_chunk = poseidon::hash(&[m1, m2])?;
-    let one_chunk = poseidon::hash(&[cp_msg])?;
+    // The domain comes first, as in the native `L2Tx::message_hash`: a signature for another
+    // deployment (same chain ids, same nonces) hashes to another message.
+    let two_chunk = poseidon::hash(&[domain.clone(), m1, m2])?;
+    let one_chunk = poseidon::hash(&[domain.clone(), cp_msg])?;
     let msg = g[CREATE_POOL].select(&one_chunk, &two_chunk)?;
     let sig = match &sw.signature {
         Some(sig) => SignatureVar::witness(cs.clone(), sig)?,
@@ -1366,7 +1379,13 @@ mod tests {
     }
 
     fn witness(c: &Case) -> ChainWitness {
-        ChainWitness::new(&c.block.chains[0], c.block.number, CAPACITY).unwrap()
+        ChainWitness::new(
+            &c.block.chains[0],
+            c.block.number,
+            &c.block.domain,
+            CAPACITY,
+        )
+        .unwrap()
     }
 
     fn satisfied(w: ChainWitness) -> bool {
@@ -1395,7 +1414,11 @@ mod tests {
             fee: amount(1),
             nonce: Nonce(1),
         });
-        s.signature = Some(c.alice.l2.sign(tx.message_hash().unwrap()));
+        s.signature = Some(
+            c.alice
+                .l2
+                .sign(tx.message_hash(&rollup_state::dev::TEST_DOMAIN).unwrap()),
+        );
     }
 
     #[test]
@@ -1425,7 +1448,11 @@ mod tests {
             fee: amount(1),
             nonce: Nonce(1),
         });
-        w.steps[0].signature = Some(mallory.l2.sign(tx.message_hash().unwrap())); // right message, wrong key
+        w.steps[0].signature = Some(
+            mallory
+                .l2
+                .sign(tx.message_hash(&rollup_state::dev::TEST_DOMAIN).unwrap()),
+        ); // right message, wrong key
         assert!(!satisfied(w));
     }
 
@@ -1500,6 +1527,7 @@ mod tests {
         let mut state = NetworkState::genesis(&NetworkConfig {
             chains: vec![C1, ChainId(2)],
             fee_account: DevWallet::new(0).address(),
+            domain: rollup_state::dev::TEST_DOMAIN,
         })
         .unwrap();
         let ctx = BlockContext {
@@ -1530,7 +1558,7 @@ mod tests {
         };
         let block = build_block(&mut state, &ctx, txs(&alice), opts);
         assert!(block.rejected.is_empty(), "{:?}", block.rejected);
-        let w = ChainWitness::new(&block.chains[0], block.number, CAPACITY).unwrap();
+        let w = ChainWitness::new(&block.chains[0], block.number, &block.domain, CAPACITY).unwrap();
         (block, w)
     }
 
@@ -1646,7 +1674,7 @@ mod tests {
 
     /// The witness of the block's chain at `slot` (0: chain 1, 1: chain 2).
     fn chain_witness(block: &Block, slot: usize) -> ChainWitness {
-        ChainWitness::new(&block.chains[slot], block.number, CAPACITY).unwrap()
+        ChainWitness::new(&block.chains[slot], block.number, &block.domain, CAPACITY).unwrap()
     }
 
     /// Rechains `w` and checks it is satisfied: the control for a forgery of the same block.

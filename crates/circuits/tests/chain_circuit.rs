@@ -26,6 +26,7 @@ impl Net {
         let state = NetworkState::genesis(&NetworkConfig {
             chains,
             fee_account: DevWallet::new(0).address(),
+            domain: rollup_state::dev::TEST_DOMAIN,
         })
         .unwrap();
         Net {
@@ -80,7 +81,7 @@ fn assert_all_chains_prove(b: &Block) {
             .chains
             .iter()
             .map(|cb| {
-                let w = ChainWitness::new(cb, b.number, CAPACITY).unwrap();
+                let w = ChainWitness::new(cb, b.number, &b.domain, CAPACITY).unwrap();
                 (cb.chain, s.spawn(move || check(w)))
             })
             .collect();
@@ -243,12 +244,12 @@ fn oversized_blocks_are_reported() {
     let alice = DevWallet::new(1);
     let b = n.block(vec![deposit(1, 0, alice.address(), 0, 1)], true);
     assert!(matches!(
-        ChainWitness::new(&b.chains[0], b.number, 4),
+        ChainWitness::new(&b.chains[0], b.number, &b.domain, 4),
         Err(CircuitError::TooLarge { .. })
     ));
     let plain = n.block(vec![deposit(1, 1, alice.address(), 0, 1)], false);
     assert_eq!(
-        ChainWitness::new(&plain.chains[0], plain.number, CAPACITY).unwrap_err(),
+        ChainWitness::new(&plain.chains[0], plain.number, &plain.domain, CAPACITY).unwrap_err(),
         CircuitError::NoWitness
     );
 }

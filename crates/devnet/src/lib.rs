@@ -18,7 +18,7 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use rollup_auditor::config::{AuditorChain, AuditorConfig};
 use rollup_l1::bindings::{Rollup, TestToken};
-use rollup_l1::deploy::{DeployConfig, deploy};
+use rollup_l1::deploy::{DeployConfig, deploy_network};
 use rollup_l1::{encode, solc};
 use rollup_node::config::{ChainConfig, NodeConfig};
 use rollup_prover::{Keys, Network, Shape};
@@ -51,11 +51,13 @@ pub const BOB: usize = 2;
 /// Carol.
 pub const CAROL: usize = 3;
 
-/// The devnet's network: its chains, and the fee account (account 0).
-pub fn network_config() -> NetworkConfig {
+/// The devnet's network under the deployment `domain`: its chains, and the fee account
+/// (account 0).
+pub fn network_config(domain: Domain) -> NetworkConfig {
     NetworkConfig {
         chains: CHAINS.to_vec(),
         fee_account: rollup_crypto::Address([0xfe; 20]),
+        domain,
     }
 }
 
@@ -80,6 +82,8 @@ pub struct Devnet {
     pub anvils: Vec<AnvilInstance>,
     /// Each chain's rollup contract.
     pub contracts: Vec<Address>,
+    /// The deployment domain every signature is bound to (as the contracts derived it).
+    pub domain: Domain,
     /// The test ERC-20 on chain 2 (token id 1 there).
     pub token: Address,
     /// A read connection to the node's database (the devnet observes, the node writes).
@@ -218,57 +222,70 @@ impl Devnet {
             &source,
             "BlockVerifier",
         )?;
-        let network = network_config();
+        // The genesis state does not depend on the domain (only signatures do), and the domain
+        // exists only once the contracts' addresses are known.
+        let network = network_config(rollup_state::dev::TEST_DOMAIN);
         let fee_account = network.fee_account;
         let mut genesis = NetworkState::genesis(&network)?;
         let final_root = genesis.final_root();
         let anvil_bin = repo.join("node_modules/.bin/anvil");
         anyhow::ensure!(anvil_bin.exists(), "anvil missing: run `npm ci`");
         let mut anvils = Vec::new();
-        let mut contracts = Vec::new();
         let network_id = keccak256("rollup devnet");
         for id in CHAINS {
-            let anvil = Anvil::at(&anvil_bin)
-                .chain_id(31_336 + id.0 as u64)
-                .args(["--code-size-limit", "24576"])
-                .try_spawn()
-                .context("starting anvil")?;
-            let op = account(&anvil, OPERATOR);
-            let d = deploy(
-                &provider(&anvil, &op),
-                verifier.bytecode.clone(),
-                &DeployConfig {
-                    chain: id,
+            anvils.push(
+                Anvil::at(&anvil_bin)
+                    .chain_id(31_336 + id.0 as u64)
+                    .args(["--code-size-limit", "24576"])
+                    .try_spawn()
+                    .context("starting anvil")?,
+            );
+        }
+        let providers: Vec<DynProvider> = anvils
+            .iter()
+            .map(|a| provider(a, &account(a, OPERATOR)))
+            .collect();
+        let mut targets = Vec::new();
+        for (id, (anvil, p)) in CHAINS.iter().zip(anvils.iter().zip(&providers)) {
+            let op = account(anvil, OPERATOR);
+            targets.push((
+                p,
+                DeployConfig {
+                    chain: *id,
                     chains: chains.clone(),
                     governor: op.address(),
                     operators: vec![op.address()],
                     oracles: ORACLES
                         .iter()
-                        .map(|&i| account(&anvil, i).address())
+                        .map(|&i| account(anvil, i).address())
                         .collect(),
                     oracle_threshold: 2,
                     priority_expiry: 24 * 3600,
                     network_id,
                     // Every commit needs the auditor's signature: the key the auditor process
                     // signs with (anvil's accounts are the same on every chain).
-                    auditor: account(&anvil, AUDITOR).address(),
+                    auditor: account(anvil, AUDITOR).address(),
                     prove_window: PROVE_WINDOW,
                     genesis_final_root: encode::root(&final_root),
                     genesis_chain_root: encode::root(
-                        &genesis.chain_mut(id).context("chain")?.root(),
+                        &genesis.chain_mut(*id).context("chain")?.root(),
                     ),
                 },
-            )
-            .await?;
+            ));
+        }
+        let deployments = deploy_network(&targets, verifier.bytecode.clone()).await?;
+        let domain = deployments[0].domain;
+        let mut contracts = Vec::new();
+        for ((id, anvil), d) in CHAINS.iter().zip(&anvils).zip(&deployments) {
             progress(&format!(
                 "chain {id}: anvil at {} (EVM chain id {}), rollup contract {}",
                 anvil.endpoint(),
                 31_336 + id.0 as u64,
                 d.rollup
             ));
-            anvils.push(anvil);
             contracts.push(d.rollup);
         }
+        progress(&format!("deployment domain {domain}"));
         // A 6-decimals test token on chain 2, registered as token 1 there.
         let op2 = provider(&anvils[1], &account(&anvils[1], OPERATOR));
         let token = *TestToken::deploy(op2.clone(), "Test USD".into(), "TUSD".into(), 6, 0)
@@ -364,6 +381,7 @@ impl Devnet {
             operator_key: hex::encode(key(&anvils[0], OPERATOR)),
             anvils,
             contracts,
+            domain,
             token,
             storage,
             api,
@@ -756,43 +774,57 @@ pub async fn scenario(
     ));
     let (aid, bid) = (AccountId(a.id), AccountId(b.id));
 
+    // A wallet learns the domain from the node and checks it against what it trusts: here, the
+    // devnet's own deployment.
+    let domain = client.domain().await?;
+    anyhow::ensure!(
+        domain == net.domain,
+        "the node reports domain {domain}, the contracts {}",
+        net.domain
+    );
     progress("alice and bob set their L2 keys (authorised by their L1 keys)");
     let h1 = client
-        .submit(&alice.change_pubkey(c1, aid, 0, TokenId(0), 0)?)
+        .submit(&alice.change_pubkey(&domain, c1, aid, 0, TokenId(0), 0)?)
         .await?;
     let h2 = client
-        .submit(&bob.change_pubkey(c2, bid, 0, TokenId(1), 0)?)
+        .submit(&bob.change_pubkey(&domain, c2, bid, 0, TokenId(1), 0)?)
         .await?;
     sealed(&client, &h1).await?;
     sealed(&client, &h2).await?;
 
     progress("alice creates pool 0: ETH on chain 1 <-> TUSD on chain 2, fee 0.3%");
     let h = client
-        .submit(&alice.sign(L2Tx::CreatePool(CreatePool {
-            chain: c1,
-            account: aid,
-            pool: PoolId(0),
-            token: TokenId(0),
-            peer_chain: c2,
-            peer_token: TokenId(1),
-            fee_bps: 30,
-            fee: Amount::ZERO,
-            nonce: Nonce(1),
-        }))?)
+        .submit(&alice.sign(
+            L2Tx::CreatePool(CreatePool {
+                chain: c1,
+                account: aid,
+                pool: PoolId(0),
+                token: TokenId(0),
+                peer_chain: c2,
+                peer_token: TokenId(1),
+                fee_bps: 30,
+                fee: Amount::ZERO,
+                nonce: Nonce(1),
+            }),
+            &domain,
+        )?)
         .await?;
     sealed(&client, &h).await?;
 
     progress("one-coin liquidity: alice adds 5 ETH on chain 1, bob adds 400,000 TUSD on chain 2");
     let add = |w: &Wallet, chain, account, value: u128| {
-        w.sign(L2Tx::AddLiquidity(AddLiquidity {
-            chain,
-            account,
-            pool: PoolId(0),
-            amount: Amount::new(value).expect("bounded"),
-            min_shares: Amount::ZERO,
-            fee: Amount::ZERO,
-            nonce: Nonce(if chain == c1 { 2 } else { 1 }),
-        }))
+        w.sign(
+            L2Tx::AddLiquidity(AddLiquidity {
+                chain,
+                account,
+                pool: PoolId(0),
+                amount: Amount::new(value).expect("bounded"),
+                min_shares: Amount::ZERO,
+                fee: Amount::ZERO,
+                nonce: Nonce(if chain == c1 { 2 } else { 1 }),
+            }),
+            &domain,
+        )
     };
     let h1 = client.submit(&add(&alice, c1, aid, 5 * ETH)?).await?;
     let h2 = client.submit(&add(&bob, c2, bid, 400_000 * TUSD)?).await?;
@@ -804,15 +836,18 @@ pub async fn scenario(
         "alice swaps 0.1 ETH on chain 1 for TUSD on chain 2 (quoted {quoted} units; min out 7,000 TUSD)"
     ));
     let h = client
-        .submit(&alice.sign(L2Tx::Swap(Swap {
-            chain: c1,
-            account: aid,
-            pool: PoolId(0),
-            amount_in: Amount::new(ETH / 10).expect("bounded"),
-            min_out: Amount::new(7_000 * TUSD).expect("bounded"),
-            fee: Amount::ZERO,
-            nonce: Nonce(3),
-        }))?)
+        .submit(&alice.sign(
+            L2Tx::Swap(Swap {
+                chain: c1,
+                account: aid,
+                pool: PoolId(0),
+                amount_in: Amount::new(ETH / 10).expect("bounded"),
+                min_out: Amount::new(7_000 * TUSD).expect("bounded"),
+                fee: Amount::ZERO,
+                nonce: Nonce(3),
+            }),
+            &domain,
+        )?)
         .await?;
     sealed(&client, &h).await?;
     let got = client
@@ -824,27 +859,33 @@ pub async fn scenario(
 
     progress("alice pays carol 1,000 TUSD on chain 2 and withdraws 5,000 TUSD to her L1 wallet");
     let h1 = client
-        .submit(&alice.sign(L2Tx::Transfer(Transfer {
-            chain: c2,
-            from: aid,
-            to: carol.address(),
-            token: TokenId(1),
-            amount: Amount::new(1_000 * TUSD).expect("bounded"),
-            fee: Amount::ZERO,
-            nonce: Nonce(0),
-        }))?)
+        .submit(&alice.sign(
+            L2Tx::Transfer(Transfer {
+                chain: c2,
+                from: aid,
+                to: carol.address(),
+                token: TokenId(1),
+                amount: Amount::new(1_000 * TUSD).expect("bounded"),
+                fee: Amount::ZERO,
+                nonce: Nonce(0),
+            }),
+            &domain,
+        )?)
         .await?;
     let submitted = Instant::now();
     let h2 = client
-        .submit(&alice.sign(L2Tx::Withdraw(Withdraw {
-            chain: c2,
-            account: aid,
-            to: alice.address(),
-            token: TokenId(1),
-            amount: Amount::new(5_000 * TUSD).expect("bounded"),
-            fee: Amount::ZERO,
-            nonce: Nonce(1),
-        }))?)
+        .submit(&alice.sign(
+            L2Tx::Withdraw(Withdraw {
+                chain: c2,
+                account: aid,
+                to: alice.address(),
+                token: TokenId(1),
+                amount: Amount::new(5_000 * TUSD).expect("bounded"),
+                fee: Amount::ZERO,
+                nonce: Nonce(1),
+            }),
+            &domain,
+        )?)
         .await?;
     if opts.crash_node {
         // Wait until earlier blocks are on L1, so that the kill lands among in-flight commits,

@@ -82,7 +82,7 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     let started = std::time::Instant::now();
     let recovered = from_l1(
         &sources,
-        &network_config(),
+        &network_config(net.domain),
         CAPACITY,
         Until::ExecutedEverywhere,
         &|_, _| {},
@@ -162,15 +162,18 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     let h = client
         .submit(
             &alice
-                .sign(L2Tx::Transfer(Transfer {
-                    chain: ChainId(2),
-                    from: AccountId(a2.id),
-                    to: carol.address(),
-                    token: TokenId(1),
-                    amount: Amount::new(TUSD).unwrap(),
-                    fee: Amount::ZERO,
-                    nonce: Nonce(nonce),
-                }))
+                .sign(
+                    L2Tx::Transfer(Transfer {
+                        chain: ChainId(2),
+                        from: AccountId(a2.id),
+                        to: carol.address(),
+                        token: TokenId(1),
+                        amount: Amount::new(TUSD).unwrap(),
+                        fee: Amount::ZERO,
+                        nonce: Nonce(nonce),
+                    }),
+                    &net.domain,
+                )
                 .unwrap(),
         )
         .await

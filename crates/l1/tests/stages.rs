@@ -1,6 +1,7 @@
 //! The rollup contracts on three real anvil chains, driven through all four stages with real
 //! Groth16 proofs: ETH and ERC-20 deposits, a key change authorised by ECDSA, commit (and its
-//! rejections), prove (and a bad proof), oracle attestations (and every way they can be wrong),
+//! rejections, one an authorisation for another deployment), prove (and a bad proof, one made for
+//! another deployment), oracle attestations (and every way they can be wrong),
 //! execute before and after sync, a withdrawal and a full exit claimed on L1, revert, and exodus
 //! with a Merkle exit built from L1 data alone and a deposit refund. Run in release (proving); keys are cached under
 //! `.data/keys`.
@@ -164,7 +165,7 @@ async fn settle(net: &Net, prev: &[Rollup::StoredBlockInfo], b: &Block) {
 #[tokio::test(flavor = "multi_thread")]
 async fn four_stages_on_three_chains() {
     let mut net = Net::start().await;
-    let alice = DevWallet::new(1);
+    let alice = DevWallet::new(1).on(net.domain);
     let (c1, c2) = (net.chain(C1), net.chain(C2));
 
     // ---- tokens and deposits
@@ -302,6 +303,20 @@ async fn four_stages_on_three_chains() {
         commit_err(bad_auth, genesis.clone()).await,
         RollupErrors::BadChangePubKeyAuth(_)
     ));
+    // The same key change signed by alice's own L1 key, but for another deployment (a test
+    // network's domain): the contract binds the authorisation to its own domain.
+    let Tx::ChangePubKey {
+        auth: elsewhere, ..
+    } = DevWallet::new(1).change_pubkey(C1, AccountId(1), 0, 0, 0)
+    else {
+        unreachable!("a key change")
+    };
+    let mut other_domain = good.clone();
+    other_domain.changePubKeyAuth[0] = Bytes::from(elsewhere.0.to_vec());
+    assert!(matches!(
+        commit_err(other_domain, genesis.clone()).await,
+        RollupErrors::BadChangePubKeyAuth(_)
+    ));
     let mut no_auth = good.clone();
     no_auth.changePubKeyAuth.clear();
     assert!(matches!(
@@ -353,6 +368,27 @@ async fn four_stages_on_three_chains() {
     missing[2] = proofs[0]; // chain 3's proof missing: chain 1's in its place
     assert!(matches!(
         prove_err(encode::proof_input(&b1, C1, &missing).unwrap()).await,
+        RollupErrors::InvalidProof(_)
+    ));
+    // Chain 1's proof of this very block, made for another deployment (same state, same
+    // operations, the test network's domain in its public input): refused here, where the
+    // contract puts its own domain in the public input.
+    let foreign = rollup_circuits::chain::ChainWitness::new(
+        &b1.chains[0],
+        b1.number,
+        &rollup_state::dev::TEST_DOMAIN,
+        CAPACITY,
+    )
+    .unwrap();
+    assert_ne!(rollup_state::dev::TEST_DOMAIN, net.domain);
+    let mut elsewhere = proofs.clone();
+    elsewhere[0] = proof_words(
+        &rollup_prover::prove_chain(&keys().0, foreign)
+            .unwrap()
+            .proof,
+    );
+    assert!(matches!(
+        prove_err(encode::proof_input(&b1, C1, &elsewhere).unwrap()).await,
         RollupErrors::InvalidProof(_)
     ));
     let mut other_links = encode::proof_input(&b1, C1, &proofs).unwrap();
@@ -605,14 +641,11 @@ async fn four_stages_on_three_chains() {
         rollup_l1::history::committed_pubdata(&c1.provider, *c1.rollup.address(), executed)
             .await
             .unwrap();
-    let mut chain = rollup_state::NetworkState::genesis(&rollup_state::NetworkConfig {
-        chains: CHAINS.to_vec(),
-        fee_account: DevWallet::new(0).address(),
-    })
-    .unwrap()
-    .chain(C1)
-    .unwrap()
-    .clone();
+    let mut chain = rollup_state::NetworkState::genesis(&network(net.domain))
+        .unwrap()
+        .chain(C1)
+        .unwrap()
+        .clone();
     for (_, pubdata) in &history {
         for op in op::decode_pubdata(pubdata).unwrap() {
             chain.apply_op(&op).unwrap();
@@ -703,8 +736,8 @@ async fn four_stages_on_three_chains() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_block_executed_on_one_chain_cannot_be_dropped_on_another() {
     let mut net = Net::start().await;
-    let alice = DevWallet::new(1);
-    let bob = DevWallet::new(2);
+    let alice = DevWallet::new(1).on(net.domain);
+    let bob = DevWallet::new(2).on(net.domain);
     for c in [C1, C2] {
         ok(net
             .chain(c)
@@ -910,7 +943,7 @@ async fn a_block_executed_on_one_chain_cannot_be_dropped_on_another() {
 #[tokio::test(flavor = "multi_thread")]
 async fn commits_need_the_auditor_and_an_unsynced_proven_block_needs_an_abandonment() {
     let mut net = Net::start().await;
-    let alice = DevWallet::new(1);
+    let alice = DevWallet::new(1).on(net.domain);
     ok(net
         .chain(C1)
         .rollup_as(1)

@@ -7,7 +7,7 @@
 //! | `rollup_pool` | chain id, pool id | `{token, peerChain, peerToken, feeBps, reserve, supply}` or null |
 //! | `rollup_txStatus` | tx hash | `{status: "mempool", addedAt, expiresAt}` (Unix ms), `{status: "block", block, stages}`, `{status: "expired" \| "rejected", reason, at}` (it left the mempool unsealed: its lifetime ran out, or the rules refused it at sealing; kept `mempool.outcome_retention_secs`) or `{status: "unknown"}` |
 //! | `rollup_blockStatus` | block number | `{number, stages: {chain: stage}}` or null |
-//! | `rollup_status` | — | `{lastBlock, chains, auditor: {state: notWatched \| unknown \| running \| halted, …}, halted}`: `halted` is true while the auditor has refused a block and every sender is stopped |
+//! | `rollup_status` | — | `{lastBlock, chains, domain (the deployment domain to sign for, hex), auditor: {state: notWatched \| unknown \| running \| halted, …}, halted}`: `halted` is true while the auditor has refused a block and every sender is stopped |
 //! | `rollup_blockInputs` | block number | `{number, inputs: [{chain, data}]}`: each chain's `commitBlocks` input (`CommitBlockInfo`, ABI-encoded hex) exactly as the senders will send it — what the auditor audits and approves — or null for a block no longer held |
 //! | `rollup_quote` | chain id, pool id, amount in (decimal string) | `{amountOut, peerChain, peerToken, feeBps}`: what a swap on `chain` pays on the peer chain now |
 //! | `rollup_estimateFee` | kind (`transfer`, `withdraw`, `swap`, …), chain id, token id | `{chunks, minFee}`: the fee the API requires for that kind in that token |
@@ -163,7 +163,7 @@ async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObject
         .hash()
         .map_err(|e| err(code::MALFORMED_TX, e.to_string()))?;
     let key = crate::mempool::tx_key(&tx).ok_or_else(|| internal("an L2 transaction has a key"))?;
-    let vtx = verify(tx).map_err(|e| err(code::REFUSED, e.to_string()))?;
+    let vtx = verify(tx, &shared.network.domain).map_err(|e| err(code::REFUSED, e.to_string()))?;
     let policy = &shared.mempool;
     // Whether the nonce is the account's next: such a transaction may pass a full share once
     // (see `Storage::admit_tx`), so a sender can always send the nonce its others wait for.
@@ -497,6 +497,7 @@ pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
         Ok::<Value, ErrorObjectOwned>(json!({
             "lastBlock": last,
             "chains": shared.chains().iter().map(|c| c.0).collect::<Vec<_>>(),
+            "domain": shared.network.domain.to_string(),
             "halted": matches!(auditor, crate::gate::AuditorStatus::Halted { .. }),
             "auditor": auditor,
         }))

@@ -47,7 +47,7 @@ use tokio::sync::Mutex;
 pub struct Shared {
     /// The database.
     pub storage: Storage,
-    /// Network configuration (chains, fee account).
+    /// Network configuration (chains, fee account, deployment domain).
     pub network: NetworkConfig,
     /// The L2 state after the last sealed block.
     pub state: Mutex<NetworkState>,

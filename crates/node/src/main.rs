@@ -122,15 +122,35 @@ fn contract(
     ))
 }
 
-fn network(cfg: &NodeConfig) -> anyhow::Result<NetworkConfig> {
+/// The network the configuration names, with the deployment domain read from (and checked
+/// against) every chain's rollup contract: signatures and proofs are bound to it, so a node never
+/// guesses it.
+async fn network(cfg: &NodeConfig) -> anyhow::Result<NetworkConfig> {
     let fee: Address = cfg.fee_account.parse().context("fee_account")?;
+    let mut chains = Vec::with_capacity(cfg.chains.len());
+    for c in &cfg.chains {
+        let provider = ProviderBuilder::new()
+            .connect_http(
+                c.rpc_url
+                    .parse()
+                    .with_context(|| format!("rpc url {}", c.rpc_url))?,
+            )
+            .erased();
+        chains.push((
+            ChainId::new(c.id).context("chain id")?,
+            provider,
+            c.contract.parse::<Address>().context("contract address")?,
+        ));
+    }
+    let refs: Vec<_> = chains.iter().map(|(c, p, a)| (*c, p, *a)).collect();
+    let domain = rollup_l1::deploy::read_domain(&refs)
+        .await
+        .context("reading the deployment domain from the chains")?;
+    tracing::info!(%domain, "deployment domain");
     Ok(NetworkConfig {
-        chains: cfg
-            .chains
-            .iter()
-            .map(|c| ChainId::new(c.id).context("chain id"))
-            .collect::<anyhow::Result<_>>()?,
+        chains: chains.iter().map(|(c, _, _)| *c).collect(),
         fee_account: rollup_crypto::Address(fee.0.0),
+        domain,
     })
 }
 
@@ -157,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
                 rollup_node::metrics::install(cfg.metrics_addr.parse().context("metrics_addr")?)?;
             }
             let storage = Storage::connect(&cfg.database_url).await?;
-            let net = network(&cfg)?;
+            let net = network(&cfg).await?;
             let mut shared = keeper::restore(storage.clone(), net.clone(), cfg.capacity).await?;
             shared.mempool = cfg.mempool.clone();
             let shared = Arc::new(shared);
@@ -278,8 +298,14 @@ async fn main() -> anyhow::Result<()> {
                 committed.push((ChainId::new(c.id)?, n));
             }
             let storage = Storage::connect(&cfg.database_url).await?;
-            let d =
-                keeper::discard(&storage, &network(&cfg)?, cfg.capacity, from, &committed).await?;
+            let d = keeper::discard(
+                &storage,
+                &network(&cfg).await?,
+                cfg.capacity,
+                from,
+                &committed,
+            )
+            .await?;
             println!(
                 "discarded blocks {}..={}: {} L2 transactions back in the mempool, {} priority requests to be read again from L1",
                 d.blocks.start(),
@@ -315,9 +341,14 @@ async fn main() -> anyhow::Result<()> {
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let storage = Storage::connect(&cfg.database_url).await?;
-            let r =
-                rollup_node::revert::revert(&storage, &network(&cfg)?, cfg.capacity, from, &chains)
-                    .await?;
+            let r = rollup_node::revert::revert(
+                &storage,
+                &network(&cfg).await?,
+                cfg.capacity,
+                from,
+                &chains,
+            )
+            .await?;
             for (chain, committed, abandoned) in &r.chains {
                 println!(
                     "chain {chain}: blocks {from}..={committed} reverted{}",

@@ -44,6 +44,7 @@ async fn submit_and_query_with_clear_errors() {
     let network = NetworkConfig {
         chains: vec![ChainId(1), ChainId(2), ChainId(3)],
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     };
     let shared = Arc::new(keeper::restore(storage.clone(), network, 16).await.unwrap());
     let alice = DevWallet::new(1);

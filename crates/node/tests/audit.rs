@@ -39,6 +39,7 @@ async fn the_auditor_approves_honest_blocks_and_halts_on_a_forged_deposit() {
     let network = NetworkConfig {
         chains: vec![ChainId(1), ChainId(2), ChainId(3)],
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     };
     let shared = Arc::new(
         keeper::restore(storage.clone(), network.clone(), 16)

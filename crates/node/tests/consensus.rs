@@ -17,7 +17,7 @@ use alloy::primitives::Address;
 use alloy::providers::Provider;
 use common::*;
 use rollup_node::revert;
-use rollup_state::dev::{DevWallet, amount};
+use rollup_state::dev::amount;
 use rollup_types::tx::*;
 use rollup_types::*;
 use std::time::Duration;
@@ -27,7 +27,7 @@ async fn a_chain_refusing_a_block_stops_it_everywhere() {
     // A short prove window, so that block 2's passes within the test (honest blocks are proven
     // well inside it).
     let mut net = Devnet::start_with_window("consensus", PROVE_WINDOW_SHORT).await;
-    let alice = DevWallet::new(1);
+    let alice = net.wallet(1);
     // Block 1: an honest deposit, executed everywhere.
     net.deposit(0, alice.address(), ETH).await;
     let storage = net.storage.clone();
@@ -46,7 +46,7 @@ async fn a_chain_refusing_a_block_stops_it_everywhere() {
     )
     .await;
     // The forged deposit: 1000 ETH to mallory on chain 2, never paid into chain 2's vault.
-    let mallory = DevWallet::new(66);
+    let mallory = net.wallet(66);
     let forged = Tx::Deposit(Deposit {
         chain: ChainId(2),
         serial_id: 0,

@@ -9,7 +9,7 @@ mod common;
 use alloy::primitives::{Address, U256};
 use common::*;
 use rollup_node::keeper;
-use rollup_state::dev::{DevWallet, amount};
+use rollup_state::dev::amount;
 use rollup_storage::Stage;
 use rollup_types::tx::*;
 use rollup_types::*;
@@ -18,8 +18,8 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deposits_transfers_and_a_withdrawal_through_all_four_stages() {
     let mut net = Devnet::start("e2e").await;
-    let alice = DevWallet::new(1);
-    let bob = DevWallet::new(2);
+    let alice = net.wallet(1);
+    let bob = net.wallet(2);
     net.deposit(0, alice.address(), ETH).await;
     net.deposit(1, bob.address(), ETH / 2).await;
     let shared = net.shared.clone();

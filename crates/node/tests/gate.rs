@@ -19,7 +19,7 @@ use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use rollup_l1::encode;
 use rollup_node::keeper;
-use rollup_state::dev::{DevWallet, amount};
+use rollup_state::dev::amount;
 use rollup_storage::Stage;
 use rollup_types::op::Op;
 use rollup_types::tx::*;
@@ -120,8 +120,8 @@ async fn operator_resumes(net: &mut Devnet, n: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_auditor_gates_every_commit_and_halts_every_chain_until_the_operator_resumes() {
     let mut net = Devnet::start("gate").await;
-    let alice = DevWallet::new(1);
-    let bob = DevWallet::new(2);
+    let alice = net.wallet(1);
+    let bob = net.wallet(2);
     net.deposit(0, alice.address(), ETH).await;
     net.deposit(1, bob.address(), ETH).await;
     let state_has = |net: &Devnet, f: fn(&rollup_state::NetworkState) -> bool| {

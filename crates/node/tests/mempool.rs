@@ -47,6 +47,7 @@ fn network() -> NetworkConfig {
     NetworkConfig {
         chains: vec![ChainId(1), ChainId(2)],
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     }
 }
 

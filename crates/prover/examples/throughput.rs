@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut state = NetworkState::genesis(&NetworkConfig {
         chains,
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     })?;
     let mut setup: Vec<_> = senders
         .iter()
@@ -79,7 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     );
     assert_eq!(b.txs.len(), capacity);
-    let w = ChainWitness::new(&b.chains[0], b.number, capacity)?;
+    let w = ChainWitness::new(&b.chains[0], b.number, &b.domain, capacity)?;
     let t = Instant::now();
     let proof = prove_chain(&keys, w)?;
     let dt = t.elapsed().as_secs_f64();

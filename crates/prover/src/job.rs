@@ -107,7 +107,14 @@ pub fn block_jobs(
     let mut jobs = block
         .chains
         .iter()
-        .map(|cb| Ok(Job::Chain(ChainWitness::new(cb, block.number, capacity)?)))
+        .map(|cb| {
+            Ok(Job::Chain(ChainWitness::new(
+                cb,
+                block.number,
+                &block.domain,
+                capacity,
+            )?))
+        })
         .collect::<Result<Vec<_>, ProverError>>()?;
     jobs.push(Job::Binding(BindingWitness::new(block, chains, capacity)?));
     Ok(jobs)

@@ -338,7 +338,12 @@ pub fn prove_block(
     let proofs = block
         .chains
         .iter()
-        .map(|cb| prove_chain(chain_keys, ChainWitness::new(cb, block.number, capacity)?))
+        .map(|cb| {
+            prove_chain(
+                chain_keys,
+                ChainWitness::new(cb, block.number, &block.domain, capacity)?,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let binding = prove_binding(binding_keys, BindingWitness::new(block, chains, *links)?)?;
     Ok(BlockProofs {

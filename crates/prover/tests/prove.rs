@@ -41,6 +41,7 @@ fn block() -> Block {
     let mut state = NetworkState::genesis(&NetworkConfig {
         chains: CHAINS.to_vec(),
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     })
     .unwrap();
     let ctx = BlockContext {
@@ -193,7 +194,7 @@ fn stored_jobs_prove_through_the_cli() {
     assert!(Job::from_bytes(&extra).is_err());
     assert!(Job::from_bytes(b"RPJ1\x07").is_err());
     // A stored job of another capacity would synthesise another circuit: refused.
-    let other = ChainWitness::new(&b.chains[0], b.number, 64).unwrap();
+    let other = ChainWitness::new(&b.chains[0], b.number, &b.domain, 64).unwrap();
     assert!(matches!(
         prove_job(chain_keys, Job::Chain(other)),
         Err(ProverError::ChainWitness(_))
@@ -334,7 +335,7 @@ fn three_chain_block_proves_and_verifies() {
     assert_eq!(carry, 0);
     assert!(!is_true(anvil.call(&verifier, &wide)));
     // A witness for the wrong shape is refused.
-    let w = ChainWitness::new(&b.chains[0], b.number, CAPACITY).unwrap();
+    let w = ChainWitness::new(&b.chains[0], b.number, &b.domain, CAPACITY).unwrap();
     assert!(matches!(
         prove_chain(binding_keys, w),
         Err(ProverError::WrongShape(_))

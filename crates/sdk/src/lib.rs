@@ -132,9 +132,11 @@ impl Wallet {
         self.l2.public_key().hash()
     }
 
-    /// Sets this wallet's L2 key on every chain, authorised by the L1 key; fee paid on `chain`.
+    /// Sets this wallet's L2 key on every chain, authorised by the L1 key for the deployment
+    /// `domain` ([`Client::domain`]); fee paid on `chain`.
     pub fn change_pubkey(
         &self,
+        domain: &Domain,
         chain: ChainId,
         account: AccountId,
         nonce: u32,
@@ -149,13 +151,13 @@ impl Wallet {
             fee_token,
             fee: amount(fee)?,
         }
-        .sign(&self.eth)
+        .sign(&self.eth, domain)
         .map_err(|e| SdkError::Invalid(e.to_string()))
     }
 
-    /// Signs an L2 transaction.
-    pub fn sign(&self, tx: L2Tx) -> Result<Tx, SdkError> {
-        tx.sign(&self.l2)
+    /// Signs an L2 transaction for the deployment `domain` ([`Client::domain`]).
+    pub fn sign(&self, tx: L2Tx, domain: &Domain) -> Result<Tx, SdkError> {
+        tx.sign(&self.l2, domain)
             .map_err(|e| SdkError::Invalid(e.to_string()))
     }
 }
@@ -271,6 +273,17 @@ impl Client {
     /// The network's status: `{lastBlock, chains}`.
     pub async fn status(&self) -> Result<serde_json::Value, SdkError> {
         Ok(self.http.request("rollup_status", rpc_params![]).await?)
+    }
+
+    /// The deployment domain every signature must be bound to, as the node read it from the
+    /// contracts (`rollup_status`). A wallet that signs for another deployment is refused.
+    pub async fn domain(&self) -> Result<Domain, SdkError> {
+        let status = self.status().await?;
+        let raw = status["domain"]
+            .as_str()
+            .ok_or_else(|| SdkError::Invalid("rollup_status carries no domain".into()))?;
+        raw.parse()
+            .map_err(|e: rollup_types::domain::DomainError| SdkError::Invalid(e.to_string()))
     }
 
     /// A transaction's status: `{"status": "mempool" | "block" | "expired" | "rejected" |

@@ -272,60 +272,75 @@ async fn main() -> anyhow::Result<()> {
                 .await?
                 .context("no account yet: deposit first")?;
             let (id, nonce) = (AccountId(account.id), Nonce(account.nonce));
+            // Signatures are bound to the deployment: the node reports its domain, and a node
+            // that lied would only get a signature no contract or circuit of ours accepts.
+            let domain = client.domain().await?;
             let tx = match cmd {
                 Command::ChangePubkey { .. } => {
-                    w.change_pubkey(chain, id, nonce.0, TokenId(0), fee)?
+                    w.change_pubkey(&domain, chain, id, nonce.0, TokenId(0), fee)?
                 }
                 Command::Transfer {
                     to, token, amount, ..
-                } => w.sign(L2Tx::Transfer(Transfer {
-                    chain,
-                    from: id,
-                    to: addr(to),
-                    token: TokenId::new(token)?,
-                    amount: amt(amount)?,
-                    fee: amt(fee)?,
-                    nonce,
-                }))?,
+                } => w.sign(
+                    L2Tx::Transfer(Transfer {
+                        chain,
+                        from: id,
+                        to: addr(to),
+                        token: TokenId::new(token)?,
+                        amount: amt(amount)?,
+                        fee: amt(fee)?,
+                        nonce,
+                    }),
+                    &domain,
+                )?,
                 Command::Withdraw {
                     to, token, amount, ..
-                } => w.sign(L2Tx::Withdraw(Withdraw {
-                    chain,
-                    account: id,
-                    to: addr(to),
-                    token: TokenId::new(token)?,
-                    amount: amt(amount)?,
-                    fee: amt(fee)?,
-                    nonce,
-                }))?,
+                } => w.sign(
+                    L2Tx::Withdraw(Withdraw {
+                        chain,
+                        account: id,
+                        to: addr(to),
+                        token: TokenId::new(token)?,
+                        amount: amt(amount)?,
+                        fee: amt(fee)?,
+                        nonce,
+                    }),
+                    &domain,
+                )?,
                 Command::AddLiquidity {
                     pool,
                     amount,
                     min_shares,
                     ..
-                } => w.sign(L2Tx::AddLiquidity(AddLiquidity {
-                    chain,
-                    account: id,
-                    pool: PoolId(pool),
-                    amount: amt(amount)?,
-                    min_shares: amt(min_shares)?,
-                    fee: amt(fee)?,
-                    nonce,
-                }))?,
+                } => w.sign(
+                    L2Tx::AddLiquidity(AddLiquidity {
+                        chain,
+                        account: id,
+                        pool: PoolId(pool),
+                        amount: amt(amount)?,
+                        min_shares: amt(min_shares)?,
+                        fee: amt(fee)?,
+                        nonce,
+                    }),
+                    &domain,
+                )?,
                 Command::Swap {
                     pool,
                     amount,
                     min_out,
                     ..
-                } => w.sign(L2Tx::Swap(Swap {
-                    chain,
-                    account: id,
-                    pool: PoolId(pool),
-                    amount_in: amt(amount)?,
-                    min_out: amt(min_out)?,
-                    fee: amt(fee)?,
-                    nonce,
-                }))?,
+                } => w.sign(
+                    L2Tx::Swap(Swap {
+                        chain,
+                        account: id,
+                        pool: PoolId(pool),
+                        amount_in: amt(amount)?,
+                        min_out: amt(min_out)?,
+                        fee: amt(fee)?,
+                        nonce,
+                    }),
+                    &domain,
+                )?,
                 _ => unreachable!("handled above"),
             };
             send_tx(&client, tx, wait).await?;

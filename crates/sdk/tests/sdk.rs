@@ -25,6 +25,7 @@ async fn wallet_signs_client_submits_and_follows() {
     let network = NetworkConfig {
         chains: vec![ChainId(1), ChainId(2)],
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     };
     let shared = Arc::new(keeper::restore(storage.clone(), network, 16).await.unwrap());
     let key = [7u8; 32];
@@ -57,22 +58,28 @@ async fn wallet_signs_client_submits_and_follows() {
         (info.id, info.nonce, info.balance(TokenId(0))),
         (1, 0, 1_000_000)
     );
+    // The wallet signs for the deployment the node reports.
+    let domain = client.domain().await.unwrap();
+    assert_eq!(domain, rollup_state::dev::TEST_DOMAIN);
     let cpk = wallet
-        .change_pubkey(ChainId(1), AccountId(info.id), 0, TokenId(0), 0)
+        .change_pubkey(&domain, ChainId(1), AccountId(info.id), 0, TokenId(0), 0)
         .unwrap();
     let h1 = client.submit(&cpk).await.unwrap();
     // Admission is checked against the sealed state: the transfer needs the key in a block.
     keeper::seal(&shared, 64).await.unwrap();
     let transfer = wallet
-        .sign(L2Tx::Transfer(Transfer {
-            chain: ChainId(1),
-            from: AccountId(1),
-            to: DevWallet::new(5).address(),
-            token: TokenId(0),
-            amount: amount(1_000),
-            fee: amount(10),
-            nonce: Nonce(1),
-        }))
+        .sign(
+            L2Tx::Transfer(Transfer {
+                chain: ChainId(1),
+                from: AccountId(1),
+                to: DevWallet::new(5).address(),
+                token: TokenId(0),
+                amount: amount(1_000),
+                fee: amount(10),
+                nonce: Nonce(1),
+            }),
+            &domain,
+        )
         .unwrap();
     let h2 = client.submit(&transfer).await.unwrap();
     match client.submit(&transfer).await {
@@ -189,6 +196,7 @@ async fn an_expired_transaction_is_reported() {
     let network = NetworkConfig {
         chains: vec![ChainId(1), ChainId(2)],
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     };
     let mut shared = keeper::restore(storage.clone(), network, 16).await.unwrap();
     shared.mempool.ttl_secs = 1;
@@ -213,22 +221,26 @@ async fn an_expired_transaction_is_reported() {
     .await
     .unwrap();
     let client = Client::new(&format!("http://{addr}")).unwrap();
+    let domain = client.domain().await.unwrap();
     let cpk = wallet
-        .change_pubkey(ChainId(1), AccountId(1), 0, TokenId(0), 0)
+        .change_pubkey(&domain, ChainId(1), AccountId(1), 0, TokenId(0), 0)
         .unwrap();
     client.submit(&cpk).await.unwrap();
     keeper::seal(&shared, 64).await.unwrap();
     let transfer = |nonce: u32| {
         wallet
-            .sign(L2Tx::Transfer(Transfer {
-                chain: ChainId(1),
-                from: AccountId(1),
-                to: DevWallet::new(5).address(),
-                token: TokenId(0),
-                amount: amount(1_000),
-                fee: amount(10),
-                nonce: Nonce(nonce),
-            }))
+            .sign(
+                L2Tx::Transfer(Transfer {
+                    chain: ChainId(1),
+                    from: AccountId(1),
+                    to: DevWallet::new(5).address(),
+                    token: TokenId(0),
+                    amount: amount(1_000),
+                    fee: amount(10),
+                    nonce: Nonce(nonce),
+                }),
+                &domain,
+            )
             .unwrap()
     };
     // Far beyond the window: refused, and not worth retrying unchanged.

@@ -82,6 +82,7 @@ fn main() {
     let mut state = NetworkState::genesis(&NetworkConfig {
         chains,
         fee_account: fee.address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     })
     .expect("config");
     let mut prev = genesis_sync_hash();
@@ -197,7 +198,7 @@ fn main() {
         let verified = txs
             .clone()
             .into_par_iter()
-            .map(verify)
+            .map(|tx| verify(tx, &rollup_state::dev::TEST_DOMAIN))
             .filter(Result::is_ok)
             .count();
         let sig = t.elapsed().as_secs_f64();

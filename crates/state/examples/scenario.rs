@@ -26,6 +26,7 @@ fn main() {
     let config = NetworkConfig {
         chains: vec![C1, C2, C3],
         fee_account: operator.address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     };
     let mut state = NetworkState::genesis(&config).expect("valid config");
     println!(

@@ -109,6 +109,8 @@ pub struct Block {
     pub prev_sync_hash: [u8; 32],
     /// This block's `sync_hash`.
     pub sync_hash: [u8; 32],
+    /// The deployment domain its signatures were checked against (a chain proof's input).
+    pub domain: Domain,
 }
 
 /// Builder options.
@@ -153,7 +155,9 @@ pub fn build_block(
     }
     state.set_chunk_limit(opts.max_chunks);
     // Signatures are checked in parallel; the state rules then run in order.
-    let verified: Vec<Result<_, TxError>> = txs.into_par_iter().map(verify).collect();
+    let domain = state.domain();
+    let verified: Vec<Result<_, TxError>> =
+        txs.into_par_iter().map(|tx| verify(tx, &domain)).collect();
     let mut acc: Vec<ChainAcc> = chain_ids
         .iter()
         .map(|_| ChainAcc {
@@ -261,6 +265,7 @@ pub fn build_block(
         commitment,
         prev_sync_hash: ctx.prev_sync_hash,
         sync_hash,
+        domain,
     }
 }
 

@@ -6,22 +6,38 @@ use rollup_crypto::{EthSigner, PrivateKey, keccak256};
 use rollup_types::tx::*;
 use rollup_types::*;
 
-/// A user with an L1 key and the L2 key derived from it.
+/// The domain of tests and benchmarks that run no contracts (INSECURE: public and shared by every
+/// such run). Anything that deploys contracts reads the real domain from them instead.
+pub const TEST_DOMAIN: Domain = Domain([0x0d; 32]);
+
+/// A user with an L1 key and the L2 key derived from it, signing for one deployment.
 #[derive(Clone, Debug)]
 pub struct DevWallet {
     /// L1 key (INSECURE: derived from a public seed).
     pub eth: EthSigner,
     /// L2 key, derived from the L1 key as a real wallet does.
     pub l2: PrivateKey,
+    /// The deployment it signs for.
+    pub domain: Domain,
 }
 
 impl DevWallet {
-    /// The wallet for `seed` (INSECURE).
+    /// The wallet for `seed` (INSECURE), signing for [`TEST_DOMAIN`].
     pub fn new(seed: u64) -> Self {
         let secret = keccak256(format!("insecure dev wallet {seed}").as_bytes());
         let eth = EthSigner::from_bytes(&secret).expect("keccak output is a valid key w.h.p.");
         let l2 = PrivateKey::derive_from_eth(&eth);
-        DevWallet { eth, l2 }
+        DevWallet {
+            eth,
+            l2,
+            domain: TEST_DOMAIN,
+        }
+    }
+
+    /// The same keys, signing for `domain`.
+    pub fn on(mut self, domain: Domain) -> Self {
+        self.domain = domain;
+        self
     }
 
     /// L1 address.
@@ -51,13 +67,13 @@ impl DevWallet {
             fee_token: TokenId(fee_token),
             fee: amount(fee),
         }
-        .sign(&self.eth)
+        .sign(&self.eth, &self.domain)
         .expect("well-formed")
     }
 
     /// Signs any L2 transaction.
     pub fn sign(&self, tx: L2Tx) -> Tx {
-        tx.sign(&self.l2).expect("well-formed")
+        tx.sign(&self.l2, &self.domain).expect("well-formed")
     }
 }
 

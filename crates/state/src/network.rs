@@ -26,6 +26,8 @@ pub struct NetworkConfig {
     pub chains: Vec<ChainId>,
     /// L1 address of the fee account (account 0), the operator's.
     pub fee_account: Address,
+    /// The deployment every signature is bound to (read from the contracts, which derive it).
+    pub domain: Domain,
 }
 
 /// Configuration errors.
@@ -61,8 +63,9 @@ impl VerifiedTx {
     }
 }
 
-/// Stateless verification: format and signature. Cheap to run in parallel, ahead of sealing.
-pub fn verify(tx: Tx) -> Result<VerifiedTx, TxError> {
+/// Stateless verification: format and signature for the deployment `domain`. Cheap to run in
+/// parallel, ahead of sealing.
+pub fn verify(tx: Tx, domain: &Domain) -> Result<VerifiedTx, TxError> {
     let signer = match &tx {
         Tx::Deposit(d) => {
             if d.amount.is_zero() || d.to.is_zero() {
@@ -72,14 +75,14 @@ pub fn verify(tx: Tx) -> Result<VerifiedTx, TxError> {
         }
         Tx::FullExit(_) => Signer::Priority,
         Tx::ChangePubKey { tx: cpk, auth } => {
-            let digest = personal_message_hash(&cpk.message()?);
+            let digest = personal_message_hash(&cpk.message(domain)?);
             let signer = auth
                 .recover(&digest)
                 .map_err(|e| TxError::BadEthAuth(e.to_string()))?;
             Signer::Eth(signer)
         }
         Tx::L2 { tx: l2, signature } => {
-            let msg = l2.message_hash()?;
+            let msg = l2.message_hash(domain)?;
             signature.verify(msg).map_err(|_| TxError::BadSignature)?;
             Signer::L2(signature.pubkey.hash())
         }
@@ -107,6 +110,7 @@ pub struct NetworkState {
     created: Vec<Address>,
     recording: bool,
     max_chunks: usize,
+    domain: Domain,
 }
 
 impl NetworkState {
@@ -132,6 +136,7 @@ impl NetworkState {
             created: Vec::new(),
             recording: false,
             max_chunks: *op::CHUNK_CAPACITIES.last().expect("non-empty"),
+            domain: config.domain,
         };
         let mut out = TxOutput::default();
         state
@@ -271,8 +276,13 @@ impl NetworkState {
 
     /// Verifies and applies one transaction (`link_id`: its position in the block).
     pub fn apply_tx(&mut self, tx: Tx, link_id: u32) -> Result<TxOutput, TxError> {
-        let v = verify(tx)?;
+        let v = verify(tx, &self.domain)?;
         self.apply(&v, link_id)
+    }
+
+    /// The deployment domain signatures are checked against.
+    pub fn domain(&self) -> Domain {
+        self.domain
     }
 
     /// Checks a verified transaction against the current state and leaves the state unchanged

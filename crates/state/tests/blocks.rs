@@ -17,6 +17,7 @@ fn genesis() -> NetworkState {
     NetworkState::genesis(&NetworkConfig {
         chains: vec![C1, C2, C3],
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     })
     .unwrap()
 }
@@ -496,6 +497,7 @@ fn a_snapshot_restores_the_same_state_and_the_next_block_builds_alike() {
     let config = NetworkConfig {
         chains: vec![C1, C2, C3],
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     };
     let mut restored = NetworkState::from_snapshot(&config, &snap).unwrap();
     assert_eq!(restored.final_root(), state.final_root());
@@ -555,6 +557,7 @@ fn a_damaged_snapshot_is_refused_or_gives_another_root() {
     let config = NetworkConfig {
         chains: vec![C1, C2, C3],
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     };
     use rollup_state::snapshot::SnapshotError;
     assert!(matches!(
@@ -570,6 +573,7 @@ fn a_damaged_snapshot_is_refused_or_gives_another_root() {
     let two_chains = NetworkConfig {
         chains: vec![C1, C2],
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     };
     assert!(matches!(
         NetworkState::from_snapshot(&two_chains, &snap),

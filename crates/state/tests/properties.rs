@@ -163,6 +163,7 @@ impl World {
         let config = NetworkConfig {
             chains: vec![ChainId(1), ChainId(2), ChainId(3)],
             fee_account: wallets[0].address(),
+            domain: rollup_state::dev::TEST_DOMAIN,
         };
         let mut w = World {
             state: NetworkState::genesis(&config).unwrap(),

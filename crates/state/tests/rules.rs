@@ -20,6 +20,7 @@ impl Net {
         let config = NetworkConfig {
             chains: vec![C1, C2, C3],
             fee_account: DevWallet::new(0).address(),
+            domain: rollup_state::dev::TEST_DOMAIN,
         };
         Net {
             state: NetworkState::genesis(&config).unwrap(),
@@ -304,7 +305,7 @@ fn change_pubkey_broadcasts_and_checks_l1_owner() {
         fee_token: TokenId(1),
         fee: amount(0),
     }
-    .sign(&other.eth)
+    .sign(&other.eth, &rollup_state::dev::TEST_DOMAIN)
     .unwrap();
     let err = n.state.apply_tx(forged, 0).unwrap_err();
     assert!(matches!(err, TxError::BadEthAuth(_)), "{err:?}");
@@ -330,6 +331,31 @@ fn change_pubkey_broadcasts_and_checks_l1_owner() {
         w.change_pubkey(C1, AccountId(77), 0, 0, 0),
         TxError::UnknownAccount(AccountId(77)),
     );
+}
+
+#[test]
+fn signatures_for_another_deployment_are_refused() {
+    let mut n = Net::new();
+    let (w, a) = n.user(1);
+    let bob = DevWallet::new(2).address();
+    // The same keys, the same chain ids and nonces, another deployment's domain.
+    let elsewhere = w.clone().on(Domain([0x0e; 32]));
+    n.reject(
+        elsewhere.sign(transfer(C1, a, bob, 300, 7, 1)),
+        TxError::BadSignature,
+    );
+    let err = n
+        .state
+        .apply_tx(elsewhere.change_pubkey(C2, a, 0, 0, 0), 0)
+        .unwrap_err();
+    assert!(matches!(err, TxError::BadEthAuth(_)), "{err:?}");
+    // The control: signed for this deployment, both go through.
+    n.state
+        .apply_tx(w.sign(transfer(C1, a, bob, 300, 7, 1)), 0)
+        .unwrap();
+    n.state
+        .apply_tx(w.change_pubkey(C2, a, 0, 0, 0), 0)
+        .unwrap();
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //!   constants they are bounded by.
 //! * [`amount`]: range-checked amounts (≤ 2^112 − 1, so no AMM or fee product can wrap the field)
 //!   and the packed amount/fee forms used in pubdata and signed messages.
+//! * [`domain`]: the deployment domain every user signature is bound to.
 //! * [`tx`]: every transaction kind (DESIGN §3), its signed message and its canonical encoding.
 //! * [`op`]: the chain-local halves a transaction splits into, and their pubdata encoding in
 //!   fixed-size chunks.
@@ -15,6 +16,7 @@
 
 pub mod amount;
 mod codec;
+pub mod domain;
 pub mod ids;
 pub mod link;
 pub mod op;
@@ -22,6 +24,7 @@ pub mod tx;
 
 pub use amount::{Amount, MAX_AMOUNT};
 pub use codec::DecodeError;
+pub use domain::{Domain, Peer};
 pub use ids::*;
 pub use link::Link;
 pub use op::Op;

@@ -4,15 +4,17 @@
 //!   signed on L2, never rejectable (an impossible one is processed as a no-op or a refund).
 //! * [`ChangePubKey`] — authorised by the account's L1 owner with an ECDSA `personal_sign` of its
 //!   message (checked natively here and by the origin chain's contract at commit).
-//! * [`L2Tx`] — signed with the account's L2 EdDSA key over `Poseidon(message packed in 31-byte
-//!   field elements)`. Every message carries its chain id and the account's nonce on that chain, so
-//!   neither same-chain nor cross-chain replay is possible.
+//! * [`L2Tx`] — signed with the account's L2 EdDSA key over `Poseidon(domain, message packed in
+//!   31-byte field elements)`. Every message carries its chain id and the account's nonce on that
+//!   chain, and the hash the deployment [`Domain`], so neither same-chain, cross-chain nor
+//!   cross-deployment replay is possible. The ChangePubKey message ends with the domain too.
 //!
 //! Canonical encoding: one type byte, the message fields, then the authorisation (96-byte EdDSA
 //! signature or 65-byte ECDSA signature). Priority operations are encoded as queued on L1.
 
 use crate::amount::Amount;
 use crate::codec::{DecodeError, Reader, Writer};
+use crate::domain::Domain;
 use crate::ids::{AccountId, ChainId, Nonce, PoolId, TokenId};
 use ark_bn254::Fr;
 use rollup_crypto::eddsa::SIGNATURE_BYTES;
@@ -419,14 +421,22 @@ impl L2Tx {
         Ok(w.0)
     }
 
-    /// The field element the EdDSA signature signs: Poseidon of the message in 31-byte chunks.
-    pub fn message_hash(&self) -> Result<Fr, TxFormatError> {
-        Ok(poseidon::hash(&field::pack_bytes(&self.message()?)))
+    /// The field element the EdDSA signature signs: Poseidon of the deployment domain followed
+    /// by the message in 31-byte chunks (the domain stops a replay on another deployment, whose
+    /// rollup chain ids are the same 1..=8).
+    pub fn message_hash(&self, domain: &Domain) -> Result<Fr, TxFormatError> {
+        let mut inputs = vec![domain.to_field()];
+        inputs.extend(field::pack_bytes(&self.message()?));
+        Ok(poseidon::hash(&inputs))
     }
 
-    /// Signs the transaction (wallet side).
-    pub fn sign(self, key: &rollup_crypto::PrivateKey) -> Result<Tx, TxFormatError> {
-        let signature = key.sign(self.message_hash()?);
+    /// Signs the transaction for the deployment `domain` (wallet side).
+    pub fn sign(
+        self,
+        key: &rollup_crypto::PrivateKey,
+        domain: &Domain,
+    ) -> Result<Tx, TxFormatError> {
+        let signature = key.sign(self.message_hash(domain)?);
         Ok(Tx::L2 {
             tx: self,
             signature,
@@ -525,14 +535,20 @@ fn nonzero_address(a: &Address) -> Result<(), TxFormatError> {
 }
 
 impl ChangePubKey {
-    /// The 33-byte message the L1 owner signs with `personal_sign`.
-    pub fn message(&self) -> Result<Vec<u8>, TxFormatError> {
+    /// Format rules: a packable fee and a real key hash.
+    pub fn check_format(&self) -> Result<(), TxFormatError> {
         if !self.fee.is_fee_packable() {
             return Err(TxFormatError::FeeNotPackable);
         }
         if self.new_pubkey_hash == PubKeyHash::NONE {
             return Err(TxFormatError::ZeroPubKeyHash);
         }
+        Ok(())
+    }
+
+    /// The change's 33 bytes (type byte first): its canonical encoding before the authorisation.
+    pub fn body(&self) -> Result<Vec<u8>, TxFormatError> {
+        self.check_format()?;
         let mut w = Writer::new();
         w.u8(kind::CHANGE_PUBKEY)
             .chain(self.chain)
@@ -541,16 +557,30 @@ impl ChangePubKey {
         w.nonce(self.nonce)
             .token(self.fee_token)
             .packed_fee(self.fee);
+        debug_assert_eq!(w.0.len(), CHANGE_PUBKEY_MESSAGE_LEN);
         Ok(w.0)
     }
 
-    /// Authorises the change with the owner's L1 key (wallet side).
-    pub fn sign(self, owner: &rollup_crypto::EthSigner) -> Result<Tx, TxFormatError> {
-        let auth = owner.personal_sign(&self.message()?);
+    /// The 65-byte message the L1 owner signs with `personal_sign`: the change's 33 bytes and the
+    /// deployment domain, so the authorisation holds on one deployment only.
+    pub fn message(&self, domain: &Domain) -> Result<Vec<u8>, TxFormatError> {
+        let mut m = self.body()?;
+        m.extend_from_slice(&domain.0);
+        Ok(m)
+    }
+
+    /// Authorises the change with the owner's L1 key for the deployment `domain` (wallet side).
+    pub fn sign(
+        self,
+        owner: &rollup_crypto::EthSigner,
+        domain: &Domain,
+    ) -> Result<Tx, TxFormatError> {
+        let auth = owner.personal_sign(&self.message(domain)?);
         Ok(Tx::ChangePubKey { tx: self, auth })
     }
 }
 
+/// The change's own bytes (its canonical encoding before the authorisation).
 const CHANGE_PUBKEY_MESSAGE_LEN: usize = 1 + 1 + 3 + 20 + 4 + 2 + 2;
 
 impl Tx {
@@ -599,7 +629,7 @@ impl Tx {
                 w.address(&e.owner).token(e.token);
             }
             Tx::ChangePubKey { tx, auth } => {
-                w.bytes(&tx.message()?).bytes(&auth.0);
+                w.bytes(&tx.body()?).bytes(&auth.0);
             }
             Tx::L2 { tx, signature } => {
                 w.bytes(&tx.message()?).bytes(&signature.to_bytes());
@@ -658,7 +688,7 @@ impl Tx {
                 debug_assert_eq!(r.pos(), CHANGE_PUBKEY_MESSAGE_LEN);
                 let auth = EthSignature(r.array()?);
                 r.finish()?;
-                tx.message()?;
+                tx.check_format()?;
                 Ok(Tx::ChangePubKey { tx, auth })
             }
             k => {

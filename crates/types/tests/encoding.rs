@@ -6,6 +6,9 @@ use rollup_types::op::{CHUNK_BYTES, decode_pubdata};
 use rollup_types::tx::*;
 use rollup_types::*;
 
+/// Any deployment's domain: these tests are about encodings, not deployments.
+const DOMAIN: Domain = Domain([0x0d; 32]);
+
 fn chain() -> impl Strategy<Value = ChainId> {
     (1u8..=MAX_CHAINS as u8).prop_map(ChainId)
 }
@@ -172,7 +175,7 @@ fn l2_tx() -> impl Strategy<Value = L2Tx> {
 fn any_tx() -> impl Strategy<Value = Tx> {
     prop_oneof![
         (l2_tx(), any::<[u8; 8]>())
-            .prop_map(|(tx, seed)| { tx.sign(&PrivateKey::from_seed(&seed)).unwrap() }),
+            .prop_map(|(tx, seed)| { tx.sign(&PrivateKey::from_seed(&seed), &DOMAIN).unwrap() }),
         (
             chain(),
             any::<u64>(),
@@ -219,7 +222,7 @@ fn any_tx() -> impl Strategy<Value = Tx> {
                     fee_token,
                     fee,
                 }
-                .sign(&EthSigner::from_bytes(&[9u8; 32]).unwrap())
+                .sign(&EthSigner::from_bytes(&[9u8; 32]).unwrap(), &DOMAIN)
                 .unwrap()
             }),
     ]
@@ -398,8 +401,11 @@ proptest! {
     #[test]
     fn signatures_verify_over_message(tx in l2_tx(), seed in any::<[u8; 8]>()) {
         let key = PrivateKey::from_seed(&seed);
-        let Tx::L2 { tx, signature } = tx.sign(&key).unwrap() else { unreachable!() };
-        prop_assert!(signature.verify(tx.message_hash().unwrap()).is_ok());
+        let Tx::L2 { tx, signature } = tx.sign(&key, &DOMAIN).unwrap() else { unreachable!() };
+        prop_assert!(signature.verify(tx.message_hash(&DOMAIN).unwrap()).is_ok());
+        // Another deployment's domain: another message, the signature does not carry over.
+        let other = Domain([0x0e; 32]);
+        prop_assert!(signature.verify(tx.message_hash(&other).unwrap()).is_err());
     }
 }
 
@@ -413,7 +419,7 @@ fn sample_transfer() -> Tx {
         fee: Amount::new(10).unwrap(),
         nonce: Nonce(0),
     })
-    .sign(&PrivateKey::from_seed(b"k"))
+    .sign(&PrivateKey::from_seed(b"k"), &DOMAIN)
     .unwrap()
 }
 

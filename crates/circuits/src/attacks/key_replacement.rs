@@ -31,7 +31,7 @@ pub(super) fn attack(capacity: usize) -> Attack {
             fee_token: TokenId(0),
             fee: Amount::ZERO,
         }
-        .sign(&cast.victim.eth)
+        .sign(&cast.victim.eth, &cast.victim.domain)
         .expect("well-formed")
     };
     let (from_chain1, _) = block(&state, 2, vec![change_on(1, 1)]);

@@ -41,7 +41,7 @@ pub(super) fn attack(capacity: usize) -> Attack {
             fee_token: TokenId(0),
             fee: Amount::ZERO,
         }
-        .sign(&wallet.eth)
+        .sign(&wallet.eth, &wallet.domain)
         .expect("well-formed")
     };
     let new_account = deposit(1, 2, newcomer, 0, 5);

@@ -21,6 +21,7 @@ use rollup_state::*;
 use rollup_types::*;
 use std::collections::HashMap;
 
+mod cross_deployment;
 mod key_replacement;
 mod link_id_overflow;
 pub mod mutation;
@@ -83,6 +84,7 @@ pub fn all(capacity: usize) -> Vec<Attack> {
         pool_without_origin::attack(capacity),
         link_id_overflow::attack(capacity),
         small_order_key::attack(capacity),
+        cross_deployment::attack(capacity),
     ]
 }
 
@@ -109,6 +111,7 @@ pub(crate) fn network(cast: &Cast) -> NetworkState {
     let mut state = NetworkState::genesis(&NetworkConfig {
         chains: CHAINS.to_vec(),
         fee_account: DevWallet::new(0).address(),
+        domain: rollup_state::dev::TEST_DOMAIN,
     })
     .expect("genesis");
     let mut setup = Vec::new();
@@ -148,7 +151,8 @@ pub(crate) fn block(state: &NetworkState, n: u32, txs: Vec<Tx>) -> (Block, Netwo
 
 /// The chain witness of slot `slot` of `block`.
 pub(crate) fn chain_witness(block: &Block, slot: usize, capacity: usize) -> ChainWitness {
-    ChainWitness::new(&block.chains[slot], block.number, capacity).expect("chain witness")
+    ChainWitness::new(&block.chains[slot], block.number, &block.domain, capacity)
+        .expect("chain witness")
 }
 
 /// The links hash of field-encoded links (twin of `rollup_types::link::links_hash`).

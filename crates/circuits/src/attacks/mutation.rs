@@ -718,7 +718,8 @@ fn natively_valid(
         };
         if let Some(tx) = tx {
             let sig = s.signature.ok_or("a signed op without a signature")?;
-            let msg = tx.message_hash().map_err(|e| e.to_string())?;
+            let domain = Domain(rollup_crypto::field::fr_to_be_bytes(&w.domain));
+            let msg = tx.message_hash(&domain).map_err(|e| e.to_string())?;
             sig.verify(msg)
                 .map_err(|_| "signature does not verify".to_string())?;
             let signer = tx.account();

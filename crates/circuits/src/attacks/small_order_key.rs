@@ -64,7 +64,7 @@ pub(super) fn attack(capacity: usize) -> Attack {
             fee_token: TokenId(0),
             fee: Amount::ZERO,
         }
-        .sign(&cast.victim.eth)
+        .sign(&cast.victim.eth, &cast.victim.domain)
         .expect("well-formed")
     };
     // The real history: the victim sets the small-order key's hash.

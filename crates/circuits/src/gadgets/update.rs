@@ -283,6 +283,7 @@ mod tests {
         let mut state = NetworkState::genesis(&NetworkConfig {
             chains: vec![ChainId(1), ChainId(2)],
             fee_account: DevWallet::new(0).address(),
+            domain: rollup_state::dev::TEST_DOMAIN,
         })
         .unwrap();
         let a = AccountId(1);

@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let cpk = client
-        .submit(&sender.change_pubkey(CHAINS[0], AccountId(id), 0, TokenId(0), 0)?)
+        .submit(&sender.change_pubkey(&net.domain, CHAINS[0], AccountId(id), 0, TokenId(0), 0)?)
         .await?;
     say("waiting until funding and key change are executed everywhere (a clean start)");
     client
@@ -112,15 +112,18 @@ async fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     for i in 0..cli.txs as usize {
         let slot = i % CHAINS.len();
-        let tx = sender.sign(L2Tx::Transfer(Transfer {
-            chain: CHAINS[slot],
-            from: AccountId(id),
-            to: recipients[(i / CHAINS.len()) % recipients.len()],
-            token: TokenId(0),
-            amount: Amount::new(1_000_000_000).expect("bounded"),
-            fee: Amount::ZERO,
-            nonce: Nonce(nonces[slot]),
-        }))?;
+        let tx = sender.sign(
+            L2Tx::Transfer(Transfer {
+                chain: CHAINS[slot],
+                from: AccountId(id),
+                to: recipients[(i / CHAINS.len()) % recipients.len()],
+                token: TokenId(0),
+                amount: Amount::new(1_000_000_000).expect("bounded"),
+                fee: Amount::ZERO,
+                nonce: Nonce(nonces[slot]),
+            }),
+            &net.domain,
+        )?;
         nonces[slot] += 1;
         hashes.push(client.submit(&tx).await?);
     }
@@ -187,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let recovered = from_l1(
         &sources,
-        &rollup_devnet::network_config(),
+        &rollup_devnet::network_config(net.domain),
         rollup_devnet::CAPACITY,
         Until::ExecutedEverywhere,
         &|_, _| {},

@@ -9,12 +9,12 @@ use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use rollup_l1::bindings::Rollup::{self, RollupErrors, RollupInstance};
-use rollup_l1::deploy::{DeployConfig, deploy};
+use rollup_l1::deploy::{DeployConfig, deploy_network};
 use rollup_l1::encode;
 use rollup_l1::solc;
 use rollup_prover::{Keys, Network, Shape};
 use rollup_state::{NetworkConfig, NetworkState};
-use rollup_types::ChainId;
+use rollup_types::{ChainId, Domain};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -100,6 +100,17 @@ pub struct Net {
     pub auditor: PrivateKeySigner,
     pub state: NetworkState,
     pub network_id: B256,
+    /// The deployment domain the contracts derived (every signature and proof is bound to it).
+    pub domain: Domain,
+}
+
+/// The test network under `domain`.
+pub fn network(domain: Domain) -> NetworkConfig {
+    NetworkConfig {
+        chains: CHAINS.to_vec(),
+        fee_account: rollup_state::dev::DevWallet::new(0).address(),
+        domain,
+    }
 }
 
 /// The decoded custom error of a failed call or transaction.
@@ -126,19 +137,18 @@ impl Net {
             "BlockVerifier",
         )
         .expect("compile the block verifier");
-        let state = NetworkState::genesis(&NetworkConfig {
-            chains: CHAINS.to_vec(),
-            fee_account: rollup_state::dev::DevWallet::new(0).address(),
-        })
-        .unwrap();
-        let mut genesis = state.clone();
+        // The genesis roots do not depend on the domain, which exists only once the contracts'
+        // addresses are known; the state is rebuilt under the deployed domain below.
+        let mut genesis = NetworkState::genesis(&network(rollup_state::dev::TEST_DOMAIN)).unwrap();
         let final_root = genesis.final_root();
         let oracles: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
         let network_id = keccak256("rollup-l1 test network");
         let auditor = PrivateKeySigner::random();
         let anvil_bin = repo().join("node_modules/.bin/anvil");
         assert!(anvil_bin.exists(), "anvil missing: run `npm ci`");
-        let mut chains = Vec::new();
+        let mut anvils = Vec::new();
+        let mut providers = Vec::new();
+        let mut targets = Vec::new();
         for id in CHAINS {
             let anvil = Anvil::at(&anvil_bin)
                 .chain_id(1000 + id.0 as u64)
@@ -146,12 +156,15 @@ impl Net {
                 .spawn();
             let signer = PrivateKeySigner::from_signing_key(anvil.keys()[0].clone().into());
             let operator = signer.address();
-            let provider = ProviderBuilder::new()
-                .wallet(EthereumWallet::from(signer))
-                .connect_http(anvil.endpoint_url())
-                .erased();
+            providers.push(
+                ProviderBuilder::new()
+                    .wallet(EthereumWallet::from(signer))
+                    .connect_http(anvil.endpoint_url())
+                    .erased(),
+            );
+            anvils.push(anvil);
             let chain_root = genesis.chain_mut(id).unwrap().root();
-            let cfg = DeployConfig {
+            targets.push(DeployConfig {
                 chain: id,
                 chains: CHAINS.to_vec(),
                 governor: operator,
@@ -164,24 +177,33 @@ impl Net {
                 prove_window: PROVE_WINDOW,
                 genesis_final_root: encode::root(&final_root),
                 genesis_chain_root: encode::root(&chain_root),
-            };
-            let d = deploy(&provider, verifier.bytecode.clone(), &cfg)
-                .await
-                .expect("deploy");
-            let rollup = Rollup::new(d.rollup, provider.clone());
-            chains.push(Chain {
-                id,
-                anvil,
-                provider,
-                rollup,
             });
         }
+        let targets: Vec<_> = providers.iter().zip(targets).collect();
+        let deployments = deploy_network(&targets, verifier.bytecode.clone())
+            .await
+            .expect("deploy");
+        let domain = deployments[0].domain;
+        let state = NetworkState::genesis(&network(domain)).unwrap();
+        let chains = CHAINS
+            .iter()
+            .zip(anvils)
+            .zip(providers)
+            .zip(&deployments)
+            .map(|(((id, anvil), provider), d)| Chain {
+                id: *id,
+                anvil,
+                rollup: Rollup::new(d.rollup, provider.clone()),
+                provider,
+            })
+            .collect();
         Net {
             chains,
             oracles,
             auditor,
             state,
             network_id,
+            domain,
         }
     }
 

@@ -13,7 +13,7 @@ use jsonrpsee::server::ServerHandle;
 use rollup_auditor::service::Service;
 use rollup_auditor::store::AuditStore;
 use rollup_l1::bindings::Rollup;
-use rollup_l1::deploy::{DeployConfig, deploy};
+use rollup_l1::deploy::{DeployConfig, deploy_network};
 use rollup_l1::watcher::WatcherConfig;
 use rollup_l1::{encode, solc};
 use rollup_node::driver::Driver;
@@ -84,6 +84,11 @@ pub struct Devnet {
 }
 
 impl Devnet {
+    /// The dev wallet of `seed`, signing for this deployment.
+    pub fn wallet(&self, seed: u64) -> DevWallet {
+        DevWallet::new(seed).on(self.network.domain)
+    }
+
     pub async fn start(name: &str) -> Devnet {
         Self::start_with_window(name, PROVE_WINDOW).await
     }
@@ -121,9 +126,12 @@ impl Devnet {
             "BlockVerifier",
         )
         .unwrap();
-        let network = NetworkConfig {
+        // The genesis roots do not depend on the domain, which exists only once the contracts'
+        // addresses are known: the network gets the deployed domain below.
+        let mut network = NetworkConfig {
             chains: CHAINS.to_vec(),
             fee_account: DevWallet::new(0).address(),
+            domain: rollup_state::dev::TEST_DOMAIN,
         };
         let mut genesis = NetworkState::genesis(&network).unwrap();
         let final_root = genesis.final_root();
@@ -132,14 +140,14 @@ impl Devnet {
         // each commit.
         let auditor_key = PrivateKeySigner::random();
         let mut anvils = Vec::new();
-        let mut contracts = Vec::new();
+        let mut targets = Vec::new();
         for id in CHAINS {
             let anvil = Anvil::at(&anvil_bin)
                 .chain_id(1000 + id.0 as u64)
                 .args(["--code-size-limit", "24576"])
                 .spawn();
             let op = signer(&anvil, 0);
-            let cfg = DeployConfig {
+            targets.push(DeployConfig {
                 chain: id,
                 chains: CHAINS.to_vec(),
                 governor: op.address(),
@@ -155,13 +163,17 @@ impl Devnet {
                 prove_window,
                 genesis_final_root: encode::root(&final_root),
                 genesis_chain_root: encode::root(&genesis.chain_mut(id).unwrap().root()),
-            };
-            let d = deploy(&provider(&anvil, &op), verifier.bytecode.clone(), &cfg)
-                .await
-                .unwrap();
-            contracts.push(d.rollup);
+            });
             anvils.push(anvil);
         }
+        let providers: Vec<DynProvider> =
+            anvils.iter().map(|a| provider(a, &signer(a, 0))).collect();
+        let targets: Vec<_> = providers.iter().zip(targets).collect();
+        let deployments = deploy_network(&targets, verifier.bytecode.clone())
+            .await
+            .unwrap();
+        let contracts: Vec<Address> = deployments.iter().map(|d| d.rollup).collect();
+        network.domain = deployments[0].domain;
         let db = scratch.join("node.db");
         let _ = std::fs::remove_file(&db);
         let storage = Storage::connect(&format!("sqlite://{}", db.display()))
