@@ -11,12 +11,12 @@
 
 use rollup_auditor::recover::{Until, from_l1};
 use rollup_devnet::{
-    ALICE, CAPACITY, CAROL, CHAINS, Devnet, DevnetConfig, ScenarioOptions, account, network_config,
-    provider, scenario,
+    ALICE, CAPACITY, CAROL, CHAINS, Devnet, DevnetConfig, ScenarioOptions, account, key,
+    network_config, provider, scenario,
 };
 use rollup_sdk::Client;
 use rollup_types::tx::{L2Tx, Transfer};
-use rollup_types::{AccountId, Amount, ChainId, Nonce, TokenId};
+use rollup_types::{AccountId, Amount, ChainId, Nonce, PoolId, TokenId};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() {
@@ -209,12 +209,179 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     assert!(metrics.contains("rollup_chain_blocks"), "{metrics}");
     assert!(metrics.contains("rollup_l1_txs_sent_total"), "{metrics}");
 
+    // The rest of a user's operations through the wallet CLI, as alice: list the pools, quote,
+    // create a pool, add and remove liquidity, withdraw, request a full exit on L1 and claim.
+    let alice_key = hex::encode(key(&net.anvils[0], ALICE));
+    let cli = |args: Vec<String>| wallet_cli(&net, Some(alice_key.clone()), args);
+    let out = cli(words("pools --chain 1")).await.unwrap();
+    assert!(
+        out.contains("pool 0: token 0 on chain 1 <-> token 1 on chain 2"),
+        "{out}"
+    );
+    let quoted = client
+        .quote(ChainId(1), PoolId(0), ETH / 100)
+        .await
+        .unwrap();
+    let out = cli(words(&format!(
+        "quote --chain 1 --pool 0 --amount {}",
+        ETH / 100
+    )))
+    .await
+    .unwrap();
+    assert!(
+        out.contains(&format!("-> {quoted} of token 1 on chain 2")),
+        "{out}"
+    );
+    let before = account_on(&client, alice.address(), 1).await;
+    cli(words(
+        "create-pool --chain 1 --pool 1 --token 0 --peer-chain 3 --peer-token 0 --fee-bps 5 --wait sealed",
+    ))
+    .await
+    .unwrap();
+    for c in [ChainId(1), ChainId(3)] {
+        let half = client.pool(c, PoolId(1)).await.unwrap().unwrap();
+        assert_eq!((half.token, half.fee_bps, half.reserve()), (0, 5, 0));
+    }
+    cli(words(&format!(
+        "add-liquidity --chain 1 --pool 1 --amount {ETH} --min-shares 1 --wait sealed"
+    )))
+    .await
+    .unwrap();
+    let lp = TokenId::lp_share(PoolId(1));
+    let added = account_on(&client, alice.address(), 1).await;
+    let shares = added.balance(lp);
+    assert_eq!(shares, ETH - rollup_state::pool::MIN_LIQUIDITY);
+    assert_eq!(added.balance(TokenId(0)), before.balance(TokenId(0)) - ETH);
+    assert_eq!(
+        client
+            .pool(ChainId(1), PoolId(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .reserve(),
+        ETH
+    );
+    // Bad input: one line on stderr, a non-zero exit, nothing sent.
+    for (args, expected) in [
+        (
+            "remove-liquidity --chain 1 --pool 9 --min-out 1",
+            "error: no pool 9 on chain 1",
+        ),
+        (
+            &*format!(
+                "remove-liquidity --chain 1 --pool 1 --shares {} --min-out 1",
+                shares + 1
+            ),
+            "error: too few shares",
+        ),
+        (
+            "transfer --chain 1 --to 0x12 --token 0 --amount 1",
+            "error: invalid value '0x12' for '--to <TO>'",
+        ),
+        (
+            "create-pool --chain 1 --pool 0 --token 0 --peer-chain 2 --peer-token 1",
+            "error: pool 0 already exists on chain 1",
+        ),
+    ] {
+        let err = cli(words(args)).await.unwrap_err().to_string();
+        assert!(err.starts_with(expected), "{args}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args}: {err}");
+    }
+    let err = wallet_cli(&net, None, words("balance --chain 1"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("error: set ROLLUP_WALLET_KEY"), "{err}");
+    cli(words(
+        "remove-liquidity --chain 1 --pool 1 --min-out 1 --wait sealed",
+    ))
+    .await
+    .unwrap();
+    let removed = account_on(&client, alice.address(), 1).await;
+    // Every share burnt; the first deposit's locked minimum stays in the pool (its share price
+    // can never be inflated from a near-empty supply), so alice gets back all but that.
+    let locked = rollup_state::pool::MIN_LIQUIDITY;
+    assert_eq!(removed.balance(lp), 0);
+    assert_eq!(
+        removed.balance(TokenId(0)),
+        before.balance(TokenId(0)) - locked
+    );
+    assert_eq!(
+        client
+            .pool(ChainId(1), PoolId(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .reserve(),
+        locked
+    );
+    let a_l1 = alloy::primitives::Address::from(alice.address().0);
+    cli(words(&format!(
+        "withdraw --chain 1 --to {a_l1} --token 0 --amount {} --wait sealed",
+        ETH / 2
+    )))
+    .await
+    .unwrap();
+    let tusd_l2 = client
+        .account(alice.address(), ChainId(2))
+        .await
+        .unwrap()
+        .unwrap()
+        .balance(TokenId(1));
+    assert!(tusd_l2 > 0);
+    let (rpc2, contract2) = (net.anvils[1].endpoint(), net.contracts[1]);
+    let out = cli(words(&format!(
+        "full-exit --rpc {rpc2} --contract {contract2} --chain 2 --token 1 --wait executed"
+    )))
+    .await
+    .unwrap();
+    assert!(out.contains("queued on chain 2"), "{out}");
+    assert_eq!(
+        client
+            .account(alice.address(), ChainId(2))
+            .await
+            .unwrap()
+            .unwrap()
+            .balance(TokenId(1)),
+        0
+    );
+    // Both credited on L1 (the withdrawal's block is before the full exit's): claimed with the
+    // CLI, exactly what L2 held.
+    let tusd = rollup_l1::bindings::TestToken::new(
+        net.token,
+        provider(&net.anvils[1], &account(&net.anvils[1], ALICE)),
+    );
+    let l1_before = tusd.balanceOf(a_l1).call().await.unwrap();
+    cli(words(&format!(
+        "claim --rpc {rpc2} --contract {contract2} --token 1"
+    )))
+    .await
+    .unwrap();
+    let l1_after = tusd.balanceOf(a_l1).call().await.unwrap();
+    assert_eq!(l1_after - l1_before, alloy::primitives::U256::from(tusd_l2));
+    let chain1_l1 = net.l1(0, ALICE).unwrap();
+    assert_eq!(chain1_l1.pending(a_l1, 0).await.unwrap(), ETH / 2);
+    cli(words(&format!(
+        "claim --rpc {} --contract {} --token 0",
+        net.anvils[0].endpoint(),
+        net.contracts[0]
+    )))
+    .await
+    .unwrap();
+    assert_eq!(chain1_l1.pending(a_l1, 0).await.unwrap(), 0);
+    let alice_l2_eth = account_on(&client, alice.address(), 1)
+        .await
+        .balance(TokenId(0));
+    assert_eq!(
+        alice_l2_eth,
+        10 * ETH - 5 * ETH - ETH / 10 - ETH / 2 - locked
+    );
+
     // Exodus: the operator is gone. A deposit on chain 1 nobody processes expires (anvil's
     // clock moved past the 24 h priority expiry), anyone activates exodus mode there, and alice
     // leaves with her chain-1 ETH using nothing but L1 data and `rollup-auditor exit` (a friend,
     // anvil account 4, pays the gas; the funds go to alice's L1 wallet).
     net.stop_operator().await.unwrap();
-    let a_l1 = alloy::primitives::Address::from(alice.address().0);
     let c1 = net.l1(0, ALICE).unwrap();
     c1.deposit_eth(a_l1, ETH).await.unwrap();
     let chain1 = provider(&net.anvils[0], &account(&net.anvils[0], 4));
@@ -240,7 +407,6 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
             .status()
     );
     assert!(rollup1.exodusMode().call().await.unwrap());
-    let alice_l2_eth = 10 * ETH - 5 * ETH - ETH / 10;
     let before = chain1.get_balance(a_l1).await.unwrap();
     let printed = net.exit_with_tool(0, a_l1, 0, 4).await.unwrap();
     println!("{printed}");
@@ -250,4 +416,46 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     assert!(net.exit_with_tool(0, a_l1, 0, 4).await.is_err());
     drop(net);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+async fn account_on(
+    client: &Client,
+    who: rollup_crypto::Address,
+    chain: u8,
+) -> rollup_sdk::AccountInfo {
+    client.account(who, ChainId(chain)).await.unwrap().unwrap()
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+/// Runs `rollup-wallet` against the devnet's API with `key` (none: no key in the environment);
+/// stdout on success, stderr as the error otherwise.
+async fn wallet_cli(
+    net: &Devnet,
+    key: Option<String>,
+    args: Vec<String>,
+) -> anyhow::Result<String> {
+    let bin = rollup_devnet::binary("rollup-wallet", "ROLLUP_WALLET_BIN")?;
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.arg("--api")
+        .arg(format!("http://{}", net.api))
+        .args(&args)
+        .env_remove("ROLLUP_WALLET_KEY");
+    if let Some(k) = key {
+        cmd.env("ROLLUP_WALLET_KEY", k);
+    }
+    let out = cmd.output().await?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    if out.status.success() {
+        println!("rollup-wallet {}: {stdout}", args.join(" "));
+        Ok(stdout)
+    } else {
+        anyhow::ensure!(!out.status.success());
+        Err(anyhow::anyhow!(
+            "{}",
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        ))
+    }
 }

@@ -5,6 +5,8 @@
 //! | `rollup_submitTx` | canonical tx encoding, hex | tx hash, hex |
 //! | `rollup_account` | L1 address, chain id | `{id, nonce, pubkeyHash, balances: {token: amount}}` or null |
 //! | `rollup_pool` | chain id, pool id | `{token, peerChain, peerToken, feeBps, reserve, supply}` or null |
+//! | `rollup_pools` | chain id | `[{pool, token, peerChain, peerToken, feeBps, reserve, supply}]`: every pool half on the chain |
+//! | `rollup_priorityStatus` | chain id, serial | an L1 request (deposit, full exit) by its queue serial: `{status: "unknown"}` until the watcher stored it (confirmations), `{status: "queued", l1Block, hash}` until a block takes it, then `{status: "block", block, stages, hash}` |
 //! | `rollup_txStatus` | tx hash | `{status: "mempool", addedAt, expiresAt}` (Unix ms), `{status: "block", block, stages}`, `{status: "expired" \| "rejected", reason, at}` (it left the mempool unsealed: its lifetime ran out, or the rules refused it at sealing; kept `mempool.outcome_retention_secs`) or `{status: "unknown"}` |
 //! | `rollup_blockStatus` | block number | `{number, stages: {chain: stage}}` or null |
 //! | `rollup_status` | — | `{lastBlock, chains, domain (the deployment domain to sign for, hex), auditor: {state: notWatched \| unknown \| running \| halted, …}, halted}`: `halted` is true while the auditor has refused a block and every sender is stopped |
@@ -262,6 +264,45 @@ async fn tx_status(shared: &Shared, h: &[u8; 32]) -> Result<Value, ErrorObjectOw
     Ok(json!({"status": "unknown"}))
 }
 
+/// One pool half as the API shows it.
+fn pool_json(id: PoolId, p: &rollup_state::pool::PoolHalf) -> Value {
+    json!({
+        "pool": id.0,
+        "token": p.token.0,
+        "peerChain": p.peer_chain.0,
+        "peerToken": p.peer_token.0,
+        "feeBps": p.fee_bps,
+        "reserve": p.reserve.get().to_string(),
+        "supply": p.lp_supply.get().to_string(),
+    })
+}
+
+/// The `rollup_priorityStatus` answer: a request the watcher has not stored yet is unknown (its
+/// L1 block may lack confirmations), a stored one is queued until a block takes it, then it has
+/// the block's stages like any transaction.
+async fn priority_status(
+    shared: &Shared,
+    chain: ChainId,
+    serial: u64,
+) -> Result<Value, ErrorObjectOwned> {
+    let Some((bytes, l1_block)) = shared
+        .storage
+        .priority_op(chain.0, serial)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(json!({"status": "unknown"}));
+    };
+    let tx = rollup_types::tx::Tx::decode(&bytes).map_err(internal)?;
+    let hash = tx.hash().map_err(internal)?;
+    let mut status = tx_status(shared, &hash).await?;
+    if status["status"] == "unknown" {
+        status = json!({"status": "queued", "l1Block": l1_block});
+    }
+    status["hash"] = json!(format!("0x{}", hex::encode(hash)));
+    Ok(status)
+}
+
 fn hash_arg(s: &str) -> Result<[u8; 32], ErrorObjectOwned> {
     hex_arg(s, "hash")?
         .try_into()
@@ -321,14 +362,28 @@ pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
         let Some(p) = state.chain(chain).and_then(|c| c.pool(PoolId(pool))) else {
             return Ok::<Value, ErrorObjectOwned>(Value::Null);
         };
-        Ok(json!({
-            "token": p.token.0,
-            "peerChain": p.peer_chain.0,
-            "peerToken": p.peer_token.0,
-            "feeBps": p.fee_bps,
-            "reserve": p.reserve.get().to_string(),
-            "supply": p.lp_supply.get().to_string(),
-        }))
+        Ok(pool_json(PoolId(pool), p))
+    })
+    .expect("unique method name");
+    m.register_async_method("rollup_pools", |params, api, _| async move {
+        let (chain,): (u8,) = params
+            .parse()
+            .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+        let chain = chain_arg(chain, &api.shared)?;
+        let state = api.shared.state.lock().await;
+        let pools: Vec<Value> = state
+            .chain(chain)
+            .map(|c| c.pools().map(|(id, p)| pool_json(id, p)).collect())
+            .unwrap_or_default();
+        Ok::<Value, ErrorObjectOwned>(Value::Array(pools))
+    })
+    .expect("unique method name");
+    m.register_async_method("rollup_priorityStatus", |params, api, _| async move {
+        let (chain, serial): (u8, u64) = params
+            .parse()
+            .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+        let chain = chain_arg(chain, &api.shared)?;
+        priority_status(&api.shared, chain, serial).await
     })
     .expect("unique method name");
     m.register_async_method("rollup_txStatus", |params, api, _| async move {

@@ -308,6 +308,52 @@ async fn submit_and_query_with_clear_errors() {
         .await
         .unwrap();
     assert!(pool.is_null());
+    let pools: Value = client
+        .request("rollup_pools", rpc_params![1])
+        .await
+        .unwrap();
+    assert_eq!(pools, Value::Array(vec![]));
+    let e = call("rollup_pools", rpc_params![9]).await.unwrap_err();
+    assert_eq!(code_of(e).0, code::INVALID_PARAMS);
+    // L1 requests by their queue serial: alice's deposit is in block 1; a request the watcher
+    // stored but no block took yet is queued; one it has not seen is unknown.
+    let p: Value = client
+        .request("rollup_priorityStatus", rpc_params![1, 0])
+        .await
+        .unwrap();
+    assert_eq!(p["status"], "block");
+    assert_eq!(p["block"], 1);
+    assert_eq!(p["hash"], format!("0x{}", hex::encode(dep.hash().unwrap())));
+    let exit = Tx::FullExit(FullExit {
+        chain: ChainId(3),
+        serial_id: 0,
+        account: AccountId(1),
+        owner: alice.address(),
+        token: TokenId(0),
+    });
+    storage
+        .record_watch(
+            3,
+            &[(0, exit.encode().unwrap(), 7)],
+            "{\"next_block\":8,\"seen\":[]}",
+        )
+        .await
+        .unwrap();
+    let p: Value = client
+        .request("rollup_priorityStatus", rpc_params![3, 0])
+        .await
+        .unwrap();
+    assert_eq!(p["status"], "queued");
+    assert_eq!(p["l1Block"], 7);
+    assert_eq!(
+        p["hash"],
+        format!("0x{}", hex::encode(exit.hash().unwrap()))
+    );
+    let p: Value = client
+        .request("rollup_priorityStatus", rpc_params![3, 1])
+        .await
+        .unwrap();
+    assert_eq!(p["status"], "unknown");
     let e = call("rollup_quote", rpc_params![1, 0, "1000"])
         .await
         .unwrap_err();

@@ -120,13 +120,19 @@ pub fn block_jobs(
     Ok(jobs)
 }
 
-/// Proves a job with the keys of its shape.
+/// Proves a job with the keys of its shape, and checks the proof natively before anyone stores
+/// it: a witness that does not satisfy the circuit (a builder bug, a corrupt job) gives a proof
+/// no contract accepts, which must fail here, not on L1.
 pub fn prove_job(keys: &Keys, job: Job) -> Result<Proved, ProverError> {
-    match (job, &keys.shape) {
+    let proved = match (job, &keys.shape) {
         (Job::Chain(w), Shape::Chain { .. }) => prove_chain(keys, w),
         (Job::Binding(w), Shape::Binding { .. }) => prove_binding(keys, w),
         _ => Err(ProverError::WrongShape(keys.shape.clone())),
+    }?;
+    if !crate::verify(keys, &proved) {
+        return Err(ProverError::Unverified);
     }
+    Ok(proved)
 }
 
 impl Proved {

@@ -8,16 +8,22 @@
 //! * The only setup implemented is the **development setup**: deterministic, seeded from a public
 //!   constant, and therefore **insecure** — anyone can forge proofs for keys made this way. It is
 //!   refused unless the network is [`Network::Dev`]; production needs a multi-party ceremony.
+//! * Loading keys synthesises the circuit's constraint matrices once ([`R1cs`]); a proof then
+//!   synthesises only the witness (no constraints, no linear combinations) and reuses them,
+//!   where arkworks' one-call prover would rebuild and inline every matrix for each proof.
 //! * [`prove_chain`] proves one chain's part of a block; chains are independent, so they can be
 //!   proved in parallel or on different workers. [`prove_binding`] proves the block's binding.
 //! * [`job`]: a block's witness data as stored jobs ([`job::block_jobs`], [`job::Job::to_bytes`])
 //!   for workers elsewhere, proved by [`job::prove_job`] or the CLI's `prove` subcommand.
 
 use ark_bn254::{Bn254, Fr};
+use ark_ff::UniformRand;
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, SynthesisError, SynthesisMode,
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal,
+    R1CS_PREDICATE_LABEL, SynthesisError, SynthesisMode,
 };
+use ark_relations::utils::matrix::Matrix;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
 use rand_chacha::ChaCha20Rng;
@@ -50,6 +56,14 @@ pub enum ProverError {
     /// A cached key could not be decoded (corrupt or truncated file).
     #[error("key cache {0}: corrupt key file")]
     CorruptKey(PathBuf),
+    /// The witness synthesised to another number of variables than the keys' circuit, or to
+    /// another public input than the one claimed (a circuit bug, never a user's input).
+    #[error("witness synthesis disagrees with the circuit: {0}")]
+    Inconsistent(String),
+    /// The proof does not verify against its public input: the witness does not satisfy the
+    /// circuit.
+    #[error("the proof does not verify: the witness does not satisfy the circuit")]
+    Unverified,
     /// A witness was given to keys of another circuit shape.
     #[error("the witness does not fit keys of shape {0:?}")]
     WrongShape(Shape),
@@ -153,11 +167,33 @@ pub struct Keys {
     pub pvk: PreparedVerifyingKey<Bn254>,
     /// Hex fingerprint of the constraint matrices.
     pub fingerprint: String,
+    /// The constraint system the keys were made for.
+    pub r1cs: R1cs,
+}
+
+/// A circuit's constraint system without a witness: what the prover's witness map needs besides
+/// the assignment.
+pub struct R1cs {
+    /// The A, B and C matrices.
+    pub matrices: Vec<Matrix<Fr>>,
+    /// Instance variables, the constant one included.
+    pub num_inputs: usize,
+    /// Witness variables.
+    pub num_witness: usize,
+    /// Constraints.
+    pub num_constraints: usize,
 }
 
 /// SHA-256 over the circuit's constraint matrices (synthesised without a witness).
 pub fn fingerprint(shape: &Shape) -> Result<String, ProverError> {
+    Ok(synthesise(shape)?.0)
+}
+
+/// The shape's constraint system, synthesised as the setup does (inlined linear combinations),
+/// and its fingerprint.
+fn synthesise(shape: &Shape) -> Result<(String, R1cs), ProverError> {
     let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Setup);
     shape.blank().generate_constraints(cs.clone())?;
     cs.finalize();
@@ -165,7 +201,8 @@ pub fn fingerprint(shape: &Shape) -> Result<String, ProverError> {
     h.update(shape.name());
     h.update((cs.num_instance_variables() as u64).to_le_bytes());
     h.update((cs.num_witness_variables() as u64).to_le_bytes());
-    for (label, matrices) in cs.to_matrices()? {
+    let mut all = cs.to_matrices()?;
+    for (label, matrices) in &all {
         h.update(label.as_bytes());
         for m in matrices {
             h.update((m.len() as u64).to_le_bytes());
@@ -177,12 +214,20 @@ pub fn fingerprint(shape: &Shape) -> Result<String, ProverError> {
                         .serialize_compressed(&mut b)
                         .expect("serialising to memory");
                     h.update(&b);
-                    h.update((var as u64).to_le_bytes());
+                    h.update((*var as u64).to_le_bytes());
                 }
             }
         }
     }
-    Ok(hex::encode(&h.finalize()[..16]))
+    let r1cs = R1cs {
+        matrices: all
+            .remove(R1CS_PREDICATE_LABEL)
+            .ok_or(SynthesisError::PredicateNotFound)?,
+        num_inputs: cs.num_instance_variables(),
+        num_witness: cs.num_witness_variables(),
+        num_constraints: cs.num_constraints(),
+    };
+    Ok((hex::encode(&h.finalize()[..16]), r1cs))
 }
 
 fn spinner(msg: String) -> indicatif::ProgressBar {
@@ -209,7 +254,7 @@ impl Keys {
         if network != Network::Dev {
             return Err(ProverError::InsecureSetupRefused(network));
         }
-        let fp = fingerprint(&shape)?;
+        let (fp, r1cs) = synthesise(&shape)?;
         let base = cache_dir.join(format!("{}-{fp}", shape.name()));
         let (pk_path, vk_path) = (base.with_extension("pk"), base.with_extension("vk"));
         let (pk, vk) = if pk_path.exists() && vk_path.exists() {
@@ -247,6 +292,7 @@ impl Keys {
             vk,
             pvk,
             fingerprint: fp,
+            r1cs,
         })
     }
 }
@@ -268,9 +314,48 @@ pub struct Proved {
 }
 
 fn prove(keys: &Keys, circuit: Circuit, public_input: Fr) -> Result<Proved, ProverError> {
+    // The witness only: the matrices are the keys' (synthesised once at load).
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices: false,
+        generate_lc_assignments: false,
+    });
+    circuit.generate_constraints(cs.clone())?;
+    let r1cs = &keys.r1cs;
+    let assignment = {
+        let cs = cs
+            .borrow()
+            .ok_or_else(|| ProverError::Inconsistent("no constraint system".into()))?;
+        let (instance, witness) = (cs.instance_assignment()?, cs.witness_assignment()?);
+        if instance.len() != r1cs.num_inputs || witness.len() != r1cs.num_witness {
+            return Err(ProverError::Inconsistent(format!(
+                "{} instance and {} witness variables, the keys' circuit has {} and {}",
+                instance.len(),
+                witness.len(),
+                r1cs.num_inputs,
+                r1cs.num_witness
+            )));
+        }
+        if instance.get(1) != Some(&public_input) {
+            return Err(ProverError::Inconsistent(
+                "the synthesised public input differs from the witness's".into(),
+            ));
+        }
+        [instance, witness].concat()
+    };
     // Proof randomness must be unpredictable (zero knowledge), unlike the setup's.
     let mut rng = ChaCha20Rng::from_entropy();
-    let proof = Groth16::<Bn254>::prove(&keys.pk, circuit, &mut rng)?;
+    let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+        &keys.pk,
+        r,
+        s,
+        &r1cs.matrices,
+        r1cs.num_inputs,
+        r1cs.num_constraints,
+        &assignment,
+    )?;
     Ok(Proved {
         proof,
         public_input,

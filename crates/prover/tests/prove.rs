@@ -199,6 +199,17 @@ fn stored_jobs_prove_through_the_cli() {
         prove_job(chain_keys, Job::Chain(other)),
         Err(ProverError::ChainWitness(_))
     ));
+    // A job whose witness does not satisfy the circuit (chain 1's with another new root, the
+    // public input re-derived to match) gives a proof that does not verify: refused before it
+    // could be stored.
+    let Job::Chain(mut forged) = jobs[0].clone() else {
+        panic!("chain job first")
+    };
+    forged.new_root += rollup_crypto::Fr::from(1u64);
+    assert!(matches!(
+        prove_job(chain_keys, Job::Chain(forged)),
+        Err(ProverError::Unverified)
+    ));
     // The CLI proves chain 2's job and the binding job; the proofs verify natively with the
     // public inputs the witnesses define.
     let mut paths = Vec::new();

@@ -1,11 +1,24 @@
-//! L1 side of the wallet: deposits into a chain's rollup contract and claims of pending balances.
+//! L1 side of the wallet: deposits into a chain's rollup contract, full-exit requests, and claims
+//! of pending balances.
 
 use crate::SdkError;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolEvent;
 use rollup_l1::bindings::Rollup;
+use rollup_types::AccountId;
+use rollup_types::tx::Tx;
+
+/// A request queued on L1.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    /// Its serial in the chain's priority queue.
+    pub serial: u64,
+    /// The request as the rollup reads it (its hash is the transaction hash the API reports).
+    pub tx: Tx,
+}
 
 /// A chain's rollup contract as seen by the wallet's L1 key.
 pub struct Chain {
@@ -81,6 +94,46 @@ impl Chain {
         )
         .await?;
         Self::confirm(self.rollup.depositERC20(token, amount, to).send().await).await
+    }
+
+    /// Requests the full exit of `account`'s whole balance of `token` on this chain (the sender
+    /// must be the account's owner for the exit to pay anything): a priority request the
+    /// operator must include in order, or the chain enters exodus once it expires. Returns the
+    /// queued request (its serial for `Client::wait_priority`, its transaction for its hash).
+    pub async fn request_full_exit(
+        &self,
+        account: AccountId,
+        token: u16,
+    ) -> Result<Queued, SdkError> {
+        let receipt = self
+            .rollup
+            .requestFullExit(account.0, token)
+            .send()
+            .await
+            .map_err(|e| SdkError::Rejected {
+                code: 0,
+                message: e.to_string(),
+            })?
+            .get_receipt()
+            .await
+            .map_err(t)?;
+        if !receipt.status() {
+            return Err(SdkError::Rejected {
+                code: 0,
+                message: "the full-exit request reverted".into(),
+            });
+        }
+        let log = receipt
+            .inner
+            .logs()
+            .iter()
+            .find_map(|l| Rollup::PriorityRequestQueued::decode_log(&l.inner).ok())
+            .ok_or_else(|| t("no PriorityRequestQueued event in the receipt"))?;
+        let tx = Tx::decode(&log.op).map_err(t)?;
+        Ok(Queued {
+            serial: log.serialId,
+            tx,
+        })
     }
 
     /// The pending (claimable) balance of `owner` in `token`.

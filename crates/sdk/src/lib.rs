@@ -190,6 +190,8 @@ impl AccountInfo {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PoolInfo {
+    /// The pool id.
+    pub pool: u16,
     /// This half's token.
     pub token: u16,
     /// The other half's chain.
@@ -208,6 +210,11 @@ impl PoolInfo {
     /// The reserve.
     pub fn reserve(&self) -> u128 {
         self.reserve.parse().unwrap_or(0)
+    }
+
+    /// The LP shares outstanding.
+    pub fn supply(&self) -> u128 {
+        self.supply.parse().unwrap_or(0)
     }
 }
 
@@ -253,6 +260,45 @@ impl Client {
     pub async fn pool(&self, chain: ChainId, pool: PoolId) -> Result<Option<PoolInfo>, SdkError> {
         self.optional("rollup_pool", rpc_params![chain.0, pool.0])
             .await
+    }
+
+    /// Every pool half on `chain`.
+    pub async fn pools(&self, chain: ChainId) -> Result<Vec<PoolInfo>, SdkError> {
+        let v: serde_json::Value = self
+            .http
+            .request("rollup_pools", rpc_params![chain.0])
+            .await?;
+        serde_json::from_value(v).map_err(|e| SdkError::Transport(e.to_string()))
+    }
+
+    /// An L1 request's status by its queue serial on `chain`: `{"status": "unknown" | "queued" |
+    /// "block", …}` (`rollup_priorityStatus`).
+    pub async fn priority_status(
+        &self,
+        chain: ChainId,
+        serial: u64,
+    ) -> Result<serde_json::Value, SdkError> {
+        Ok(self
+            .http
+            .request("rollup_priorityStatus", rpc_params![chain.0, serial])
+            .await?)
+    }
+
+    /// Waits until the L1 request `serial` on `chain` is in a block that reached `stage` on every
+    /// chain; returns the block number. Unknown at first is normal (the node reads L1 after its
+    /// confirmations), so it waits until `timeout`.
+    pub async fn wait_priority(
+        &self,
+        chain: ChainId,
+        serial: u64,
+        stage: &str,
+        timeout: Duration,
+    ) -> Result<u32, SdkError> {
+        let what = format!("request {serial} on chain {chain}");
+        self.wait(&what, stage, timeout, None, || {
+            self.priority_status(chain, serial)
+        })
+        .await
     }
 
     /// A method answering an object or null.
@@ -350,6 +396,26 @@ impl Client {
         stage: &str,
         timeout: Duration,
     ) -> Result<u32, SdkError> {
+        // Unknown three times in a row, half a second apart: the node does not know it (never
+        // admitted, or its outcome is older than the node keeps).
+        self.wait(hash, stage, timeout, Some(3), || self.tx_status(hash))
+            .await
+    }
+
+    /// Polls `status` (a `rollup_txStatus`-shaped answer) until every chain's stage reaches
+    /// `stage`; gives up after `unknown_limit` unknown answers in a row, if any.
+    async fn wait<F, Fut>(
+        &self,
+        what: &str,
+        stage: &str,
+        timeout: Duration,
+        unknown_limit: Option<u32>,
+        status: F,
+    ) -> Result<u32, SdkError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<serde_json::Value, SdkError>>,
+    {
         const ORDER: [&str; 5] = ["sealed", "committed", "proven", "synced", "executed"];
         let want = ORDER
             .iter()
@@ -358,7 +424,7 @@ impl Client {
         let deadline = std::time::Instant::now() + timeout;
         let mut unknown = 0;
         loop {
-            let s = self.tx_status(hash).await?;
+            let s = status().await?;
             if s["status"] == "block"
                 && let Some(stages) = s["stages"].as_object()
                 && !stages.is_empty()
@@ -377,20 +443,18 @@ impl Client {
                     reason: s["reason"].as_str().unwrap_or_default().to_string(),
                 });
             }
-            // Unknown three times in a row, half a second apart: the node does not know it (never
-            // admitted, or its outcome is older than the node keeps).
             if s["status"] == "unknown" {
                 unknown += 1;
-                if unknown >= 3 {
+                if unknown_limit.is_some_and(|limit| unknown >= limit) {
                     return Err(SdkError::Invalid(format!(
-                        "transaction {hash} is unknown to the node"
+                        "transaction {what} is unknown to the node"
                     )));
                 }
             } else {
                 unknown = 0;
             }
             if std::time::Instant::now() >= deadline {
-                return Err(SdkError::Timeout(format!("{hash} to reach {stage}")));
+                return Err(SdkError::Timeout(format!("{what} to reach {stage}")));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

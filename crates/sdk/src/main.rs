@@ -8,11 +8,17 @@
 //! rollup-wallet change-pubkey --chain 1 [--wait executed]
 //! rollup-wallet transfer --chain 1 --to 0x… --token 0 --amount 1000 [--fee 10]
 //! rollup-wallet withdraw --chain 1 --to 0x… --token 0 --amount 1000 [--fee 10]
+//! rollup-wallet pools --chain 1
+//! rollup-wallet quote --chain 1 --pool 0 --amount 1000
+//! rollup-wallet create-pool --chain 1 --pool 1 --token 0 --peer-chain 2 --peer-token 1 [--fee-bps 30]
 //! rollup-wallet add-liquidity --chain 1 --pool 0 --amount 1000 [--min-shares 0]
+//! rollup-wallet remove-liquidity --chain 1 --pool 0 [--shares 500] --min-out 400
 //! rollup-wallet swap --chain 1 --pool 0 --amount 1000 --min-out 900
+//! rollup-wallet full-exit --rpc … --contract 0x… --chain 1 --token 0 [--wait executed]
 //! rollup-wallet status 0x<tx hash>
 //! rollup-wallet claim --rpc … --contract 0x… --token 0 --amount 1000
 //! ```
+//! Errors are one line on stderr and a non-zero exit status.
 //!
 //! `--wait STAGE` fails with the node's reason as soon as the transaction expires in the
 //! node's mempool (e.g. an earlier nonce never came) or is rejected at sealing; `status` prints
@@ -110,6 +116,45 @@ enum Command {
         #[arg(long)]
         amount: u128,
     },
+    /// Every pool half on a chain: tokens, reserves, LP supply, fee.
+    Pools {
+        /// Chain.
+        #[arg(long)]
+        chain: u8,
+    },
+    /// What a swap into a pool's half on `--chain` pays on the pool's other chain now.
+    Quote {
+        /// Chain of the input side.
+        #[arg(long)]
+        chain: u8,
+        /// Pool id.
+        #[arg(long)]
+        pool: u16,
+        /// Input amount (base units).
+        #[arg(long)]
+        amount: u128,
+    },
+    /// Create a pool: its first half on `--chain` (fee and nonce there), the other on
+    /// `--peer-chain`; both start empty.
+    CreatePool {
+        #[command(flatten)]
+        send: Send,
+        /// The new pool's id (unused on both chains).
+        #[arg(long)]
+        pool: u16,
+        /// Token of the half on `--chain`.
+        #[arg(long)]
+        token: u16,
+        /// Chain of the other half.
+        #[arg(long)]
+        peer_chain: u8,
+        /// Token of the other half.
+        #[arg(long)]
+        peer_token: u16,
+        /// Swap fee kept by the pool, basis points (at most 1000).
+        #[arg(long, default_value_t = 30)]
+        fee_bps: u16,
+    },
     /// Add one-coin liquidity to a pool's half on the chain.
     AddLiquidity {
         #[command(flatten)]
@@ -124,6 +169,20 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         min_shares: u128,
     },
+    /// Remove one-coin liquidity: burn LP shares of a pool's half on the chain for its token.
+    RemoveLiquidity {
+        #[command(flatten)]
+        send: Send,
+        /// Pool id.
+        #[arg(long)]
+        pool: u16,
+        /// Shares to burn (default: all this wallet holds in the half).
+        #[arg(long)]
+        shares: Option<u128>,
+        /// Fewest tokens accepted.
+        #[arg(long)]
+        min_out: u128,
+    },
     /// Swap across chains: pay on `--chain`, receive on the pool's other chain.
     Swap {
         #[command(flatten)]
@@ -137,6 +196,25 @@ enum Command {
         /// Least output accepted.
         #[arg(long)]
         min_out: u128,
+    },
+    /// Request on L1 the full exit of this wallet's whole balance of a token on a chain: the
+    /// operator must include it (or the chain enters exodus); claim the balance afterwards.
+    FullExit {
+        /// The chain's RPC endpoint.
+        #[arg(long)]
+        rpc: String,
+        /// The chain's rollup contract.
+        #[arg(long)]
+        contract: L1Address,
+        /// Rollup chain id of that contract.
+        #[arg(long)]
+        chain: u8,
+        /// Token id.
+        #[arg(long)]
+        token: u16,
+        /// Wait until the request's block reaches this stage on every chain.
+        #[arg(long)]
+        wait: Option<String>,
     },
     /// A transaction's status.
     Status {
@@ -196,8 +274,50 @@ async fn send_tx(client: &Client, tx: Tx, wait: Option<String>) -> anyhow::Resul
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors in one line too (help and version print as usual).
+        Err(e) if e.use_stderr() => {
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return std::process::ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// A pool half that must exist before anything is signed for it.
+async fn pool_half(
+    client: &Client,
+    chain: ChainId,
+    pool: u16,
+) -> anyhow::Result<rollup_sdk::PoolInfo> {
+    client
+        .pool(chain, PoolId(pool))
+        .await?
+        .with_context(|| format!("no pool {pool} on chain {chain}"))
+}
+
+fn stage_arg(stage: &Option<String>) -> anyhow::Result<()> {
+    if let Some(s) = stage {
+        anyhow::ensure!(
+            ["sealed", "committed", "proven", "synced", "executed"].contains(&s.as_str()),
+            "--wait {s}: one of sealed, committed, proven, synced, executed"
+        );
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let client = Client::new(&cli.api)?;
     match cli.command {
         Command::Address => {
@@ -250,6 +370,65 @@ async fn main() -> anyhow::Result<()> {
             chain.claim(owner, token, amount).await?;
             println!("claimed {amount} of token {token} to {owner}");
         }
+        Command::Pools { chain } => {
+            let chain = ChainId::new(chain)?;
+            let pools = client.pools(chain).await?;
+            if pools.is_empty() {
+                println!("no pools on chain {chain}");
+            }
+            for p in pools {
+                println!(
+                    "pool {}: token {} on chain {chain} <-> token {} on chain {}, reserve {}, LP supply {}, fee {} bps",
+                    p.pool, p.token, p.peer_token, p.peer_chain, p.reserve, p.supply, p.fee_bps
+                );
+            }
+        }
+        Command::Quote {
+            chain,
+            pool: id,
+            amount,
+        } => {
+            let chain = ChainId::new(chain)?;
+            let half = pool_half(&client, chain, id).await?;
+            let out = client.quote(chain, PoolId(id), amount).await?;
+            println!(
+                "{amount} of token {} on chain {chain} -> {out} of token {} on chain {}",
+                half.token, half.peer_token, half.peer_chain
+            );
+        }
+        Command::FullExit {
+            rpc,
+            contract,
+            chain,
+            token,
+            wait,
+        } => {
+            stage_arg(&wait)?;
+            let k = key()?;
+            let w = Wallet::from_eth_key(&k)?;
+            let chain = ChainId::new(chain)?;
+            let token = TokenId::new(token)?;
+            let account = client
+                .account(w.address(), chain)
+                .await?
+                .with_context(|| format!("{} has no account on chain {chain}", w.address()))?;
+            let queued = rollup_sdk::l1::Chain::new(&rpc, contract, &k)?
+                .request_full_exit(AccountId(account.id), token.0)
+                .await?;
+            let hash = hex::encode(queued.tx.hash()?);
+            println!(
+                "full exit of account {} token {token} queued on chain {chain} as request {} (tx 0x{hash})",
+                account.id, queued.serial
+            );
+            if let Some(stage) = wait {
+                let block = client
+                    .wait_priority(chain, queued.serial, &stage, Duration::from_secs(3600))
+                    .await?;
+                println!(
+                    "block {block}: {stage} on every chain; claim the balance on chain {chain}"
+                );
+            }
+        }
         Command::Status { hash } => {
             println!(
                 "{}",
@@ -262,10 +441,13 @@ async fn main() -> anyhow::Result<()> {
                 Command::ChangePubkey { send }
                 | Command::Transfer { send, .. }
                 | Command::Withdraw { send, .. }
+                | Command::CreatePool { send, .. }
                 | Command::AddLiquidity { send, .. }
+                | Command::RemoveLiquidity { send, .. }
                 | Command::Swap { send, .. } => (send.chain, send.fee, send.wait.clone()),
                 _ => unreachable!("handled above"),
             };
+            stage_arg(&wait)?;
             let chain = ChainId::new(chain)?;
             let account = client
                 .account(w.address(), chain)
@@ -307,40 +489,103 @@ async fn main() -> anyhow::Result<()> {
                     }),
                     &domain,
                 )?,
+                Command::CreatePool {
+                    pool: pid,
+                    token,
+                    peer_chain,
+                    peer_token,
+                    fee_bps,
+                    ..
+                } => {
+                    let peer_chain = ChainId::new(peer_chain)?;
+                    for c in [chain, peer_chain] {
+                        anyhow::ensure!(
+                            client.pool(c, PoolId(pid)).await?.is_none(),
+                            "pool {pid} already exists on chain {c}"
+                        );
+                    }
+                    w.sign(
+                        L2Tx::CreatePool(CreatePool {
+                            chain,
+                            account: id,
+                            pool: PoolId(pid),
+                            token: TokenId::new(token)?,
+                            peer_chain,
+                            peer_token: TokenId::new(peer_token)?,
+                            fee_bps,
+                            fee: amt(fee)?,
+                            nonce,
+                        }),
+                        &domain,
+                    )?
+                }
+                Command::RemoveLiquidity {
+                    pool: pid,
+                    shares,
+                    min_out,
+                    ..
+                } => {
+                    pool_half(&client, chain, pid).await?;
+                    let held = account.balance(TokenId::lp_share(PoolId(pid)));
+                    let shares = shares.unwrap_or(held);
+                    anyhow::ensure!(shares > 0, "no LP shares of pool {pid} on chain {chain}");
+                    anyhow::ensure!(
+                        shares <= held,
+                        "too few shares: {held} of pool {pid} held on chain {chain}, {shares} to burn"
+                    );
+                    w.sign(
+                        L2Tx::RemoveLiquidity(RemoveLiquidity {
+                            chain,
+                            account: id,
+                            pool: PoolId(pid),
+                            shares: amt(shares)?,
+                            min_out: amt(min_out)?,
+                            fee: amt(fee)?,
+                            nonce,
+                        }),
+                        &domain,
+                    )?
+                }
                 Command::AddLiquidity {
                     pool,
                     amount,
                     min_shares,
                     ..
-                } => w.sign(
-                    L2Tx::AddLiquidity(AddLiquidity {
-                        chain,
-                        account: id,
-                        pool: PoolId(pool),
-                        amount: amt(amount)?,
-                        min_shares: amt(min_shares)?,
-                        fee: amt(fee)?,
-                        nonce,
-                    }),
-                    &domain,
-                )?,
+                } => {
+                    pool_half(&client, chain, pool).await?;
+                    w.sign(
+                        L2Tx::AddLiquidity(AddLiquidity {
+                            chain,
+                            account: id,
+                            pool: PoolId(pool),
+                            amount: amt(amount)?,
+                            min_shares: amt(min_shares)?,
+                            fee: amt(fee)?,
+                            nonce,
+                        }),
+                        &domain,
+                    )?
+                }
                 Command::Swap {
                     pool,
                     amount,
                     min_out,
                     ..
-                } => w.sign(
-                    L2Tx::Swap(Swap {
-                        chain,
-                        account: id,
-                        pool: PoolId(pool),
-                        amount_in: amt(amount)?,
-                        min_out: amt(min_out)?,
-                        fee: amt(fee)?,
-                        nonce,
-                    }),
-                    &domain,
-                )?,
+                } => {
+                    pool_half(&client, chain, pool).await?;
+                    w.sign(
+                        L2Tx::Swap(Swap {
+                            chain,
+                            account: id,
+                            pool: PoolId(pool),
+                            amount_in: amt(amount)?,
+                            min_out: amt(min_out)?,
+                            fee: amt(fee)?,
+                            nonce,
+                        }),
+                        &domain,
+                    )?
+                }
                 _ => unreachable!("handled above"),
             };
             send_tx(&client, tx, wait).await?;

@@ -356,6 +356,20 @@ impl Storage {
             .collect()
     }
 
+    /// One priority request of a chain: (tx, L1 block), if the watcher stored it.
+    pub async fn priority_op(&self, chain: u8, serial: u64) -> Result<Option<(Vec<u8>, u64)>> {
+        sqlx::query("SELECT tx, l1_block FROM priority_ops WHERE chain = $1 AND serial = $2")
+            .bind(chain as i64)
+            .bind(serial as i64)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| {
+                let block: i64 = r.try_get(1)?;
+                Ok((r.try_get(0)?, block as u64))
+            })
+            .transpose()
+    }
+
     // ---- blocks ----------------------------------------------------------------------------
 
     /// Stores a sealed block and its `Sealed` stage on every chain, atomically.
