@@ -42,12 +42,13 @@ impl Chain {
         })
     }
 
+    /// Sends, waits for the receipt, and refuses a reverted transaction.
     async fn confirm(
         call: Result<
             alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
             alloy::contract::Error,
         >,
-    ) -> Result<(), SdkError> {
+    ) -> Result<alloy::rpc::types::TransactionReceipt, SdkError> {
         let receipt = call
             .map_err(|e| SdkError::Rejected {
                 code: 0,
@@ -62,7 +63,7 @@ impl Chain {
                 message: "the L1 transaction reverted".into(),
             });
         }
-        Ok(())
+        Ok(receipt)
     }
 
     /// Deposits `wei` of ETH to the L2 account of `to`.
@@ -75,6 +76,7 @@ impl Chain {
                 .await,
         )
         .await
+        .map(|_| ())
     }
 
     /// Deposits `amount` of the ERC-20 `token` (approving the rollup contract first) to the L2
@@ -93,7 +95,9 @@ impl Chain {
                 .await,
         )
         .await?;
-        Self::confirm(self.rollup.depositERC20(token, amount, to).send().await).await
+        Self::confirm(self.rollup.depositERC20(token, amount, to).send().await)
+            .await
+            .map(|_| ())
     }
 
     /// Requests the full exit of `account`'s whole balance of `token` on this chain (the sender
@@ -105,24 +109,8 @@ impl Chain {
         account: AccountId,
         token: u16,
     ) -> Result<Queued, SdkError> {
-        let receipt = self
-            .rollup
-            .requestFullExit(account.0, token)
-            .send()
-            .await
-            .map_err(|e| SdkError::Rejected {
-                code: 0,
-                message: e.to_string(),
-            })?
-            .get_receipt()
-            .await
-            .map_err(t)?;
-        if !receipt.status() {
-            return Err(SdkError::Rejected {
-                code: 0,
-                message: "the full-exit request reverted".into(),
-            });
-        }
+        let receipt =
+            Self::confirm(self.rollup.requestFullExit(account.0, token).send().await).await?;
         let log = receipt
             .inner
             .logs()
@@ -154,6 +142,7 @@ impl Chain {
                 .await,
         )
         .await
+        .map(|_| ())
     }
 
     /// The provider's view of an L1 balance.
