@@ -7,7 +7,7 @@
 # Installs the pinned npm tools if missing; development keys are cached in .data/keys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x node_modules/.bin/anvil ] && [ -d node_modules/solc ] || npm ci --no-audit --no-fund
+[ -x node_modules/.bin/anvil ] && [ -d node_modules/solc ] && [ -x node_modules/.bin/esbuild ] || npm ci --no-audit --no-fund
 # The devnet runs the node and the oracles (rollup-node) and the auditor (rollup-auditor) as
 # processes of the binaries beside it.
 cargo build --release -p rollup-node -p rollup-auditor -p rollup-devnet

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # The test command: installs the pinned npm tools (anvil, solcjs), then formatting, lints and every
-# test of the workspace. Needs a Rust toolchain and Node/npm; installs PostgreSQL (Debian) if missing.
+# test of the workspace. Needs a Rust toolchain and Node/npm; installs PostgreSQL and Chromium
+# (Debian) if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== npm ci (anvil, forge, solcjs; pinned in package-lock.json)"
+echo "== npm ci (anvil, forge, solcjs, the explorer's TypeScript, esbuild and Playwright; pinned in package-lock.json)"
 npm ci --no-audit --no-fund
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "== installing PostgreSQL (Debian package; the storage tests start their own server)"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
-  fi
+# Debian packages the tests need: PostgreSQL (the storage tests start their own server) and
+# Chromium (the explorer's browser tests, driven by Playwright).
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]} (Debian packages)"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
+
+echo "== explorer: type check and bundle (TypeScript, esbuild)"
+npm run --silent build:explorer
 
 echo "== forge test (Solidity unit tests, offline through the solcjs wrapper)"
 scripts/forge-test.sh

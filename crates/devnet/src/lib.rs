@@ -146,6 +146,29 @@ pub fn binary(name: &str, env: &str) -> anyhow::Result<PathBuf> {
         })
 }
 
+/// Builds the explorer's pages (`npm run build:explorer`: type check, bundle) into
+/// `explorer/dist`, which the node's API serves; returns that directory.
+pub fn build_explorer() -> anyhow::Result<PathBuf> {
+    let repo = rollup_l1::solc::repo_root();
+    anyhow::ensure!(
+        repo.join("node_modules/.bin/esbuild").exists(),
+        "the explorer's build tools are missing: run `npm ci` in {}",
+        repo.display()
+    );
+    let out = std::process::Command::new("npm")
+        .args(["run", "--silent", "build:explorer"])
+        .current_dir(&repo)
+        .output()
+        .context("running npm")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "npm run build:explorer failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(repo.join("explorer/dist"))
+}
+
 /// `addr`, or a free port on its host when its port is 0 (the processes need a concrete one).
 fn concrete(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
     if addr.port() != 0 {
@@ -338,6 +361,11 @@ impl Devnet {
             fees: Vec::new(),
             auditor_url: Some(format!("http://{auditor_api}")),
             auditor_address: Some(auditor_key.address().to_string()),
+            explorer_dir: Some(build_explorer()?),
+            // One node server: the same name across its restarts (--crash-node), so it takes
+            // its keeper lease back at once instead of waiting for it to expire.
+            node_id: Some("devnet-node".into()),
+            lease_ms: 10_000,
         };
         let auditor_config = AuditorConfig {
             database_url: format!("sqlite://{}", data_dir.join("auditor.db").display()),
@@ -417,7 +445,7 @@ impl Devnet {
         ));
         net.start_node().await?;
         progress(&format!(
-            "node: rollup-node run (state keeper, prover worker, 3 chain drivers), API at http://{api}, metrics at http://{metrics}/metrics, log {}",
+            "node: rollup-node run (state keeper, prover worker, 3 chain drivers), API at http://{api}, explorer at http://{api}/, metrics at http://{metrics}/metrics, log {}",
             net.node_log().display()
         ));
         Ok(net)

@@ -66,7 +66,8 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     say(&format!(
-        "serving; API at http://{} — Ctrl-C to stop (the chains stop with it)",
+        "serving; explorer at http://{0}/ (open it in a browser), API at http://{0} — Ctrl-C to \
+         stop (the chains stop with it)",
         net.api
     ));
     loop {

@@ -222,14 +222,15 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
         .quote(ChainId(1), PoolId(0), ETH / 100)
         .await
         .unwrap();
-    let out = cli(words(&format!(
-        "quote --chain 1 --pool 0 --amount {}",
-        ETH / 100
-    )))
-    .await
-    .unwrap();
+    // Amounts in token units (ETH 18 decimals, TUSD 6: the contracts' registered tokens).
+    let out = cli(words("quote --chain 1 --pool 0 --amount 0.01"))
+        .await
+        .unwrap();
     assert!(
-        out.contains(&format!("-> {quoted} of token 1 on chain 2")),
+        out.starts_with(&format!(
+            "0.01 ETH on chain 1 -> {} TUSD on chain 2 ({quoted} base units)",
+            rollup_sdk::units::format_units(quoted, 6)
+        )),
         "{out}"
     );
     let before = account_on(&client, alice.address(), 1).await;
@@ -242,9 +243,9 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
         let half = client.pool(c, PoolId(1)).await.unwrap().unwrap();
         assert_eq!((half.token, half.fee_bps, half.reserve()), (0, 5, 0));
     }
-    cli(words(&format!(
-        "add-liquidity --chain 1 --pool 1 --amount {ETH} --min-shares 1 --wait sealed"
-    )))
+    cli(words(
+        "add-liquidity --chain 1 --pool 1 --amount 1 --min-shares 1 --wait sealed",
+    ))
     .await
     .unwrap();
     let lp = TokenId::lp_share(PoolId(1));
@@ -282,6 +283,18 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
             "create-pool --chain 1 --pool 0 --token 0 --peer-chain 2 --peer-token 1",
             "error: pool 0 already exists on chain 1",
         ),
+        (
+            "transfer --chain 2 --to 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --token 1 --amount 1.0000001",
+            "error: TUSD on chain 2: invalid: amount \"1.0000001\": the token has 6 decimals",
+        ),
+        (
+            "withdraw --chain 1 --to 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --token 0 --amount 1,5",
+            "error: ETH on chain 1: invalid: amount \"1,5\": not a decimal number",
+        ),
+        (
+            "transfer --chain 1 --to 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --token 7 --amount 1",
+            "error: invalid: no token 7 on chain 1",
+        ),
     ] {
         let err = cli(words(args)).await.unwrap_err().to_string();
         assert!(err.starts_with(expected), "{args}: {err}");
@@ -293,7 +306,7 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
         .to_string();
     assert!(err.starts_with("error: set ROLLUP_WALLET_KEY"), "{err}");
     cli(words(
-        "remove-liquidity --chain 1 --pool 1 --min-out 1 --wait sealed",
+        "remove-liquidity --chain 1 --pool 1 --min-out 0.9 --wait sealed",
     ))
     .await
     .unwrap();
@@ -317,8 +330,7 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     );
     let a_l1 = alloy::primitives::Address::from(alice.address().0);
     cli(words(&format!(
-        "withdraw --chain 1 --to {a_l1} --token 0 --amount {} --wait sealed",
-        ETH / 2
+        "withdraw --chain 1 --to {a_l1} --token 0 --amount 0.5 --wait sealed"
     )))
     .await
     .unwrap();
@@ -369,12 +381,38 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     .await
     .unwrap();
     assert_eq!(chain1_l1.pending(a_l1, 0).await.unwrap(), 0);
+    // The explorer in a real browser (Debian's Chromium, headless, driven by Playwright): the
+    // network page, a deposit's balance change and a transfer followed to executed on every
+    // chain without a reload, a quote, search errors, a screenshot of each page
+    // (explorer/tests/browser.test.mjs). Its deposit and transfer are checked here too.
+    let carol_before = account_on(&client, carol.address(), 1)
+        .await
+        .balance(TokenId(0));
+    let alice3_before = account_on(&client, alice.address(), 3)
+        .await
+        .balance(TokenId(0));
+    let printed = browser_tests(&net, &alice_key, carol.address())
+        .await
+        .unwrap();
+    println!("{printed}");
+    assert_eq!(
+        account_on(&client, carol.address(), 1)
+            .await
+            .balance(TokenId(0)),
+        carol_before + BROWSER_TRANSFER
+    );
+    assert_eq!(
+        account_on(&client, alice.address(), 3)
+            .await
+            .balance(TokenId(0)),
+        alice3_before + BROWSER_DEPOSIT
+    );
     let alice_l2_eth = account_on(&client, alice.address(), 1)
         .await
         .balance(TokenId(0));
     assert_eq!(
         alice_l2_eth,
-        10 * ETH - 5 * ETH - ETH / 10 - ETH / 2 - locked
+        10 * ETH - 5 * ETH - ETH / 10 - ETH / 2 - locked - BROWSER_TRANSFER
     );
 
     // Exodus: the operator is gone. A deposit on chain 1 nobody processes expires (anvil's
@@ -424,6 +462,50 @@ async fn account_on(
     chain: u8,
 ) -> rollup_sdk::AccountInfo {
     client.account(who, ChainId(chain)).await.unwrap().unwrap()
+}
+
+/// What the browser test transfers (alice to carol, chain 1) and deposits (alice, chain 3), in
+/// wei: its own constants, checked against the L2 balances afterwards.
+const BROWSER_TRANSFER: u128 = 1_000_000_000_000_000;
+const BROWSER_DEPOSIT: u128 = 2_000_000_000_000_000;
+
+/// Runs the explorer's browser tests (`node --test explorer/tests/`) against the devnet, as
+/// alice; their output, or an error with it.
+async fn browser_tests(
+    net: &Devnet,
+    alice_key: &str,
+    carol: rollup_crypto::Address,
+) -> anyhow::Result<String> {
+    let repo = rollup_l1::solc::repo_root();
+    let out = tokio::process::Command::new("node")
+        .args(["--test", "--test-reporter=spec", "explorer/tests/"])
+        .current_dir(&repo)
+        .env("EXPLORER_URL", format!("http://{}/", net.api))
+        .env(
+            "WALLET_BIN",
+            rollup_devnet::binary("rollup-wallet", "ROLLUP_WALLET_BIN")?,
+        )
+        .env("WALLET_KEY", alice_key)
+        .env("CAROL", format!("0x{}", hex::encode(carol.0)))
+        .env("TRANSFER_WEI", BROWSER_TRANSFER.to_string())
+        .env("DEPOSIT_WEI", BROWSER_DEPOSIT.to_string())
+        .env("DEPOSIT_RPC", net.anvils[2].endpoint())
+        .env("DEPOSIT_CONTRACT", net.contracts[2].to_string())
+        .env("SCREENSHOTS", repo.join("docs/screenshots"))
+        .output()
+        .await?;
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    anyhow::ensure!(out.status.success(), "browser tests failed:\n{printed}");
+    // They skip themselves without a devnet's environment: here, none may.
+    anyhow::ensure!(
+        printed.contains("skipped 0"),
+        "browser tests skipped or failed:\n{printed}"
+    );
+    Ok(printed)
 }
 
 fn words(s: &str) -> Vec<String> {

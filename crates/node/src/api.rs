@@ -16,6 +16,10 @@
 //! | `rollup_subscribeBlocks` (WebSocket) | — | notifications `rollup_block`: `{number, stages}` on every stage change |
 //! | `rollup_subscribeTx` (WebSocket) | tx hash | notifications `rollup_tx`: the `rollup_txStatus` answer on every change, until executed on every chain, expired or rejected |
 //!
+//! The explorer's methods (`rollup_network`, `rollup_tokens`, `rollup_blocks`, `rollup_block`,
+//! `rollup_tx`, `rollup_accountInfo`) are listed in [`crate::explorer`]; the same server
+//! answers a plain `GET` with the explorer's pages ([`crate::web`]).
+//!
 //! Every rejection is a JSON-RPC error with a stable code: `-32602` malformed params, `-32010`
 //! malformed transaction, `-32011` transaction refused by the rules (bad signature, nonce,
 //! balance, unknown account, token or pool — the message says which), `-32012` already known,
@@ -84,11 +88,11 @@ fn count(result: &'static str) {
     metrics::counter!(crate::metrics::API_SUBMISSIONS, "result" => result).increment(1);
 }
 
-fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(code, msg.into(), None::<()>)
 }
 
-fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
     tracing::error!(error = %e, "api internal error");
     err(code::INTERNAL, "internal error")
 }
@@ -109,7 +113,7 @@ fn chain_arg(v: u8, shared: &Shared) -> Result<ChainId, ErrorObjectOwned> {
     Ok(c)
 }
 
-fn stage_name(s: Stage) -> &'static str {
+pub(crate) fn stage_name(s: Stage) -> &'static str {
     match s {
         Stage::Sealed => "sealed",
         Stage::Committed => "committed",
@@ -119,7 +123,7 @@ fn stage_name(s: Stage) -> &'static str {
     }
 }
 
-async fn stages_json(shared: &Shared, n: u32) -> Result<Value, ErrorObjectOwned> {
+pub(crate) async fn stages_json(shared: &Shared, n: u32) -> Result<Value, ErrorObjectOwned> {
     let stages = shared.storage.stages(n).await.map_err(internal)?;
     Ok(Value::Object(
         stages
@@ -243,16 +247,10 @@ fn amount_arg(s: &str, what: &str) -> Result<Amount, ErrorObjectOwned> {
         .and_then(|v| Amount::new(v).map_err(|e| err(code::INVALID_PARAMS, format!("{what}: {e}"))))
 }
 
-/// The `rollup_txStatus` answer for `h`.
+/// The `rollup_txStatus` answer for `h` (sealed transactions by the block index, not a scan).
 async fn tx_status(shared: &Shared, h: &[u8; 32]) -> Result<Value, ErrorObjectOwned> {
-    let found = {
-        let blocks = shared.blocks.lock().await;
-        blocks
-            .iter()
-            .find(|(_, b)| b.txs.iter().any(|t| t.hash().ok().as_ref() == Some(h)))
-            .map(|(n, _)| *n)
-    };
-    if let Some(n) = found {
+    if let Some((place, _)) = shared.storage.indexed_tx(h).await.map_err(internal)? {
+        let n = place.number;
         return Ok(json!({"status": "block", "block": n, "stages": stages_json(shared, n).await?}));
     }
     if let Some(t) = shared.storage.pool_timing(h).await.map_err(internal)? {
@@ -303,7 +301,7 @@ async fn priority_status(
     Ok(status)
 }
 
-fn hash_arg(s: &str) -> Result<[u8; 32], ErrorObjectOwned> {
+pub(crate) fn hash_arg(s: &str) -> Result<[u8; 32], ErrorObjectOwned> {
     hex_arg(s, "hash")?
         .try_into()
         .map_err(|_| err(code::INVALID_PARAMS, "hash: 32 bytes"))
@@ -558,17 +556,24 @@ pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
         }))
     })
     .expect("unique method name");
+    crate::explorer::register(&mut m);
     m
 }
 
-/// Serves the API on `addr` (HTTP and WebSocket) with the fee policy `fees`; returns the bound
-/// address and the handle.
+/// Serves the API on `addr` (HTTP and WebSocket) with the fee policy `fees`, and the
+/// explorer's pages from `explorer` (`crate::web`); returns the bound address and the handle.
 pub async fn serve(
     shared: Arc<Shared>,
     fees: FeePolicy,
     addr: SocketAddr,
+    explorer: Option<std::path::PathBuf>,
 ) -> anyhow::Result<(SocketAddr, ServerHandle)> {
-    let server = Server::builder().build(addr).await?;
+    let server = Server::builder()
+        .set_http_middleware(
+            tower::ServiceBuilder::new().layer(crate::web::StaticFiles::new(explorer)),
+        )
+        .build(addr)
+        .await?;
     let bound = server.local_addr()?;
     let handle = server.start(module(shared, fees));
     tracing::info!(%bound, "API listening");

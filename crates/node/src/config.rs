@@ -70,6 +70,18 @@ pub struct NodeConfig {
     /// The auditor's signing address: only its approvals let a block be committed.
     #[serde(default)]
     pub auditor_address: Option<String>,
+    /// This server's name among the node servers sharing the database (the holder of the
+    /// leases it takes: `crate::lead`); unique per server. Default: host name and process id.
+    #[serde(default)]
+    pub node_id: Option<String>,
+    /// Lifetime of a leadership lease (ms): the leader renews it every round; a standby takes
+    /// over this long after the leader's last renewal.
+    #[serde(default = "default_lease_ms")]
+    pub lease_ms: u64,
+    /// The explorer's built pages (`explorer/dist`, made by `npm run build:explorer`), served
+    /// by the API at `/`; none: the API serves no pages.
+    #[serde(default)]
+    pub explorer_dir: Option<PathBuf>,
 }
 
 fn default_metrics_addr() -> String {
@@ -91,6 +103,9 @@ fn default_max_txs() -> usize {
 }
 fn default_poll_ms() -> u64 {
     300
+}
+fn default_lease_ms() -> u64 {
+    10_000
 }
 
 impl NodeConfig {
@@ -124,6 +139,18 @@ impl NodeConfig {
             self.capacity
         );
         anyhow::ensure!(self.max_txs > 0, "max_txs must be positive");
+        anyhow::ensure!(
+            self.lease_ms > 2 * self.seal_interval_ms.max(self.poll_ms),
+            "lease_ms {} must exceed twice the round interval (seal_interval_ms, poll_ms): a \
+             leader renews its lease once a round",
+            self.lease_ms
+        );
+        if let Some(id) = &self.node_id {
+            anyhow::ensure!(
+                !id.is_empty() && id.len() <= 64,
+                "node_id: 1 to 64 characters"
+            );
+        }
         self.mempool.validate(self.max_txs)?;
         crate::fees::FeePolicy::new(&self.fees)?;
         self.api_addr

@@ -16,7 +16,7 @@ use crate::Shared;
 use crate::gate::Gate;
 use crate::store::DbTxStore;
 use alloy::primitives::{Address, Bytes, U256};
-use alloy::providers::DynProvider;
+use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use rollup_l1::L1Error;
@@ -26,7 +26,7 @@ use rollup_l1::sender::{Sender, SenderConfig, TxStatus};
 use rollup_l1::watcher::{Cursor, Event, Watcher, WatcherConfig};
 use rollup_prover::Proved;
 use rollup_prover::verifier::proof_words;
-use rollup_storage::Stage;
+use rollup_storage::{L1Chain, Stage, StageTx, Token};
 use rollup_types::ChainId;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,7 +46,14 @@ pub struct Driver {
     genesis: Rollup::StoredBlockInfo,
     refused: HashMap<String, Instant>,
     gate: Arc<Gate>,
+    /// When the chain's L1 facts were last read ([`Driver::refresh_facts`]).
+    facts_at: Option<Instant>,
+    /// Tokens already read (the contract's `tokenCount` then).
+    tokens_known: u16,
 }
+
+/// How often a driver reads its chain's L1 facts (oracle set, tokens) again.
+const FACTS_EVERY: Duration = Duration::from_secs(30);
 
 impl Driver {
     /// A driver of the rollup contract at `contract` on `chain`, sending as `operator`, committing
@@ -88,6 +95,8 @@ impl Driver {
             sender,
             refused: HashMap::new(),
             gate,
+            facts_at: None,
+            tokens_known: 0,
         })
     }
 
@@ -105,6 +114,10 @@ impl Driver {
             if batch.cursor == self.cursor {
                 return Ok(());
             }
+            let Some(stage_txs) = self.stage_txs(&batch.events).await else {
+                // A receipt not available yet: the batch is read again next round.
+                return Ok(());
+            };
             let ops: Vec<(u64, Vec<u8>, u64)> = batch
                 .events
                 .iter()
@@ -119,10 +132,128 @@ impl Driver {
                 .collect();
             self.shared
                 .storage
-                .record_watch(self.chain.0, &ops, &serde_json::to_string(&batch.cursor)?)
+                .record_batch(
+                    self.chain.0,
+                    &ops,
+                    &stage_txs,
+                    &serde_json::to_string(&batch.cursor)?,
+                )
                 .await?;
             self.cursor = batch.cursor;
         }
+    }
+
+    /// The stage transactions among `events`, each with its receipt's gas (one receipt per L1
+    /// transaction, however many blocks it moved) and its L1 block's time; `None` when a
+    /// receipt or block cannot be read now.
+    async fn stage_txs(&self, events: &[rollup_l1::watcher::Watched]) -> Option<Vec<StageTx>> {
+        let mut gas: HashMap<alloy::primitives::B256, u64> = HashMap::new();
+        let mut mined: HashMap<u64, u64> = HashMap::new();
+        let mut out = Vec::new();
+        for w in events {
+            let (number, stage) = match &w.event {
+                Event::BlockCommitted { number, .. } => (*number, Stage::Committed),
+                Event::BlockProven { number, .. } => (*number, Stage::Proven),
+                Event::BlockSynced { number, .. } => (*number, Stage::Synced),
+                Event::BlockExecuted { number } => (*number, Stage::Executed),
+                _ => continue,
+            };
+            let used = match gas.get(&w.tx_hash) {
+                Some(g) => *g,
+                None => match self
+                    .rollup
+                    .provider()
+                    .get_transaction_receipt(w.tx_hash)
+                    .await
+                {
+                    Ok(Some(r)) => {
+                        gas.insert(w.tx_hash, r.gas_used);
+                        r.gas_used
+                    }
+                    Ok(None) => return None,
+                    Err(e) => {
+                        tracing::warn!(chain = %self.chain, error = %e, "stage receipt");
+                        return None;
+                    }
+                },
+            };
+            let at = match mined.get(&w.block) {
+                Some(t) => *t,
+                None => match self
+                    .rollup
+                    .provider()
+                    .get_block_by_number(w.block.into())
+                    .await
+                {
+                    Ok(Some(b)) => {
+                        mined.insert(w.block, b.header.timestamp);
+                        b.header.timestamp
+                    }
+                    Ok(None) => return None,
+                    Err(e) => {
+                        tracing::warn!(chain = %self.chain, error = %e, "stage block");
+                        return None;
+                    }
+                },
+            };
+            out.push(StageTx {
+                number,
+                chain: self.chain.0,
+                stage,
+                l1_hash: w.tx_hash.0,
+                l1_block: w.block,
+                gas_used: used,
+                at_ms: i64::try_from(at).unwrap_or(i64::MAX / 1000) * 1000,
+            });
+        }
+        Some(out)
+    }
+
+    /// Reads what the explorer shows of this chain's L1 side — EVM chain id, contract, oracle
+    /// set, registered tokens — into the database, every [`FACTS_EVERY`].
+    async fn refresh_facts(&mut self) -> anyhow::Result<()> {
+        if self.facts_at.is_some_and(|at| at.elapsed() < FACTS_EVERY) {
+            return Ok(());
+        }
+        let r = &self.rollup;
+        let evm_chain_id = r.provider().get_chain_id().await?;
+        let oracles = r.oracleSet().call().await?;
+        let threshold = r.oracleThreshold().call().await?;
+        self.shared
+            .storage
+            .save_l1_chain(&L1Chain {
+                chain: self.chain.0,
+                evm_chain_id,
+                contract: r.address().0.0,
+                oracles: oracles.iter().map(|a| a.0.0).collect(),
+                oracle_threshold: threshold,
+            })
+            .await?;
+        let count = r.tokenCount().call().await?;
+        let mut tokens = Vec::new();
+        for id in self.tokens_known.max(1)..count {
+            let address = r.tokenAddress(id).call().await?;
+            let decimals = r.tokenDecimals(id).call().await?;
+            // The symbol is the token's own claim (ERC-20's optional metadata): shown, never
+            // trusted; one that has none is shown by its id.
+            let symbol = rollup_l1::bindings::TestToken::new(address, r.provider().clone())
+                .symbol()
+                .call()
+                .await
+                .ok()
+                .filter(|s| !s.is_empty() && s.len() <= 32);
+            tokens.push(Token {
+                chain: self.chain.0,
+                token: id,
+                address: address.0.0,
+                symbol,
+                decimals,
+            });
+        }
+        self.shared.storage.save_tokens(&tokens).await?;
+        self.tokens_known = count;
+        self.facts_at = Some(Instant::now());
+        Ok(())
     }
 
     async fn block(&self, n: u32) -> Option<Arc<rollup_state::Block>> {
@@ -213,6 +344,10 @@ impl Driver {
     /// One round: watch, upkeep of sent transactions, then the next stage action(s).
     pub async fn step(&mut self) -> anyhow::Result<()> {
         self.watch().await?;
+        // Shown by the explorer, never acted on: a failure waits for the next round.
+        if let Err(e) = self.refresh_facts().await {
+            tracing::warn!(chain = %self.chain, error = %e, "reading the chain's L1 facts");
+        }
         self.sender.tick().await?;
         let r = &self.rollup;
         let committed = r.totalBlocksCommitted().call().await?;

@@ -1,12 +1,13 @@
 //! The state keeper: restore by replay, then seal blocks.
 
+use crate::lead::Leadership;
 use crate::recipe::Recipe;
 use crate::{Base, Shared};
 use anyhow::{Context, bail};
 use rollup_l1::bindings::Rollup::StoredBlockInfo;
 use rollup_prover::job::block_jobs;
 use rollup_state::{BlockContext, BuildOptions, NetworkConfig, NetworkState, build_block};
-use rollup_storage::{Storage, StoredBlock};
+use rollup_storage::{Lease, Storage, StoredBlock};
 use rollup_types::BlockNumber;
 use rollup_types::tx::Tx;
 use std::collections::BTreeMap;
@@ -91,22 +92,35 @@ pub async fn restore(
         base,
         mempool: Default::default(),
     };
-    let last = catch_up(&shared).await?;
-    // A crash after the last block was stored and before its transactions left the mempool
-    // (see `seal`) leaves them there: they leave now, so they are not dropped later as
-    // "rejected" (their nonces are used) while they are in fact sealed.
+    let last = replay_stored(&shared, true).await?;
+    forget_sealed(&shared, last).await?;
+    tracing::info!(blocks = last, "state restored");
+    Ok(shared)
+}
+
+/// Removes block `last`'s transactions from the mempool: a keeper that crashed (or lost its
+/// lease) after storing its newest block and before they left the mempool (see `seal`) leaves
+/// them there, and the next keeper — this process restarted, or another server taking the
+/// lease over — would otherwise drop them later as "rejected" (their nonces are used) while
+/// they are in fact sealed.
+async fn forget_sealed(shared: &Shared, last: u32) -> anyhow::Result<()> {
     let newest = shared.blocks.lock().await.get(&last).cloned();
     if let Some(block) = newest {
         let hashes: Vec<[u8; 32]> = block.txs.iter().filter_map(|t| t.hash().ok()).collect();
         shared.storage.remove_txs(&hashes).await?;
     }
-    tracing::info!(blocks = last, "state restored");
-    Ok(shared)
+    Ok(())
 }
 
 /// Replays the stored blocks this process has not seen yet (all of them at start; in a process
 /// without the state keeper, the ones another process sealed since). Returns the newest.
 pub async fn catch_up(shared: &Shared) -> anyhow::Result<u32> {
+    replay_stored(shared, false).await
+}
+
+/// [`catch_up`]; with `index_missing`, the blocks stored before the explorer's index existed
+/// are indexed as they replay (at restore: later blocks are stored with their index).
+async fn replay_stored(shared: &Shared, index_missing: bool) -> anyhow::Result<u32> {
     let mut state = shared.state.lock().await;
     let known = shared
         .blocks
@@ -115,6 +129,16 @@ pub async fn catch_up(shared: &Shared) -> anyhow::Result<u32> {
         .last_key_value()
         .map_or(shared.base.as_ref().map_or(0, |b| b.number), |(n, _)| *n);
     let last = shared.storage.last_block().await?;
+    let unindexed: std::collections::BTreeSet<u32> = if index_missing {
+        shared
+            .storage
+            .unindexed_blocks()
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        Default::default()
+    };
     for n in known + 1..=last {
         let stored = shared
             .storage
@@ -123,6 +147,10 @@ pub async fn catch_up(shared: &Shared) -> anyhow::Result<u32> {
             .with_context(|| format!("block {n} missing"))?;
         let proven = shared.storage.proofs(n).await?.is_some();
         let block = replay(&mut state, &stored, shared.capacity, !proven)?;
+        if unindexed.contains(&n) {
+            let index = crate::explorer::block_index(&block, &state)?;
+            shared.storage.index_block(n, &index).await?;
+        }
         if !proven && !has_jobs(&shared.storage, n).await? {
             queue_jobs(&shared.storage, &block, shared.capacity, &shared.network).await?;
         }
@@ -315,6 +343,17 @@ fn now() -> u64 {
 /// the entries past their lifetime); `None` when there is nothing to include. The block
 /// (recipe) and its proving jobs are stored before it is returned.
 pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>> {
+    seal_as(shared, &shared.storage, max_txs).await
+}
+
+/// [`seal`], its judgements (expiries, rejections) and the block written through `writer` — the
+/// leader's handle fenced by its lease (`crate::lead`): a deposed keeper's block is refused,
+/// and its state stays as it was (the block is built on a copy, adopted only once stored).
+pub async fn seal_as(
+    shared: &Shared,
+    writer: &Storage,
+    max_txs: usize,
+) -> anyhow::Result<Option<u32>> {
     let mut state = shared.state.lock().await;
     let mut txs = Vec::new();
     for chain in shared.chains() {
@@ -330,13 +369,13 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
     }
     // Housekeeping first (index, expire), then the entries that can execute now — never just
     // the oldest ones, which a stuck sender could fill (`crate::mempool`).
-    crate::mempool::sweep(&shared.storage, &state, &shared.mempool).await?;
+    crate::mempool::sweep(writer, &state, &shared.mempool).await?;
     let selection =
         crate::mempool::select(&shared.storage, &state, &shared.mempool, max_txs).await?;
     for (hash, _, reason) in &selection.dropped {
         tracing::warn!(tx = hex::encode(hash), %reason, "dropping a mempool entry");
     }
-    shared.storage.drop_txs(&selection.dropped).await?;
+    writer.drop_txs(&selection.dropped).await?;
     let mut by_hash = Vec::with_capacity(selection.txs.len());
     for (hash, tx) in selection.txs {
         by_hash.push(hash);
@@ -387,15 +426,14 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
         bail!("a priority request was rejected: {:?}", block.rejected);
     }
     if block.txs.is_empty() {
-        shared.storage.drop_txs(&rejected).await?;
+        writer.drop_txs(&rejected).await?;
         return Ok(None);
     }
     let recipe = Recipe {
         ctx,
         txs: block.txs.clone(),
     };
-    shared
-        .storage
+    writer
         .insert_block(
             &StoredBlock {
                 number,
@@ -404,6 +442,7 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
                 sync_hash: block.sync_hash,
             },
             &shared.chains().iter().map(|c| c.0).collect::<Vec<_>>(),
+            &crate::explorer::block_index(&block, &trial)?,
         )
         .await?;
     queue_jobs(&shared.storage, &block, shared.capacity, &shared.network).await?;
@@ -429,14 +468,55 @@ pub async fn seal(shared: &Shared, max_txs: usize) -> anyhow::Result<Option<u32>
     shared.blocks.lock().await.insert(number, Arc::new(block));
     *state = trial;
     shared.storage.remove_txs(&included).await?;
-    shared.storage.drop_txs(&rejected).await?;
+    writer.drop_txs(&rejected).await?;
     Ok(Some(number))
 }
 
-/// Seals blocks every `interval` while there is something to include.
-pub async fn run(shared: Arc<Shared>, interval: Duration, max_txs: usize) -> anyhow::Result<()> {
+/// One round of a keeper under `lead`: keep the keeper lease (`lease`: what this server held
+/// before), then, leading, seal what can be sealed (after replaying what an earlier leader
+/// stored, when the lease is new), else follow the stored blocks. Returns the lease held after
+/// the round and the block sealed, if any.
+pub async fn round(
+    shared: &Shared,
+    lead: &Leadership,
+    lease: Option<Lease>,
+    max_txs: usize,
+) -> anyhow::Result<(Option<Lease>, Option<u32>)> {
+    let before = lease.as_ref().map(|l| l.epoch);
+    let Some(lease) = lead
+        .keep(&shared.storage, crate::lead::KEEPER, lease)
+        .await?
+    else {
+        metrics::gauge!(crate::metrics::LEADER, "lease" => crate::lead::KEEPER).set(0.0);
+        catch_up(shared).await?;
+        return Ok((None, None));
+    };
+    metrics::gauge!(crate::metrics::LEADER, "lease" => crate::lead::KEEPER).set(1.0);
+    if before != Some(lease.epoch) {
+        let last = catch_up(shared).await?;
+        forget_sealed(shared, last).await?;
+    }
+    match seal_as(shared, &shared.storage.fenced(lease.clone()), max_txs).await {
+        Ok(sealed) => Ok((Some(lease), sealed)),
+        Err(e) if crate::lead::is_fenced(&e) => {
+            tracing::warn!(error = %e, "not sealing: the keeper lease is lost");
+            Ok((None, None))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Seals blocks every `interval` while there is something to include — while this server
+/// holds the keeper lease (`crate::lead`); otherwise it follows the blocks the leader stores.
+pub async fn run(
+    shared: Arc<Shared>,
+    interval: Duration,
+    max_txs: usize,
+    lead: Leadership,
+) -> anyhow::Result<()> {
+    let mut lease = None;
     loop {
-        seal(&shared, max_txs).await?;
+        (lease, _) = round(&shared, &lead, lease, max_txs).await?;
         metrics::gauge!(crate::metrics::MEMPOOL).set(shared.storage.mempool_len().await? as f64);
         tokio::time::sleep(interval).await;
     }

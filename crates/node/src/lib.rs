@@ -25,15 +25,18 @@
 pub mod api;
 pub mod config;
 pub mod driver;
+pub mod explorer;
 pub mod fees;
 pub mod gate;
 pub mod keeper;
+pub mod lead;
 pub mod mempool;
 pub mod metrics;
 pub mod oracle;
 pub mod recipe;
 pub mod revert;
 pub mod store;
+pub mod web;
 pub mod worker;
 
 use rollup_state::{Block, NetworkConfig, NetworkState};

@@ -187,6 +187,13 @@ async fn main() -> anyhow::Result<()> {
                     shared.clone(),
                     Duration::from_millis(cfg.seal_interval_ms),
                     cfg.max_txs,
+                    rollup_node::lead::Leadership {
+                        holder: cfg
+                            .node_id
+                            .clone()
+                            .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id())),
+                        ttl: Duration::from_millis(cfg.lease_ms),
+                    },
                 ));
             } else if components.iter().any(|c| c == "chains" || c == "api") {
                 // The keeper runs elsewhere: follow the blocks it stores.
@@ -263,7 +270,17 @@ async fn main() -> anyhow::Result<()> {
             if components.iter().any(|c| c == "api") {
                 let addr = cfg.api_addr.parse().context("api_addr")?;
                 let fees = rollup_node::fees::FeePolicy::new(&cfg.fees)?;
-                _api = Some(rollup_node::api::serve(shared.clone(), fees, addr).await?);
+                if let Some(dir) = &cfg.explorer_dir {
+                    anyhow::ensure!(
+                        dir.join("index.html").is_file(),
+                        "explorer_dir {} has no index.html: build it with `npm run build:explorer`",
+                        dir.display()
+                    );
+                }
+                _api = Some(
+                    rollup_node::api::serve(shared.clone(), fees, addr, cfg.explorer_dir.clone())
+                        .await?,
+                );
             }
             // A component loop only returns on an error that needs an operator.
             let first_failure = async {

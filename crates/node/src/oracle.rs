@@ -1,9 +1,11 @@
 //! An oracle instance. It watches every chain's contract; when every chain has proven block `n`
 //! with the same `sync_hash`, it signs the attestation digest with its own key and posts the
 //! signature to the board (a table any instance reads); once the board holds a threshold of
-//! signatures for the newest such block, it relays them to every chain that has not synced it
-//! yet. Relaying is idempotent: a chain already synced refuses the call at estimation and nothing
-//! is sent. Syncing `n` syncs every earlier block (the sync hash chains them).
+//! signatures for the newest such block that verify — each a signature of the digest by its
+//! claimed signer under the contracts' rules, from distinct oracles the contracts register
+//! ([`relay_set`]) — it relays them to every chain that has not synced it yet, so a malformed
+//! or foreign row cannot stall consensus, and any oracle relays. Relaying is idempotent: a
+//! chain already synced refuses the call at estimation and nothing is sent. Syncing `n` syncs every earlier block (the sync hash chains them).
 //!
 //! It also **abandons** blocks that can never be synced, so that the operator may revert them
 //! where they were proven (`rollup-node revert`; a contract reverts a proven block only with a
@@ -19,7 +21,7 @@
 //! (docs/CONTRACTS.md).
 
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
@@ -35,6 +37,48 @@ const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
 const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
 /// Most unsynced blocks looked at for an abandonment in one round.
 const ABANDON_SCAN: u32 = 256;
+
+/// The attestation digest of (`number`, `sync`, `mask`) as the contract computes it.
+async fn digest_of(
+    r: &Rollup::RollupInstance<DynProvider>,
+    number: u32,
+    sync: B256,
+    mask: U256,
+) -> anyhow::Result<B256> {
+    Ok(r.attestationDigest(number, sync, mask).call().await?)
+}
+
+/// The signatures to relay for `digest`: of the board's `rows` (claimed signer, signature), those
+/// whose signature is a `personal_sign` of `digest` by the claimed signer under the contract's
+/// rules (65 bytes, low s, v ∈ {27, 28}), from a `registered` oracle, one per oracle — the
+/// first `threshold` of them, or `None` while fewer verify.
+pub fn relay_set(
+    rows: &[([u8; 20], Vec<u8>)],
+    digest: &B256,
+    registered: &[Address],
+    threshold: usize,
+) -> Option<Vec<Bytes>> {
+    let message = rollup_crypto::eth::personal_message_hash(digest.as_slice());
+    let mut used = BTreeSet::new();
+    let mut out = Vec::new();
+    for (signer, sig) in rows {
+        let Ok(bytes) = <[u8; 65]>::try_from(sig.as_slice()) else {
+            continue;
+        };
+        let Ok(by) = rollup_crypto::EthSignature(bytes).recover(&message) else {
+            continue;
+        };
+        let by = Address::from(by.0);
+        if by != Address::from(*signer) || !registered.contains(&by) || !used.insert(by) {
+            continue;
+        }
+        out.push(Bytes::from(sig.clone()));
+        if out.len() == threshold {
+            return Some(out);
+        }
+    }
+    None
+}
 
 /// One oracle instance.
 pub struct Oracle {
@@ -179,7 +223,7 @@ impl Oracle {
         let (_, first) = &self.chains[0];
         let mask: U256 = first.chainsMask().call().await?;
         if newest > self.attested {
-            let digest = first.attestationDigest(newest, sync, mask).call().await?;
+            let digest = digest_of(first, newest, sync, mask).await?;
             let sig = self.signer.sign_message_sync(digest.as_slice())?;
             self.board
                 .post_attestation(newest, &sync.0, &self.address().0.0, &sig.as_bytes())
@@ -188,15 +232,26 @@ impl Oracle {
             metrics::counter!(crate::metrics::ORACLE_SIGNED).increment(1);
             tracing::info!(oracle = %self.address(), block = newest, "attested");
         }
-        let sigs = self.board.attestations(newest, &sync.0).await?;
-        if sigs.len() < self.threshold {
-            return Ok(());
+        // Only signatures that verify, from distinct registered oracles: a malformed or foreign
+        // row on the board (anyone with the database can write one) must not stall consensus.
+        let registered = first.oracleSet().call().await?;
+        let threshold = usize::from(first.oracleThreshold().call().await?);
+        if threshold != self.threshold {
+            tracing::warn!(
+                configured = self.threshold,
+                contract = threshold,
+                "the contracts' oracle threshold differs from the configured one; using the contracts'"
+            );
         }
-        let sigs: Vec<alloy::primitives::Bytes> = sigs
-            .into_iter()
-            .take(self.threshold)
-            .map(|(_, s)| s.into())
-            .collect();
+        let rows = self.board.attestations(newest, &sync.0).await?;
+        let Some(sigs) = relay_set(
+            &rows,
+            &digest_of(first, newest, sync, mask).await?,
+            &registered,
+            threshold,
+        ) else {
+            return Ok(());
+        };
         for (chain, r) in &self.chains {
             if r.totalBlocksSynced().call().await? >= newest {
                 continue;
@@ -242,5 +297,65 @@ impl Oracle {
             }
             tokio::time::sleep(poll).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rollup_crypto::EthSigner;
+
+    fn key(i: u8) -> EthSigner {
+        EthSigner::from_bytes(&[i; 32]).unwrap()
+    }
+
+    fn row(claimed: &EthSigner, by: &EthSigner, digest: &B256) -> ([u8; 20], Vec<u8>) {
+        (
+            claimed.address().0,
+            by.personal_sign(digest.as_slice()).0.to_vec(),
+        )
+    }
+
+    #[test]
+    fn only_verified_signatures_of_distinct_registered_oracles_are_relayed() {
+        let digest = B256::repeat_byte(0x5a);
+        let (o1, o2, o3, foreign) = (key(1), key(2), key(3), key(9));
+        let registered: Vec<Address> = [&o1, &o2, &o3]
+            .iter()
+            .map(|k| Address::from(k.address().0))
+            .collect();
+        let good1 = row(&o1, &o1, &digest);
+        // The same signature with s mirrored to the high half (and v flipped): it recovers the
+        // same key, but the contract refuses it.
+        let mut high = good1.clone();
+        let n = U256::from_str_radix(
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+            16,
+        )
+        .unwrap();
+        let s = U256::from_be_slice(&high.1[32..64]);
+        high.1[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
+        high.1[64] = if high.1[64] == 27 { 28 } else { 27 };
+        let rows = vec![
+            ([0; 20], b"junk".to_vec()),
+            row(&foreign, &foreign, &digest),
+            row(&o3, &o2, &digest), // o2's signature posted under o3's name
+            row(&o3, &o3, &B256::repeat_byte(1)), // another digest
+            high,
+            good1.clone(),
+            good1.clone(), // o1 again
+            row(&o2, &o2, &digest),
+        ];
+        assert_eq!(
+            relay_set(&rows, &digest, &registered, 2),
+            Some(vec![
+                Bytes::from(good1.1.clone()),
+                Bytes::from(rows[7].1.clone())
+            ])
+        );
+        // Two distinct valid oracles only: a threshold of three waits.
+        assert_eq!(relay_set(&rows, &digest, &registered, 3), None);
+        // Control: the junk alone would have been the first two rows the old relay took.
+        assert_eq!(relay_set(&rows[..5], &digest, &registered, 1), None);
     }
 }

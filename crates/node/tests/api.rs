@@ -67,9 +67,23 @@ async fn submit_and_query_with_clear_errors() {
         per_chunk: "3".into(),
     }])
     .unwrap();
-    let (addr, handle) = serve(shared.clone(), fees, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    // The explorer's pages, served beside JSON-RPC on the same port.
+    let pages = dir.join("explorer");
+    std::fs::create_dir_all(&pages).unwrap();
+    std::fs::write(
+        pages.join("index.html"),
+        "<!doctype html><title>explorer</title>",
+    )
+    .unwrap();
+    std::fs::write(pages.join("main.js"), "console.log(1)").unwrap();
+    let (addr, handle) = serve(
+        shared.clone(),
+        fees,
+        "127.0.0.1:0".parse().unwrap(),
+        Some(pages),
+    )
+    .await
+    .unwrap();
     let client = HttpClientBuilder::default()
         .build(format!("http://{addr}"))
         .unwrap();
@@ -261,7 +275,7 @@ async fn submit_and_query_with_clear_errors() {
         .await
         .unwrap_err();
     assert_eq!(code_of(e).0, code::FEE_TOO_LOW);
-    let _: String = client
+    let t1_hash: String = client
         .request(
             "rollup_submitTx",
             rpc_params![hexed(&transfer(&alice, 100, 1))],
@@ -370,6 +384,288 @@ async fn submit_and_query_with_clear_errors() {
         .await
         .unwrap();
     assert_eq!(s["lastBlock"], 3);
+
+    // The explorer's methods over the same three blocks.
+    let blocks_page: Value = client
+        .request("rollup_blocks", rpc_params![Value::Null, 2])
+        .await
+        .unwrap();
+    let numbers: Vec<u64> = blocks_page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![3, 2], "newest first, limited");
+    let b3 = &blocks_page[0];
+    assert_eq!(b3["txCount"], 2);
+    let stored3 = storage.block(3).await.unwrap().unwrap();
+    assert_eq!(
+        b3["finalRoot"],
+        format!("0x{}", hex::encode(stored3.final_root))
+    );
+    let c1 = &b3["chains"][0];
+    assert_eq!(
+        (c1["chain"].as_u64(), c1["stage"].as_str()),
+        (Some(1), Some("sealed"))
+    );
+    assert!(c1["chunks"].as_u64().unwrap() >= 2, "{c1}");
+    assert!(c1["l1"]["committed"].is_null(), "not committed on L1");
+    assert_eq!(b3["chains"].as_array().unwrap().len(), 3);
+    // Block 2's new roots are block 3's old ones.
+    assert_eq!(
+        blocks_page[1]["chains"][1]["newRoot"],
+        b3["chains"][1]["oldRoot"]
+    );
+    let older: Value = client
+        .request("rollup_blocks", rpc_params![2, 100])
+        .await
+        .unwrap();
+    assert_eq!(older.as_array().unwrap().len(), 1);
+    for bad in [0, 101] {
+        let e = call("rollup_blocks", rpc_params![Value::Null, bad])
+            .await
+            .unwrap_err();
+        assert_eq!(code_of(e).0, code::INVALID_PARAMS, "limit {bad}");
+    }
+    // A stage transaction the chain-1 watcher read shows in its block with its gas.
+    storage
+        .record_batch(
+            1,
+            &[],
+            &[rollup_storage::StageTx {
+                number: 1,
+                chain: 1,
+                stage: rollup_storage::Stage::Committed,
+                l1_hash: [0xab; 32],
+                l1_block: 12,
+                gas_used: 78_000,
+                at_ms: 5,
+            }],
+            "{\"next_block\":13,\"seen\":[]}",
+        )
+        .await
+        .unwrap();
+    let b1: Value = client
+        .request("rollup_block", rpc_params![1])
+        .await
+        .unwrap();
+    assert_eq!(b1["chains"][0]["l1"]["committed"]["gasUsed"], 78_000);
+    assert_eq!(
+        b1["chains"][0]["l1"]["committed"]["hash"],
+        format!("0x{}", hex::encode([0xab; 32]))
+    );
+    assert_eq!(b1["txs"][0]["kind"], "deposit");
+    assert_eq!(
+        b1["txs"][0]["hash"],
+        format!("0x{}", hex::encode(dep.hash().unwrap()))
+    );
+    let none: Value = client
+        .request("rollup_block", rpc_params![9])
+        .await
+        .unwrap();
+    assert!(none.is_null());
+    // A transaction with its decoded fields, chains and stages; one in the mempool; unknown.
+    let t: Value = client
+        .request("rollup_tx", rpc_params![t1_hash.clone()])
+        .await
+        .unwrap();
+    assert_eq!(t["hash"], t1_hash);
+    assert_eq!(
+        (t["status"].as_str(), t["block"].as_u64()),
+        (Some("block"), Some(3))
+    );
+    assert_eq!(t["tx"]["kind"], "transfer");
+    assert_eq!(t["tx"]["amount"], "100");
+    assert_eq!(t["tx"]["to"], format!("0x{}", hex::encode(bob.address().0)));
+    assert_eq!(t["chains"], serde_json::json!([1]));
+    assert_eq!(t["stages"]["1"], "sealed");
+    let cpk_info: Value = client
+        .request(
+            "rollup_tx",
+            rpc_params![format!("0x{}", hex::encode(cpk.hash().unwrap()))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cpk_info["tx"]["kind"], "changePubKey");
+    assert_eq!(
+        cpk_info["chains"],
+        serde_json::json!([1, 2, 3]),
+        "a broadcast"
+    );
+    let waiting = transfer(&alice, 100, 3);
+    let wh: String = client
+        .request("rollup_submitTx", rpc_params![hexed(&waiting)])
+        .await
+        .unwrap();
+    let w: Value = client.request("rollup_tx", rpc_params![wh]).await.unwrap();
+    assert_eq!(w["status"], "mempool");
+    assert_eq!(w["tx"]["nonce"], 3);
+    let unknown: Value = client
+        .request("rollup_tx", rpc_params![format!("0x{}", "00".repeat(32))])
+        .await
+        .unwrap();
+    assert!(unknown.is_null());
+    let e = call("rollup_tx", rpc_params!["0x1234"]).await.unwrap_err();
+    assert_eq!(code_of(e).0, code::INVALID_PARAMS);
+    // An account by address or id, on every chain, with its history (newest first): bob's
+    // account was created by alice's first transfer to him.
+    let by_address: Value = client
+        .request(
+            "rollup_accountInfo",
+            rpc_params![format!("0x{}", hex::encode(alice.address().0))],
+        )
+        .await
+        .unwrap();
+    let by_id: Value = client
+        .request("rollup_accountInfo", rpc_params!["1"])
+        .await
+        .unwrap();
+    assert_eq!(by_address, by_id);
+    assert_eq!(by_id["chains"]["1"]["nonce"], 3);
+    assert_eq!(by_id["chains"]["2"]["nonce"], 0);
+    let kinds: Vec<&str> = by_id["txs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["transfer", "transfer", "changePubKey", "deposit"]
+    );
+    let bob_info: Value = client
+        .request(
+            "rollup_accountInfo",
+            rpc_params![format!("0x{}", hex::encode(bob.address().0))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        bob_info["txs"].as_array().unwrap().len(),
+        2,
+        "the recipient's history"
+    );
+    for q in [
+        "999",
+        format!("0x{}", hex::encode(mallory.address().0)).as_str(),
+    ] {
+        let none: Value = client
+            .request("rollup_accountInfo", rpc_params![q])
+            .await
+            .unwrap();
+        assert!(none.is_null(), "{q}");
+    }
+    for bad in ["alice", "0x1234", "", "-1"] {
+        let e = call("rollup_accountInfo", rpc_params![bad])
+            .await
+            .unwrap_err();
+        assert_eq!(code_of(e).0, code::INVALID_PARAMS, "{bad:?}");
+    }
+    // The network: each chain's progress; the L1 facts once a driver stored them.
+    storage
+        .save_l1_chain(&rollup_storage::L1Chain {
+            chain: 2,
+            evm_chain_id: 31338,
+            contract: [2; 20],
+            oracles: vec![[1; 20], [2; 20], [3; 20]],
+            oracle_threshold: 2,
+        })
+        .await
+        .unwrap();
+    storage
+        .advance_stage(1, 2, rollup_storage::Stage::Executed)
+        .await
+        .unwrap();
+    let net: Value = client
+        .request("rollup_network", rpc_params![])
+        .await
+        .unwrap();
+    assert_eq!(net["lastBlock"], 3);
+    assert_eq!(net["mempool"], 1);
+    assert_eq!(net["chains"][0]["evmChainId"], Value::Null);
+    let c2 = &net["chains"][1];
+    assert_eq!(
+        (c2["evmChainId"].as_u64(), c2["oracleThreshold"].as_u64()),
+        (Some(31338), Some(2))
+    );
+    assert_eq!(c2["oracles"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        (c2["committed"].as_u64(), c2["executed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(net["chains"][0]["committed"], 0);
+    storage
+        .save_tokens(&[rollup_storage::Token {
+            chain: 2,
+            token: 1,
+            address: [7; 20],
+            symbol: Some("TUSD".into()),
+            decimals: 6,
+        }])
+        .await
+        .unwrap();
+    let tokens: Value = client
+        .request("rollup_tokens", rpc_params![])
+        .await
+        .unwrap();
+    let listed: Vec<(u64, u64, &str, u64)> = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["chain"].as_u64().unwrap(),
+                t["token"].as_u64().unwrap(),
+                t["symbol"].as_str().unwrap(),
+                t["decimals"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (1, 0, "ETH", 18),
+            (2, 0, "ETH", 18),
+            (3, 0, "ETH", 18),
+            (2, 1, "TUSD", 6)
+        ]
+    );
+    // The pages: GET serves files, nothing outside the directory; POST is JSON-RPC as before.
+    let web = reqwest::Client::new();
+    let page = web.get(format!("http://{addr}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<title>explorer</title>")
+    );
+    let js = web
+        .get(format!("http://{addr}/main.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    for missing in ["/nope.js", "/..%2fapi.db", "/.hidden"] {
+        let r = web
+            .get(format!("http://{addr}{missing}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{missing}");
+    }
 
     // The blocks' commit inputs, as the senders will send them, audited by an independent
     // auditor replica: every block approved with the node's own final root and sync hash.

@@ -50,6 +50,7 @@ async fn the_auditor_approves_honest_blocks_and_halts_on_a_forged_deposit() {
         shared.clone(),
         Default::default(),
         "127.0.0.1:0".parse().unwrap(),
+        None,
     )
     .await
     .unwrap();

@@ -18,6 +18,37 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deposits_transfers_and_a_withdrawal_through_all_four_stages() {
     let mut net = Devnet::start("e2e").await;
+    // A stranger's rows on the oracles' board for every block as soon as it is sealed (before
+    // any oracle's, which wait for the proofs), sorting first: a malformed signature and a
+    // well-formed one that is not its claimed signer's. The relay passes over them (only
+    // verified signatures of registered oracles go to the chains), so every block below still
+    // syncs; the old relay sent the first two rows and stalled every chain.
+    let board = net.storage.clone();
+    let junk = tokio::spawn(async move {
+        let stranger = rollup_crypto::EthSigner::from_bytes(&[0x77; 32]).unwrap();
+        let mut done = 0;
+        loop {
+            let last = board.last_block().await.unwrap();
+            for n in done + 1..=last {
+                let b = board.block(n).await.unwrap().unwrap();
+                board
+                    .post_attestation(n, &b.sync_hash, &[0; 20], b"junk")
+                    .await
+                    .unwrap();
+                board
+                    .post_attestation(
+                        n,
+                        &b.sync_hash,
+                        &[1; 20],
+                        &stranger.personal_sign(&[0; 32]).0,
+                    )
+                    .await
+                    .unwrap();
+            }
+            done = last;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
     let alice = net.wallet(1);
     let bob = net.wallet(2);
     net.deposit(0, alice.address(), ETH).await;
@@ -86,6 +117,36 @@ async fn deposits_transfers_and_a_withdrawal_through_all_four_stages() {
             }
             true
         },
+    )
+    .await;
+    // The stranger's rows were there all along (and are still on the board).
+    let newest = storage.block(last).await.unwrap().unwrap();
+    let rows = storage.attestations(last, &newest.sync_hash).await.unwrap();
+    assert!(
+        rows.iter().any(|(s, _)| *s == [0; 20]),
+        "the junk rows were posted"
+    );
+    junk.abort();
+    // Each block's commit, prove and execute transaction on each chain, as the watchers read
+    // them for the explorer (a round after the counters, at most): one per stage, with the gas
+    // its receipt reports.
+    let complete = |l1: &[rollup_storage::StageTx]| {
+        (1..=last).all(|n| {
+            (1..=3u8).all(|c| {
+                [Stage::Committed, Stage::Proven, Stage::Executed]
+                    .iter()
+                    .all(|st| {
+                        l1.iter().any(|t| {
+                            t.number == n && t.chain == c && t.stage == *st && t.gas_used > 21_000
+                        })
+                    })
+            })
+        })
+    };
+    until(
+        "every stage transaction read",
+        Duration::from_secs(30),
+        || async { complete(&storage.stage_txs_between(1, last).await.unwrap()) },
     )
     .await;
     let receipt = c1

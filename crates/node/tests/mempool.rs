@@ -336,6 +336,7 @@ async fn the_api_refuses_the_flood_and_reports_expiry() {
         shared.clone(),
         Default::default(),
         "127.0.0.1:0".parse().unwrap(),
+        None,
     )
     .await
     .unwrap();
@@ -462,6 +463,7 @@ async fn the_api_refuses_the_flood_and_reports_expiry() {
         shared2.clone(),
         Default::default(),
         "127.0.0.1:0".parse().unwrap(),
+        None,
     )
     .await
     .unwrap();

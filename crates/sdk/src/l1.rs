@@ -133,6 +133,21 @@ impl Chain {
             .map_err(t)
     }
 
+    /// The decimals the contract recorded for `token` (18 for ETH, token 0); an error for a
+    /// token the contract has not registered.
+    pub async fn decimals(&self, token: u16) -> Result<u8, SdkError> {
+        if token == 0 {
+            return Ok(18);
+        }
+        let count = self.rollup.tokenCount().call().await.map_err(t)?;
+        if token >= count {
+            return Err(SdkError::Invalid(format!(
+                "token {token} is not registered on this contract"
+            )));
+        }
+        self.rollup.tokenDecimals(token).call().await.map_err(t)
+    }
+
     /// Claims `amount` of `owner`'s pending balance to `owner`'s L1 wallet.
     pub async fn claim(&self, owner: Address, token: u16, amount: u128) -> Result<(), SdkError> {
         Self::confirm(

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub mod l1;
+pub mod units;
 
 /// SDK errors. [`SdkError::Rejected`] carries the API's code and reason.
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +219,28 @@ impl PoolInfo {
     }
 }
 
+/// A token registered on a chain, as the API reports it (`rollup_tokens`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Rollup chain id.
+    pub chain: u8,
+    /// Token id on the chain.
+    pub token: u16,
+    /// Its symbol (the token's own claim), if it has one.
+    pub symbol: Option<String>,
+    /// Its decimals as the chain's contract recorded them.
+    pub decimals: u8,
+}
+
+impl TokenInfo {
+    /// The symbol, or `token N` for a token without one.
+    pub fn name(&self) -> String {
+        self.symbol
+            .clone()
+            .unwrap_or_else(|| format!("token {}", self.token))
+    }
+}
+
 /// The node's JSON-RPC API.
 pub struct Client {
     http: HttpClient,
@@ -260,6 +283,22 @@ impl Client {
     pub async fn pool(&self, chain: ChainId, pool: PoolId) -> Result<Option<PoolInfo>, SdkError> {
         self.optional("rollup_pool", rpc_params![chain.0, pool.0])
             .await
+    }
+
+    /// Every registered token on every chain (ETH, token 0, on each).
+    pub async fn tokens(&self) -> Result<Vec<TokenInfo>, SdkError> {
+        let v: serde_json::Value = self.http.request("rollup_tokens", rpc_params![]).await?;
+        serde_json::from_value(v).map_err(|e| SdkError::Transport(e.to_string()))
+    }
+
+    /// Token `token` on `chain`; an error naming it when the chain has no such token (or the
+    /// node has not read it from the contract yet).
+    pub async fn token(&self, chain: ChainId, token: TokenId) -> Result<TokenInfo, SdkError> {
+        self.tokens()
+            .await?
+            .into_iter()
+            .find(|t| t.chain == chain.0 && t.token == token.0)
+            .ok_or_else(|| SdkError::Invalid(format!("no token {token} on chain {chain}")))
     }
 
     /// Every pool half on `chain`.

@@ -6,18 +6,21 @@
 //! rollup-wallet balance --chain 1
 //! rollup-wallet deposit --rpc http://127.0.0.1:8545 --contract 0x… --wei 1000000000000000000
 //! rollup-wallet change-pubkey --chain 1 [--wait executed]
-//! rollup-wallet transfer --chain 1 --to 0x… --token 0 --amount 1000 [--fee 10]
-//! rollup-wallet withdraw --chain 1 --to 0x… --token 0 --amount 1000 [--fee 10]
+//! rollup-wallet transfer --chain 1 --to 0x… --token 0 --amount 0.25 [--fee 0.0001]
+//! rollup-wallet withdraw --chain 1 --to 0x… --token 0 --amount 0.25 [--fee 0.0001]
 //! rollup-wallet pools --chain 1
-//! rollup-wallet quote --chain 1 --pool 0 --amount 1000
+//! rollup-wallet quote --chain 1 --pool 0 --amount 0.01
 //! rollup-wallet create-pool --chain 1 --pool 1 --token 0 --peer-chain 2 --peer-token 1 [--fee-bps 30]
-//! rollup-wallet add-liquidity --chain 1 --pool 0 --amount 1000 [--min-shares 0]
-//! rollup-wallet remove-liquidity --chain 1 --pool 0 [--shares 500] --min-out 400
-//! rollup-wallet swap --chain 1 --pool 0 --amount 1000 --min-out 900
+//! rollup-wallet add-liquidity --chain 1 --pool 0 --amount 1.5 [--min-shares 0]
+//! rollup-wallet remove-liquidity --chain 1 --pool 0 [--shares 500] --min-out 0.4
+//! rollup-wallet swap --chain 1 --pool 0 --amount 0.1 --min-out 25
 //! rollup-wallet full-exit --rpc … --contract 0x… --chain 1 --token 0 [--wait executed]
 //! rollup-wallet status 0x<tx hash>
-//! rollup-wallet claim --rpc … --contract 0x… --token 0 --amount 1000
+//! rollup-wallet claim --rpc … --contract 0x… --token 0 [--amount 0.5]
 //! ```
+//! Amounts (`--amount`, `--fee`, `--min-out`) are in the token's units, with at most its
+//! decimals (ETH 18, TUSD 6: the contracts' registered tokens, through `rollup_tokens`);
+//! `--wei` is wei, and LP shares (`--shares`, `--min-shares`) are counted in base units.
 //! Errors are one line on stderr and a non-zero exit status.
 //!
 //! `--wait STAGE` fails with the node's reason as soon as the transaction expires in the
@@ -49,9 +52,9 @@ struct Send {
     /// Chain of the transaction (nonce, fee, tokens).
     #[arg(long)]
     chain: u8,
-    /// Fee in the transaction's token (base units).
-    #[arg(long, default_value_t = 0)]
-    fee: u128,
+    /// Fee in units of the transaction's fee token (the token moved; ETH for a key change).
+    #[arg(long, default_value = "0")]
+    fee: String,
     /// Wait until the transaction's block reaches this stage on every chain (sealed,
     /// committed, proven, synced, executed).
     #[arg(long)]
@@ -98,9 +101,9 @@ enum Command {
         /// Token id on the chain.
         #[arg(long)]
         token: u16,
-        /// Amount (base units; must be packable).
+        /// Amount in the token's units (must be packable).
         #[arg(long)]
-        amount: u128,
+        amount: String,
     },
     /// Withdraw to an L1 address on the transaction's chain.
     Withdraw {
@@ -112,9 +115,9 @@ enum Command {
         /// Token id.
         #[arg(long)]
         token: u16,
-        /// Amount (base units).
+        /// Amount in the token's units.
         #[arg(long)]
-        amount: u128,
+        amount: String,
     },
     /// Every pool half on a chain: tokens, reserves, LP supply, fee.
     Pools {
@@ -130,9 +133,9 @@ enum Command {
         /// Pool id.
         #[arg(long)]
         pool: u16,
-        /// Input amount (base units).
+        /// Input amount in the units of the half's token.
         #[arg(long)]
-        amount: u128,
+        amount: String,
     },
     /// Create a pool: its first half on `--chain` (fee and nonce there), the other on
     /// `--peer-chain`; both start empty.
@@ -162,10 +165,10 @@ enum Command {
         /// Pool id.
         #[arg(long)]
         pool: u16,
-        /// Amount of the half's token.
+        /// Amount in the units of the half's token.
         #[arg(long)]
-        amount: u128,
-        /// Fewest shares accepted.
+        amount: String,
+        /// Fewest shares accepted (base units).
         #[arg(long, default_value_t = 0)]
         min_shares: u128,
     },
@@ -176,12 +179,12 @@ enum Command {
         /// Pool id.
         #[arg(long)]
         pool: u16,
-        /// Shares to burn (default: all this wallet holds in the half).
+        /// Shares to burn, base units (default: all this wallet holds in the half).
         #[arg(long)]
         shares: Option<u128>,
-        /// Fewest tokens accepted.
+        /// Fewest tokens accepted, in the units of the half's token.
         #[arg(long)]
-        min_out: u128,
+        min_out: String,
     },
     /// Swap across chains: pay on `--chain`, receive on the pool's other chain.
     Swap {
@@ -190,12 +193,12 @@ enum Command {
         /// Pool id.
         #[arg(long)]
         pool: u16,
-        /// Input amount.
+        /// Input amount, in the units of the half's token.
         #[arg(long)]
-        amount: u128,
-        /// Least output accepted.
+        amount: String,
+        /// Least output accepted, in the units of the other half's token.
         #[arg(long)]
-        min_out: u128,
+        min_out: String,
     },
     /// Request on L1 the full exit of this wallet's whole balance of a token on a chain: the
     /// operator must include it (or the chain enters exodus); claim the balance afterwards.
@@ -232,9 +235,9 @@ enum Command {
         /// Token id.
         #[arg(long)]
         token: u16,
-        /// Amount (default: everything pending).
+        /// Amount in the token's units (default: everything pending).
         #[arg(long)]
-        amount: Option<u128>,
+        amount: Option<String>,
         /// Owner (default: this wallet).
         #[arg(long)]
         owner: Option<L1Address>,
@@ -251,6 +254,40 @@ fn key() -> anyhow::Result<[u8; 32]> {
 
 fn amt(v: u128) -> anyhow::Result<Amount> {
     Amount::new(v).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// `text` in the units of `token` on `chain` (its decimals from the node's registered tokens).
+async fn units(
+    client: &Client,
+    chain: ChainId,
+    token: TokenId,
+    text: &str,
+) -> anyhow::Result<u128> {
+    let t = client.token(chain, token).await?;
+    rollup_sdk::units::parse_units(text, t.decimals)
+        .with_context(|| format!("{} on chain {chain}", t.name()))
+}
+
+/// `value` base units of `token` on `chain` as `1.5 ETH`; LP shares and tokens the node does
+/// not list in base units.
+fn shown(tokens: &[rollup_sdk::TokenInfo], chain: ChainId, token: TokenId, value: u128) -> String {
+    match tokens
+        .iter()
+        .find(|t| t.chain == chain.0 && t.token == token.0)
+    {
+        Some(t) => format!(
+            "{} {}",
+            rollup_sdk::units::format_units(value, t.decimals),
+            t.name()
+        ),
+        None if token.0 >= rollup_types::MAX_TOKENS => {
+            format!(
+                "{value} LP shares of pool {}",
+                token.0 - rollup_types::MAX_TOKENS
+            )
+        }
+        None => format!("{value} of token {token}"),
+    }
 }
 
 fn addr(a: L1Address) -> rollup_crypto::Address {
@@ -331,8 +368,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => println!("no account yet (deposit first)"),
                 Some(a) => {
                     println!("account {} nonce {} key {}", a.id, a.nonce, a.pubkey_hash);
+                    let tokens = client.tokens().await?;
                     for (t, v) in &a.balances {
-                        println!("  token {t}: {v}");
+                        let (t, v): (u16, u128) = (t.parse()?, v.parse()?);
+                        let chain = ChainId::new(chain)?;
+                        println!("  token {t}: {}", shown(&tokens, chain, TokenId(t), v));
                     }
                 }
             }
@@ -362,13 +402,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let w = Wallet::from_eth_key(&k)?;
             let owner = owner.unwrap_or(L1Address::from(w.address().0));
             let chain = rollup_sdk::l1::Chain::new(&rpc, contract, &k)?;
+            let decimals = chain.decimals(token).await?;
             let amount = match amount {
-                Some(a) => a,
+                Some(a) => rollup_sdk::units::parse_units(&a, decimals)?,
                 None => chain.pending(owner, token).await?,
             };
             anyhow::ensure!(amount > 0, "nothing pending for {owner}");
             chain.claim(owner, token, amount).await?;
-            println!("claimed {amount} of token {token} to {owner}");
+            println!(
+                "claimed {} of token {token} ({amount} base units) to {owner}",
+                rollup_sdk::units::format_units(amount, decimals)
+            );
         }
         Command::Pools { chain } => {
             let chain = ChainId::new(chain)?;
@@ -376,10 +420,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if pools.is_empty() {
                 println!("no pools on chain {chain}");
             }
+            let tokens = client.tokens().await?;
             for p in pools {
                 println!(
                     "pool {}: token {} on chain {chain} <-> token {} on chain {}, reserve {}, LP supply {}, fee {} bps",
-                    p.pool, p.token, p.peer_token, p.peer_chain, p.reserve, p.supply, p.fee_bps
+                    p.pool,
+                    p.token,
+                    p.peer_token,
+                    p.peer_chain,
+                    shown(&tokens, chain, TokenId(p.token), p.reserve()),
+                    p.supply,
+                    p.fee_bps
                 );
             }
         }
@@ -390,10 +441,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let chain = ChainId::new(chain)?;
             let half = pool_half(&client, chain, id).await?;
+            let amount = units(&client, chain, TokenId(half.token), &amount).await?;
             let out = client.quote(chain, PoolId(id), amount).await?;
+            let tokens = client.tokens().await?;
+            let peer = ChainId::new(half.peer_chain)?;
             println!(
-                "{amount} of token {} on chain {chain} -> {out} of token {} on chain {}",
-                half.token, half.peer_token, half.peer_chain
+                "{} on chain {chain} -> {} on chain {peer} ({out} base units)",
+                shown(&tokens, chain, TokenId(half.token), amount),
+                shown(&tokens, peer, TokenId(half.peer_token), out),
             );
         }
         Command::FullExit {
@@ -444,7 +499,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 | Command::CreatePool { send, .. }
                 | Command::AddLiquidity { send, .. }
                 | Command::RemoveLiquidity { send, .. }
-                | Command::Swap { send, .. } => (send.chain, send.fee, send.wait.clone()),
+                | Command::Swap { send, .. } => (send.chain, send.fee.clone(), send.wait.clone()),
                 _ => unreachable!("handled above"),
             };
             stage_arg(&wait)?;
@@ -457,8 +512,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // Signatures are bound to the deployment: the node reports its domain, and a node
             // that lied would only get a signature no contract or circuit of ours accepts.
             let domain = client.domain().await?;
+            // Amounts in the units of `token` on this chain.
+            let units_of = |token: u16, text: String| {
+                let client = &client;
+                async move { units(client, chain, TokenId::new(token)?, &text).await }
+            };
             let tx = match cmd {
                 Command::ChangePubkey { .. } => {
+                    let fee = units_of(0, fee).await?;
                     w.change_pubkey(&domain, chain, id, nonce.0, TokenId(0), fee)?
                 }
                 Command::Transfer {
@@ -469,8 +530,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         from: id,
                         to: addr(to),
                         token: TokenId::new(token)?,
-                        amount: amt(amount)?,
-                        fee: amt(fee)?,
+                        amount: amt(units_of(token, amount).await?)?,
+                        fee: amt(units_of(token, fee).await?)?,
                         nonce,
                     }),
                     &domain,
@@ -483,8 +544,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         account: id,
                         to: addr(to),
                         token: TokenId::new(token)?,
-                        amount: amt(amount)?,
-                        fee: amt(fee)?,
+                        amount: amt(units_of(token, amount).await?)?,
+                        fee: amt(units_of(token, fee).await?)?,
                         nonce,
                     }),
                     &domain,
@@ -513,7 +574,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             peer_chain,
                             peer_token: TokenId::new(peer_token)?,
                             fee_bps,
-                            fee: amt(fee)?,
+                            fee: amt(units_of(token, fee).await?)?,
                             nonce,
                         }),
                         &domain,
@@ -525,7 +586,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     min_out,
                     ..
                 } => {
-                    pool_half(&client, chain, pid).await?;
+                    let half = pool_half(&client, chain, pid).await?;
                     let held = account.balance(TokenId::lp_share(PoolId(pid)));
                     let shares = shares.unwrap_or(held);
                     anyhow::ensure!(shares > 0, "no LP shares of pool {pid} on chain {chain}");
@@ -539,8 +600,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             account: id,
                             pool: PoolId(pid),
                             shares: amt(shares)?,
-                            min_out: amt(min_out)?,
-                            fee: amt(fee)?,
+                            min_out: amt(units_of(half.token, min_out).await?)?,
+                            fee: amt(units_of(half.token, fee).await?)?,
                             nonce,
                         }),
                         &domain,
@@ -552,15 +613,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     min_shares,
                     ..
                 } => {
-                    pool_half(&client, chain, pool).await?;
+                    let half = pool_half(&client, chain, pool).await?;
                     w.sign(
                         L2Tx::AddLiquidity(AddLiquidity {
                             chain,
                             account: id,
                             pool: PoolId(pool),
-                            amount: amt(amount)?,
+                            amount: amt(units_of(half.token, amount).await?)?,
                             min_shares: amt(min_shares)?,
-                            fee: amt(fee)?,
+                            fee: amt(units_of(half.token, fee).await?)?,
                             nonce,
                         }),
                         &domain,
@@ -572,15 +633,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     min_out,
                     ..
                 } => {
-                    pool_half(&client, chain, pool).await?;
+                    let half = pool_half(&client, chain, pool).await?;
+                    let peer = ChainId::new(half.peer_chain)?;
+                    let min_out = units(&client, peer, TokenId(half.peer_token), &min_out).await?;
                     w.sign(
                         L2Tx::Swap(Swap {
                             chain,
                             account: id,
                             pool: PoolId(pool),
-                            amount_in: amt(amount)?,
+                            amount_in: amt(units_of(half.token, amount).await?)?,
                             min_out: amt(min_out)?,
-                            fee: amt(fee)?,
+                            fee: amt(units_of(half.token, fee).await?)?,
                             nonce,
                         }),
                         &domain,

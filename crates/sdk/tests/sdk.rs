@@ -44,6 +44,7 @@ async fn wallet_signs_client_submits_and_follows() {
         shared.clone(),
         Default::default(),
         "127.0.0.1:0".parse().unwrap(),
+        None,
     )
     .await
     .unwrap();
@@ -135,10 +136,8 @@ async fn wallet_signs_client_submits_and_follows() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("account 1 nonce 2"), "{text}");
-    assert!(
-        text.contains(&format!("token 0: {}", 1_000_000 - 1_010)),
-        "{text}"
-    );
+    // In ETH units (18 decimals): 998,990 wei.
+    assert!(text.contains("token 0: 0.00000000000099899 ETH"), "{text}");
     let out = std::process::Command::new(bin)
         .args([
             "--api",
@@ -217,6 +216,7 @@ async fn an_expired_transaction_is_reported() {
         shared.clone(),
         Default::default(),
         "127.0.0.1:0".parse().unwrap(),
+        None,
     )
     .await
     .unwrap();

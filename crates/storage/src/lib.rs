@@ -13,8 +13,12 @@
 //! Queries use `$n` placeholders, which both SQLite and PostgreSQL accept, and only `BIGINT`,
 //! `BYTEA` and `TEXT` columns (integers are `i64` on the Rust side).
 
+mod explorer;
+mod lease;
 mod mempool;
 
+pub use explorer::*;
+pub use lease::*;
 pub use mempool::*;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
@@ -35,6 +39,10 @@ pub enum StorageError {
     /// A stored value is not what the schema promises.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A leader's write refused: its lease (named here) is lost — expired or another's
+    /// (`lease`).
+    #[error("lease {0:?} lost: this process no longer leads")]
+    Fenced(String),
 }
 
 impl StorageError {
@@ -142,6 +150,8 @@ pub struct Snapshot {
 pub struct Storage {
     pool: AnyPool,
     sqlite: bool,
+    /// The lease a leader's writes are fenced by ([`Storage::fenced`]).
+    fence: Option<std::sync::Arc<Lease>>,
 }
 
 impl Storage {
@@ -183,7 +193,11 @@ impl Storage {
             .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Storage { pool, sqlite })
+        Ok(Storage {
+            pool,
+            sqlite,
+            fence: None,
+        })
     }
 
     /// A transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a deferred
@@ -270,16 +284,30 @@ impl Storage {
 
     // ---- L1 watcher ------------------------------------------------------------------------
 
-    /// Records the priority requests of one watcher batch and the cursor after it, atomically.
-    /// A request already stored (same chain and serial) must be identical: a different one means
-    /// the chain changed under the node, which is an error, never an overwrite.
+    /// Records the priority requests of one watcher batch and the cursor after it, atomically
+    /// ([`Storage::record_batch`] with no stage transactions).
     pub async fn record_watch(
         &self,
         chain: u8,
         ops: &[(u64, Vec<u8>, u64)],
         cursor: &str,
     ) -> Result<()> {
+        self.record_batch(chain, ops, &[], cursor).await
+    }
+
+    /// Records the priority requests and stage transactions of one watcher batch and the cursor
+    /// after it, atomically. A request already stored (same chain and serial) must be
+    /// identical: a different one means the chain changed under the node, which is an error,
+    /// never an overwrite.
+    pub async fn record_batch(
+        &self,
+        chain: u8,
+        ops: &[(u64, Vec<u8>, u64)],
+        stage_txs: &[StageTx],
+        cursor: &str,
+    ) -> Result<()> {
         let mut t = self.begin().await?;
+        explorer::write_stage_txs(&mut t, stage_txs).await?;
         for (serial, tx, l1_block) in ops {
             let existing: Option<Vec<u8>> =
                 sqlx::query("SELECT tx FROM priority_ops WHERE chain = $1 AND serial = $2")
@@ -372,9 +400,17 @@ impl Storage {
 
     // ---- blocks ----------------------------------------------------------------------------
 
-    /// Stores a sealed block and its `Sealed` stage on every chain, atomically.
-    pub async fn insert_block(&self, block: &StoredBlock, chains: &[u8]) -> Result<()> {
+    /// Stores a sealed block, its `Sealed` stage on every chain and its index (summary,
+    /// transactions by hash, touched accounts), atomically — fenced by the handle's lease, if
+    /// any ([`Storage::fenced`]).
+    pub async fn insert_block(
+        &self,
+        block: &StoredBlock,
+        chains: &[u8],
+        index: &BlockIndex,
+    ) -> Result<()> {
         let mut t = self.begin().await?;
+        self.check_fence(&mut t).await?;
         sqlx::query(
             "INSERT INTO blocks (number, data, final_root, sync_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -396,6 +432,7 @@ impl Storage {
             .execute(&mut *t)
             .await?;
         }
+        explorer::write_index(&mut t, block.number, index).await?;
         t.commit().await?;
         Ok(())
     }
@@ -720,9 +757,12 @@ impl Storage {
 
     // ---- L1 senders ------------------------------------------------------------------------
 
-    /// Inserts or replaces a sender record (JSON) of `chain`.
+    /// Inserts or replaces a sender record (JSON) of `chain`, fenced by the handle's lease, if
+    /// any ([`Storage::fenced`]): a sender persists each transaction before broadcasting it, so
+    /// a deposed one broadcasts nothing.
     pub async fn save_l1_tx(&self, chain: u8, id: u64, record: &str) -> Result<()> {
         let mut t = self.begin().await?;
+        self.check_fence(&mut t).await?;
         let n = sqlx::query("UPDATE l1_txs SET record = $1 WHERE chain = $2 AND id = $3")
             .bind(record.to_string())
             .bind(chain as i64)
@@ -770,7 +810,10 @@ impl Storage {
             "DELETE FROM block_stages WHERE number >= $1",
             "DELETE FROM proof_jobs WHERE number >= $1",
             "DELETE FROM attestations WHERE number >= $1",
-        ] {
+        ]
+        .into_iter()
+        .chain(explorer::DISCARD)
+        {
             sqlx::query(delete)
                 .bind(from as i64)
                 .execute(&mut *t)

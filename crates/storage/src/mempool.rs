@@ -265,13 +265,15 @@ impl Storage {
     }
 
     /// Removes entries from the mempool and records why each left (`(hash, status, reason)`),
-    /// atomically; an entry no longer there (sealed meanwhile) gets no outcome.
+    /// atomically; an entry no longer there (sealed meanwhile) gets no outcome. Fenced by the
+    /// handle's lease, if any (the keeper's judgement, [`Storage::fenced`]).
     pub async fn drop_txs(&self, outcomes: &[([u8; 32], &str, String)]) -> Result<()> {
         if outcomes.is_empty() {
             return Ok(());
         }
         let now = now_ms();
         let mut t = self.begin().await?;
+        self.check_fence(&mut t).await?;
         let mut seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM tx_outcomes")
             .fetch_one(&mut *t)
             .await?
@@ -379,6 +381,15 @@ impl Storage {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(pool_tx).collect()
+    }
+
+    /// A mempool entry's encoding; `None` when it is not in the mempool.
+    pub async fn pool_entry(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT tx FROM mempool WHERE hash = $1")
+            .bind(hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get(0)?)).transpose()
     }
 
     /// When a mempool entry was admitted and expires; `None` when it is not in the mempool.

@@ -3,8 +3,8 @@
 //! installs the package when it is missing — a missing server is a failure, never a skip).
 
 use rollup_storage::{
-    Admission, AdmissionLimits, EXPIRED, REJECTED, Stage, Storage, StorageError, StoredBlock,
-    TxKey, now_ms,
+    Admission, AdmissionLimits, BlockIndex, EXPIRED, IndexedTx, L1Chain, REJECTED, Stage, StageTx,
+    Storage, StorageError, StoredBlock, Token, TxKey, now_ms,
 };
 use std::path::PathBuf;
 use std::process::Command;
@@ -151,9 +151,13 @@ async fn exercise(url: &str) {
         final_root: [3; 32],
         sync_hash: [4; 32],
     };
-    s.insert_block(&b, &[1, 2, 3]).await.unwrap();
+    s.insert_block(&b, &[1, 2, 3], &BlockIndex::default())
+        .await
+        .unwrap();
     assert!(
-        s.insert_block(&b, &[1]).await.is_err(),
+        s.insert_block(&b, &[1], &BlockIndex::default())
+            .await
+            .is_err(),
         "a block number is stored once"
     );
     assert_eq!(s.block(1).await.unwrap(), Some(b));
@@ -238,7 +242,9 @@ async fn exercise(url: &str) {
         final_root: [5; 32],
         sync_hash: [6; 32],
     };
-    s.insert_block(&b2, &[1, 2, 3]).await.unwrap();
+    s.insert_block(&b2, &[1, 2, 3], &BlockIndex::default())
+        .await
+        .unwrap();
     s.post_attestation(2, &[6; 32], &[7; 20], b"sig")
         .await
         .unwrap();
@@ -319,6 +325,8 @@ async fn sqlite_backend() {
     exercise(&sqlite_url("exercise")).await;
     mempool_limits(&sqlite_url("mempool")).await;
     upgraded_mempool(&sqlite_url("upgrade")).await;
+    explorer_index(&sqlite_url("explorer")).await;
+    leases(&sqlite_url("leases")).await;
 }
 
 #[tokio::test]
@@ -336,6 +344,288 @@ async fn postgres_backend() {
     };
     mempool_limits(&url("mempool")).await;
     upgraded_mempool(&url("upgrade")).await;
+    explorer_index(&url("explorer")).await;
+    leases(&url("leases")).await;
+    // Many servers racing for a free lease: exactly one gets it.
+    let racers = Storage::connect(&url("race")).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let s = racers.clone();
+        tasks.spawn(async move {
+            s.acquire_lease("keeper", &format!("server-{i}"), Duration::from_secs(30))
+                .await
+                .unwrap()
+        });
+    }
+    let mut won = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        won.extend(r.unwrap());
+    }
+    assert_eq!(won.len(), 1, "{won:?}");
+    assert_eq!(won[0].epoch, 1);
+}
+
+/// Leases: one holder at a time, renewal, expiry and takeover with a new epoch, and fencing —
+/// a deposed leader's block insert and sender record are refused, its successor's go through.
+async fn leases(url: &str) {
+    let s = Storage::connect(url).await.unwrap();
+    let ttl = Duration::from_millis(400);
+    assert_eq!(s.lease("keeper").await.unwrap(), None);
+    let a = s.acquire_lease("keeper", "a", ttl).await.unwrap().unwrap();
+    assert_eq!(a.epoch, 1);
+    assert_eq!(
+        s.acquire_lease("keeper", "b", ttl).await.unwrap(),
+        None,
+        "held by a"
+    );
+    // Another name is another lease.
+    assert!(
+        s.acquire_lease("sender-1", "b", ttl)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The holder acquiring again renews under the same epoch.
+    assert_eq!(
+        s.acquire_lease("keeper", "a", ttl).await.unwrap(),
+        Some(a.clone())
+    );
+    assert!(s.renew_lease(&a, ttl).await.unwrap());
+    let fenced_a = s.fenced(a.clone());
+    fenced_a
+        .insert_block(&block(1), &[1], &BlockIndex::default())
+        .await
+        .unwrap();
+    fenced_a.save_l1_tx(1, 0, "{}").await.unwrap();
+    // a stops renewing (paused, partitioned): after the lease runs out, b takes over.
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert!(!s.renew_lease(&a, ttl).await.unwrap(), "expired");
+    // Expired and not yet taken: a's writes are refused already.
+    let e = fenced_a
+        .insert_block(&block(2), &[1], &BlockIndex::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StorageError::Fenced(ref n) if n == "keeper"),
+        "{e}"
+    );
+    let b = s.acquire_lease("keeper", "b", ttl).await.unwrap().unwrap();
+    assert_eq!(b.epoch, 2, "a new holder, a new epoch");
+    assert_eq!(s.lease("keeper").await.unwrap().unwrap().holder, "b");
+    let e = fenced_a
+        .insert_block(&block(2), &[1], &BlockIndex::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StorageError::Fenced(_)), "{e}");
+    assert!(matches!(
+        fenced_a.save_l1_tx(1, 1, "{}").await.unwrap_err(),
+        StorageError::Fenced(_)
+    ));
+    assert!(matches!(
+        fenced_a
+            .drop_txs(&[([1; 32], EXPIRED, "x".into())])
+            .await
+            .unwrap_err(),
+        StorageError::Fenced(_)
+    ));
+    assert_eq!(
+        s.last_block().await.unwrap(),
+        1,
+        "nothing of the deposed leader"
+    );
+    assert_eq!(s.l1_txs(1).await.unwrap().len(), 1);
+    let fenced_b = s.fenced(b.clone());
+    fenced_b
+        .insert_block(&block(2), &[1], &BlockIndex::default())
+        .await
+        .unwrap();
+    assert_eq!(s.last_block().await.unwrap(), 2);
+    // An unfenced handle (the API, a follower's reads and its own tables) is not affected.
+    s.save_l1_tx(2, 0, "{}").await.unwrap();
+    // A clean handover: b releases, a takes it at once, under epoch 3.
+    s.release_lease(&b).await.unwrap();
+    assert_eq!(
+        s.acquire_lease("keeper", "a", ttl)
+            .await
+            .unwrap()
+            .map(|l| l.epoch),
+        Some(3)
+    );
+    assert!(!s.renew_lease(&b, ttl).await.unwrap());
+}
+
+fn block(number: u32) -> StoredBlock {
+    StoredBlock {
+        number,
+        data: vec![number as u8],
+        final_root: [number as u8; 32],
+        sync_hash: [number as u8 + 100; 32],
+    }
+}
+
+fn indexed(hash: u8, kind: &str, chain: u8, accounts: &[u32]) -> IndexedTx {
+    IndexedTx {
+        hash: [hash; 32],
+        kind: kind.into(),
+        chain,
+        tx: vec![hash, hash],
+        accounts: accounts.to_vec(),
+    }
+}
+
+/// The explorer's index: written with each block, read by hash, account and page; stage
+/// transactions with the watcher's cursor; tokens and L1 facts; gone with a discarded block.
+async fn explorer_index(url: &str) {
+    let s = Storage::connect(url).await.unwrap();
+    let one = BlockIndex {
+        summary: "{\"n\":1}".into(),
+        txs: vec![
+            indexed(1, "deposit", 1, &[1]),
+            indexed(2, "transfer", 2, &[1, 2, 1]),
+        ],
+    };
+    s.insert_block(&block(1), &[1, 2], &one).await.unwrap();
+    // A block stored without a summary (as before the index existed) is listed as unindexed
+    // until the keeper indexes it.
+    s.insert_block(&block(2), &[1, 2], &BlockIndex::default())
+        .await
+        .unwrap();
+    assert_eq!(s.unindexed_blocks().await.unwrap(), vec![2]);
+    let two = BlockIndex {
+        summary: "{\"n\":2}".into(),
+        txs: vec![indexed(3, "withdraw", 1, &[2])],
+    };
+    s.index_block(2, &two).await.unwrap();
+    s.index_block(2, &two).await.unwrap();
+    assert!(s.unindexed_blocks().await.unwrap().is_empty());
+    s.insert_block(&block(3), &[1, 2], &BlockIndex::default())
+        .await
+        .unwrap();
+
+    let page = s.blocks_page(None, 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|b| b.number).collect::<Vec<_>>(),
+        vec![3, 2]
+    );
+    assert_eq!(page[1].summary.as_deref(), Some("{\"n\":2}"));
+    assert_eq!(page[1].final_root, [2; 32]);
+    let older = s.blocks_page(Some(2), 10).await.unwrap();
+    assert_eq!(older.iter().map(|b| b.number).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(s.block_row(1).await.unwrap().unwrap().sync_hash, [101; 32]);
+    assert!(s.block_row(9).await.unwrap().is_none());
+
+    let txs = s.block_tx_refs(1).await.unwrap();
+    assert_eq!(
+        txs.iter()
+            .map(|t| (t.hash[0], t.kind.as_str(), t.chain, t.position))
+            .collect::<Vec<_>>(),
+        vec![(1, "deposit", 1, 0), (2, "transfer", 2, 1)]
+    );
+    let (place, bytes) = s.indexed_tx(&[3; 32]).await.unwrap().unwrap();
+    assert_eq!((place.number, place.position, bytes), (2, 0, vec![3, 3]));
+    assert!(s.indexed_tx(&[9; 32]).await.unwrap().is_none());
+    let history = |a| {
+        let s = s.clone();
+        async move {
+            s.account_txs(a, 10)
+                .await
+                .unwrap()
+                .iter()
+                .map(|t| t.hash[0])
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(history(1).await, vec![2, 1], "newest first, once each");
+    assert_eq!(history(2).await, vec![3, 2]);
+    assert_eq!(s.account_txs(2, 1).await.unwrap().len(), 1);
+
+    // Stage transactions ride the watcher's batch.
+    let st = |number, chain, stage, h| StageTx {
+        number,
+        chain,
+        stage,
+        l1_hash: [h; 32],
+        l1_block: 7,
+        gas_used: 50_000,
+        at_ms: 1_000,
+    };
+    s.record_batch(1, &[], &[st(1, 1, Stage::Committed, 1)], "c1")
+        .await
+        .unwrap();
+    // Read again after a reorg: replaced, not duplicated.
+    s.record_batch(
+        1,
+        &[],
+        &[st(1, 1, Stage::Committed, 2), st(2, 1, Stage::Committed, 3)],
+        "c2",
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.cursor(1).await.unwrap().as_deref(), Some("c2"));
+    let mut rows = s.stage_txs_between(1, 3).await.unwrap();
+    rows.sort_by_key(|r| r.number);
+    assert_eq!(
+        rows,
+        vec![st(1, 1, Stage::Committed, 2), st(2, 1, Stage::Committed, 3)]
+    );
+    s.advance_stage(1, 1, Stage::Executed).await.unwrap();
+    s.advance_stage(2, 1, Stage::Proven).await.unwrap();
+    let mut progress = s.chain_progress().await.unwrap();
+    progress.sort();
+    assert_eq!(
+        progress,
+        vec![
+            (1, Stage::Sealed, 3),
+            (1, Stage::Proven, 2),
+            (1, Stage::Executed, 1),
+            (2, Stage::Sealed, 3)
+        ]
+    );
+    let mut stages = s.stages_between(1, 2).await.unwrap();
+    stages.sort();
+    assert_eq!(stages[0], (1, 1, Stage::Executed));
+    assert_eq!(stages.len(), 4);
+
+    // Tokens and L1 facts: upserts.
+    let tusd = Token {
+        chain: 2,
+        token: 1,
+        address: [7; 20],
+        symbol: Some("TUSD".into()),
+        decimals: 6,
+    };
+    let odd = Token {
+        chain: 2,
+        token: 2,
+        address: [8; 20],
+        symbol: None,
+        decimals: 0,
+    };
+    s.save_tokens(&[tusd.clone(), odd.clone()]).await.unwrap();
+    s.save_tokens(std::slice::from_ref(&tusd)).await.unwrap();
+    assert_eq!(s.tokens().await.unwrap(), vec![tusd, odd]);
+    let mut l1 = L1Chain {
+        chain: 1,
+        evm_chain_id: 31337,
+        contract: [5; 20],
+        oracles: vec![[1; 20], [2; 20], [3; 20]],
+        oracle_threshold: 2,
+    };
+    s.save_l1_chain(&l1).await.unwrap();
+    l1.oracle_threshold = 3;
+    s.save_l1_chain(&l1).await.unwrap();
+    assert_eq!(s.l1_chains().await.unwrap(), vec![l1]);
+
+    // A discarded block takes its index with it; a transaction returned to the mempool and
+    // sealed again in another block is found there.
+    s.discard_from(2, &[([3; 32], vec![3, 3])], &[])
+        .await
+        .unwrap();
+    assert!(s.indexed_tx(&[3; 32]).await.unwrap().is_none());
+    assert_eq!(history(2).await, vec![2]);
+    assert_eq!(s.stage_txs_between(2, 3).await.unwrap(), vec![]);
+    s.insert_block(&block(2), &[1, 2], &two).await.unwrap();
+    assert_eq!(s.indexed_tx(&[3; 32]).await.unwrap().unwrap().0.number, 2);
 }
 
 fn key(chain: u8, account: u32, nonce: u32) -> TxKey {

@@ -188,6 +188,7 @@ impl Devnet {
             shared.clone(),
             Default::default(),
             "127.0.0.1:0".parse().unwrap(),
+            None,
         )
         .await
         .unwrap();
@@ -276,7 +277,7 @@ impl Devnet {
                 .unwrap(),
         );
         let (_, api) =
-            rollup_node::api::serve(self.shared.clone(), Default::default(), self.api_addr)
+            rollup_node::api::serve(self.shared.clone(), Default::default(), self.api_addr, None)
                 .await
                 .unwrap();
         self.api = Some(api);
@@ -314,8 +315,16 @@ impl Devnet {
         );
         self.tasks
             .spawn(gate.clone().run(shared.clone(), Duration::from_millis(300)));
-        self.tasks
-            .spawn(keeper::run(shared.clone(), Duration::from_millis(500), 64));
+        self.tasks.spawn(keeper::run(
+            shared.clone(),
+            Duration::from_millis(500),
+            64,
+            // One server, the same name across restarts: it takes its lease back at once.
+            rollup_node::lead::Leadership {
+                holder: "node-1".into(),
+                ttl: Duration::from_secs(10),
+            },
+        ));
         self.tasks.spawn(worker::run(
             self.storage.clone(),
             self.keys.clone(),
