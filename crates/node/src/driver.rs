@@ -11,9 +11,15 @@
 //! Before all of that sits the auditor [`Gate`]: a block is committed only with the auditor's
 //! verified approval of exactly the inputs being sent, and while the auditor is halted (or
 //! unknown) the driver sends nothing — it still reads its chain and keeps its records current.
+//!
+//! And leadership (`crate::lead`): with several node servers on one database, only the holder
+//! of the chain's `sender-<chain>` lease opens a sender and sends; the others watch. A new
+//! holder opens its sender on the records in the database (the previous holder's included), so
+//! nothing is sent twice and no nonce is lost.
 
 use crate::Shared;
 use crate::gate::Gate;
+use crate::lead::Leadership;
 use crate::store::DbTxStore;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
@@ -26,7 +32,7 @@ use rollup_l1::sender::{Sender, SenderConfig, TxStatus};
 use rollup_l1::watcher::{Cursor, Event, Watcher, WatcherConfig};
 use rollup_prover::Proved;
 use rollup_prover::verifier::proof_words;
-use rollup_storage::{L1Chain, Stage, StageTx, Token};
+use rollup_storage::{L1Chain, Lease, Stage, StageTx, Token};
 use rollup_types::ChainId;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,7 +48,14 @@ pub struct Driver {
     rollup: Rollup::RollupInstance<DynProvider>,
     watcher: Watcher<DynProvider>,
     cursor: Cursor,
-    sender: Sender<DynProvider, DbTxStore>,
+    /// The sender, open while this server holds the chain's sender lease.
+    sender: Option<Sender<DynProvider, DbTxStore>>,
+    /// What the sender is opened with.
+    provider: DynProvider,
+    operator: PrivateKeySigner,
+    /// This server's leadership, and the sender lease it holds.
+    lead: Leadership,
+    lease: Option<Lease>,
     genesis: Rollup::StoredBlockInfo,
     refused: HashMap<String, Instant>,
     gate: Arc<Gate>,
@@ -56,8 +69,8 @@ pub struct Driver {
 const FACTS_EVERY: Duration = Duration::from_secs(30);
 
 impl Driver {
-    /// A driver of the rollup contract at `contract` on `chain`, sending as `operator`, committing
-    /// what `gate` lets through.
+    /// A driver of the rollup contract at `contract` on `chain`, sending as `operator` while
+    /// this server (`lead`) holds the chain's sender lease, committing what `gate` lets through.
     #[allow(clippy::too_many_arguments)]
     pub async fn new(
         shared: Arc<Shared>,
@@ -68,31 +81,25 @@ impl Driver {
         operator: PrivateKeySigner,
         watch: WatcherConfig,
         start_block: u64,
+        lead: Leadership,
     ) -> anyhow::Result<Driver> {
         let cursor = match shared.storage.cursor(chain.0).await? {
             Some(json) => serde_json::from_str(&json)?,
             None => Cursor::from_block(start_block),
         };
-        let store = DbTxStore::new(shared.storage.clone(), chain.0);
-        let sender = Sender::open(
-            provider.clone(),
-            operator,
-            store,
-            SenderConfig {
-                bump_after: Duration::from_secs(30),
-                ..SenderConfig::default()
-            },
-        )
-        .await?;
         let genesis_root = rollup_state::NetworkState::genesis(&shared.network)?.final_root();
         Ok(Driver {
             rollup: Rollup::new(contract, provider.clone()),
-            watcher: Watcher::new(provider, contract, watch),
+            watcher: Watcher::new(provider.clone(), contract, watch),
             genesis: encode::genesis_stored_block(&genesis_root),
             shared,
             chain,
             cursor,
-            sender,
+            sender: None,
+            provider,
+            operator,
+            lead,
+            lease: None,
             refused: HashMap::new(),
             gate,
             facts_at: None,
@@ -284,8 +291,10 @@ impl Driver {
     /// `rollup-node revert`), so they do not hold this one back.
     fn in_flight(&mut self, label: &str, data: &[u8]) -> bool {
         let mut busy = false;
-        for r in self
-            .sender
+        let Some(sender) = &self.sender else {
+            return true; // not leading: nothing is sent
+        };
+        for r in sender
             .records()
             .iter()
             .filter(|r| r.label == label && r.data.as_ref() == data)
@@ -313,8 +322,10 @@ impl Driver {
             return Ok(());
         }
         let to = *self.rollup.address();
-        match self
-            .sender
+        let Some(sender) = self.sender.as_mut() else {
+            return Ok(());
+        };
+        match sender
             .submit(&label, to, Bytes::from(data), U256::ZERO)
             .await
         {
@@ -348,7 +359,6 @@ impl Driver {
         if let Err(e) = self.refresh_facts().await {
             tracing::warn!(chain = %self.chain, error = %e, "reading the chain's L1 facts");
         }
-        self.sender.tick().await?;
         let r = &self.rollup;
         let committed = r.totalBlocksCommitted().call().await?;
         let proven = r.totalBlocksProven().call().await?;
@@ -378,6 +388,89 @@ impl Driver {
                 .storage
                 .advance_stage(n, self.chain.0, stage)
                 .await?;
+        }
+        if !self.lead().await? {
+            return Ok(());
+        }
+        match self.act(committed, proven, synced, executed, last).await {
+            Ok(()) => Ok(()),
+            // A write refused by the fence (or any failure) after the lease was lost: another
+            // server sends now; this one only watches.
+            Err(e) if !self.still_leading().await => {
+                tracing::warn!(chain = %self.chain, error = %e, "sender lease lost; not sending");
+                self.sender = None;
+                self.lease = None;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Keeps this chain's sender lease (`crate::lead`). A new lease opens the sender on the
+    /// records in the database — they may be another server's, whose transactions it then
+    /// follows up, under the nonces they used — with every write fenced by the lease; a lost
+    /// one closes it. Whether this server sends.
+    async fn lead(&mut self) -> anyhow::Result<bool> {
+        let name = format!("sender-{}", self.chain.0);
+        let before = self.lease.as_ref().map(|l| l.epoch);
+        self.lease = self
+            .lead
+            .keep(&self.shared.storage, &name, self.lease.take())
+            .await?;
+        let leading = self.lease.is_some();
+        metrics::gauge!(crate::metrics::LEADER, "lease" => name).set(if leading {
+            1.0
+        } else {
+            0.0
+        });
+        let Some(lease) = self.lease.clone() else {
+            self.sender = None;
+            return Ok(false);
+        };
+        if before != Some(lease.epoch) || self.sender.is_none() {
+            let store = DbTxStore::new(self.shared.storage.fenced(lease), self.chain.0);
+            self.sender = Some(
+                Sender::open(
+                    self.provider.clone(),
+                    self.operator.clone(),
+                    store,
+                    SenderConfig {
+                        bump_after: Duration::from_secs(30),
+                        ..SenderConfig::default()
+                    },
+                )
+                .await?,
+            );
+            self.refused.clear();
+        }
+        Ok(true)
+    }
+
+    /// Whether the sender lease is still this server's.
+    async fn still_leading(&self) -> bool {
+        match &self.lease {
+            Some(l) => self
+                .shared
+                .storage
+                .renew_lease(l, self.lead.ttl)
+                .await
+                .unwrap_or(false),
+            None => false,
+        }
+    }
+
+    /// The leader's part of a round: upkeep of sent transactions, then the next stage
+    /// action(s), from the contract's counters.
+    async fn act(
+        &mut self,
+        committed: u32,
+        proven: u32,
+        synced: u32,
+        executed: u32,
+        last: u32,
+    ) -> anyhow::Result<()> {
+        if let Some(sender) = self.sender.as_mut() {
+            sender.tick().await?;
         }
         if !self.gate.status().running() {
             return Ok(());

@@ -1,5 +1,5 @@
-//! Leadership of what only one node server may do at a time — the state keeper's sealing (and,
-//! to come, each chain's sender) — by a lease in the shared database
+//! Leadership of what only one node server may do at a time — the state keeper's sealing and
+//! each chain's sender (`sender-<chain>`) — by a lease in the shared database
 //! (`rollup_storage::Lease`): every server runs the same components; the lease's holder acts,
 //! the others follow the stored blocks and take the lease over when its holder stops renewing
 //! it. The holder's writes are fenced by its lease (`Storage::fenced`), so a deposed leader —

@@ -9,6 +9,8 @@
 //!   number, in this process or others sharing a PostgreSQL database).
 //! * [`driver`]: one per chain — the watcher (priority requests, stage events) and the sender
 //!   that commits, proves and executes each block on that chain in order.
+//! * [`lead`]: leadership among node servers sharing the database — the keeper and each
+//!   chain's sender act only under their lease, and their writes are fenced by it.
 //! * [`gate`]: the auditor gate — a chain's driver commits only blocks the independent auditor
 //!   signed an approval for, and sends nothing while the auditor is halted.
 //! * [`oracle`]: an oracle instance with its own key — attests blocks every chain proved with the

@@ -182,18 +182,21 @@ async fn main() -> anyhow::Result<()> {
             shared.mempool = cfg.mempool.clone();
             let shared = Arc::new(shared);
             let mut tasks = tokio::task::JoinSet::new();
+            // This server among those sharing the database: the keeper seals and each chain's
+            // sender sends only under their leases (`rollup_node::lead`).
+            let lead = rollup_node::lead::Leadership {
+                holder: cfg
+                    .node_id
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id())),
+                ttl: Duration::from_millis(cfg.lease_ms),
+            };
             if components.iter().any(|c| c == "keeper") {
                 tasks.spawn(keeper::run(
                     shared.clone(),
                     Duration::from_millis(cfg.seal_interval_ms),
                     cfg.max_txs,
-                    rollup_node::lead::Leadership {
-                        holder: cfg
-                            .node_id
-                            .clone()
-                            .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id())),
-                        ttl: Duration::from_millis(cfg.lease_ms),
-                    },
+                    lead.clone(),
                 ));
             } else if components.iter().any(|c| c == "chains" || c == "api") {
                 // The keeper runs elsewhere: follow the blocks it stores.
@@ -260,6 +263,7 @@ async fn main() -> anyhow::Result<()> {
                                 max_range: 2_000,
                             },
                             c.start_block,
+                            lead.clone(),
                         )
                         .await?;
                         tasks.spawn(driver.run(Duration::from_millis(cfg.poll_ms)));

@@ -14,7 +14,7 @@ pub const TXS_REJECTED: &str = "rollup_txs_rejected_total";
 pub const LAST_BLOCK: &str = "rollup_last_block";
 /// Transactions waiting in the mempool.
 pub const MEMPOOL: &str = "rollup_mempool_txs";
-/// 1 while this server holds the lease (label `lease`: `keeper`), else 0.
+/// 1 while this server holds the lease (label `lease`: `keeper`, `sender-<chain>`), else 0.
 pub const LEADER: &str = "rollup_leader";
 /// Mempool transactions that expired unsealed.
 pub const TXS_EXPIRED: &str = "rollup_txs_expired_total";

@@ -175,4 +175,80 @@ async fn deposits_transfers_and_a_withdrawal_through_all_four_stages() {
         .unwrap();
     assert_eq!(restored.state.lock().await.clone().final_root(), before);
     assert_eq!(restored.blocks.lock().await.len() as u32, last);
+
+    // Failover: node-1's components are gone (as by kill -9), its leases still in the database
+    // and unexpired. A second server, node-2, restores from the database, waits them out, then
+    // seals and sends — its senders continue from node-1's records and nonces — and the next
+    // transfer executes on every chain; no L1 nonce is used twice.
+    net.stop_node().await;
+    net.restore_node().await;
+    net.spawn_components_as(rollup_node::lead::Leadership {
+        holder: "node-2".into(),
+        ttl: Duration::from_secs(10),
+    })
+    .await;
+    net.submit(alice.sign(L2Tx::Transfer(Transfer {
+        chain: ChainId(1),
+        from: AccountId(1),
+        to: bob.address(),
+        token: TokenId(0),
+        amount: amount(ETH / 100),
+        fee: amount(1000),
+        nonce: Nonce(3),
+    })))
+    .await;
+    let storage2 = net.storage.clone();
+    until(
+        "node-2's block executed on every chain",
+        Duration::from_secs(600),
+        || async {
+            let n = storage2.last_block().await.unwrap();
+            n > last && {
+                let stages = storage2.stages(n).await.unwrap();
+                stages.len() == 3 && stages.iter().all(|(_, s)| *s == Stage::Executed)
+            }
+        },
+    )
+    .await;
+    {
+        let s = net.shared.state.lock().await;
+        let bob_l2 = s.chain(ChainId(1)).unwrap().account(AccountId(2)).unwrap();
+        assert_eq!(bob_l2.balance(TokenId(0)).get(), ETH / 10 + ETH / 100);
+    }
+    for name in ["keeper", "sender-1", "sender-2", "sender-3"] {
+        let l = storage.lease(name).await.unwrap().unwrap();
+        assert_eq!((l.holder.as_str(), l.epoch), ("node-2", 2), "{name}");
+    }
+    for c in 1..=3u8 {
+        // No stage transaction sent twice: one live record per label (commit n, prove n,
+        // execute n), whichever server sent it.
+        let mut labels: Vec<String> = storage
+            .l1_txs(c)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_str::<rollup_l1::sender::TxRecord>(r).unwrap())
+            .filter(|r| {
+                !matches!(
+                    r.status,
+                    rollup_l1::sender::TxStatus::Failed { .. }
+                        | rollup_l1::sender::TxStatus::Dropped
+                )
+            })
+            .map(|r| r.label)
+            .collect();
+        let all = labels.len();
+        labels.sort();
+        labels.dedup();
+        assert_eq!(
+            labels.len(),
+            all,
+            "chain {c}: a stage transaction sent twice"
+        );
+        assert!(
+            labels.contains(&format!("execute {}", last + 1)),
+            "chain {c}: node-2 executed its block: {labels:?}"
+        );
+    }
+    net.stop_node().await;
 }

@@ -40,6 +40,15 @@ pub const PROVE_WINDOW: u64 = 3600;
 /// A window short enough to pass within a test, long enough for honest blocks to be proven.
 pub const PROVE_WINDOW_SHORT: u64 = 300;
 
+/// The one node server's leadership: the same name across restarts, so it takes its leases
+/// back at once.
+pub fn lead() -> rollup_node::lead::Leadership {
+    rollup_node::lead::Leadership {
+        holder: "node-1".into(),
+        ttl: Duration::from_secs(10),
+    }
+}
+
 pub fn signer(anvil: &AnvilInstance, i: usize) -> PrivateKeySigner {
     PrivateKeySigner::from_signing_key(anvil.keys()[i].clone().into())
 }
@@ -304,6 +313,11 @@ impl Devnet {
 
     /// Starts the keeper, a prover worker, a driver per chain and three oracles.
     pub async fn spawn_components(&mut self) {
+        self.spawn_components_as(lead()).await
+    }
+
+    /// [`Devnet::spawn_components`] as the node server `lead` names.
+    pub async fn spawn_components_as(&mut self, lead: rollup_node::lead::Leadership) {
         let shared = self.shared.clone();
         let gate = Arc::new(
             Gate::new(
@@ -319,11 +333,7 @@ impl Devnet {
             shared.clone(),
             Duration::from_millis(500),
             64,
-            // One server, the same name across restarts: it takes its lease back at once.
-            rollup_node::lead::Leadership {
-                holder: "node-1".into(),
-                ttl: Duration::from_secs(10),
-            },
+            lead.clone(),
         ));
         self.tasks.spawn(worker::run(
             self.storage.clone(),
@@ -344,6 +354,7 @@ impl Devnet {
                     max_range: 1000,
                 },
                 0,
+                lead.clone(),
             )
             .await
             .unwrap();
