@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 [ -d node_modules/solc ] || npm ci --no-audit --no-fund
 cargo run --quiet --release -p rollup-l1 --bin l1-gen
 rm -rf contracts/out
-node scripts/solc-build.js contracts/out contracts/src/Rollup.sol contracts/src/PoseidonT5.sol contracts/test/TestToken.sol
+node scripts/solc-build.js contracts/out contracts/src/Rollup.sol contracts/src/PoseidonT5.sol contracts/test/TestToken.sol contracts/test/TestWallet.sol
 echo "artifacts in contracts/out"

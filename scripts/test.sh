@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 echo "== npm ci (anvil, forge, solcjs, the explorer's TypeScript, esbuild and Playwright; pinned in package-lock.json)"
 npm ci --no-audit --no-fund
 
-# Debian packages the tests need: PostgreSQL (the storage tests start their own server) and
-# Chromium (the explorer's browser tests, driven by Playwright).
+# Debian packages the tests need: PostgreSQL (the storage tests and the HA chaos test start
+# their own servers), HAProxy (the HA test's balancer) and Chromium (the explorer's browser
+# tests, driven by Playwright).
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (Debian packages)"

@@ -175,6 +175,7 @@ contract Rollup {
     error NotRefundable(uint64 serialId);
     error InsufficientPending(uint256 pending, uint256 amount);
     error Reentrancy();
+    error AuthFactSet(address owner, uint32 nonce);
 
     // ---------------------------------------------------------------- events
     event TokenAdded(uint16 indexed tokenId, address indexed token, uint8 decimals);
@@ -195,6 +196,10 @@ contract Rollup {
     event GovernorSet(address governor);
     event AuditorSet(address auditor);
     event BlocksAbandoned(uint32 blockNumber, bytes32 syncHash);
+    /// An owner authorised, on L1, the key change of its account at `nonce` (see `setAuthPubkeyHash`).
+    event AuthPubkeyHashSet(
+        address indexed owner, uint32 nonce, uint32 accountId, bytes20 pubkeyHash, uint16 feeToken, uint128 fee
+    );
 
     // ---------------------------------------------------------------- state
     uint8 public immutable chainId;
@@ -255,6 +260,10 @@ contract Rollup {
 
     bool public exodusMode;
     mapping(uint32 => mapping(uint16 => bool)) public exited;
+
+    /// Key changes authorised on L1 (for owners that cannot `personal_sign`, such as contract
+    /// wallets): owner => account nonce => keccak256(accountId ‖ pubkeyHash ‖ feeToken ‖ fee).
+    mapping(address => mapping(uint32 => bytes32)) public authFacts;
 
     uint256 private locked = 1;
 
@@ -442,6 +451,28 @@ contract Rollup {
         _queue(OP_FULL_EXIT, op, _fullExitHash(accountId, token, msg.sender), address(0));
     }
 
+    /// Authorises, as the caller, the ChangePubKey of account `accountId` at `nonce` to
+    /// `pubkeyHash` with exactly this fee (token and amount as the ChangePubKey carries them):
+    /// a commit then takes that ChangePubKey with an empty signature. A fact is set once per
+    /// (owner, nonce) and never changes, so an operator that saw it can include the change
+    /// without racing the owner; an owner that set a wrong key still has the full exit.
+    function setAuthPubkeyHash(uint32 accountId, bytes20 pubkeyHash, uint32 nonce, uint16 feeToken, uint128 fee)
+        external
+        active
+    {
+        if (authFacts[msg.sender][nonce] != bytes32(0)) revert AuthFactSet(msg.sender, nonce);
+        authFacts[msg.sender][nonce] = _authFact(accountId, pubkeyHash, feeToken, fee);
+        emit AuthPubkeyHashSet(msg.sender, nonce, accountId, pubkeyHash, feeToken, fee);
+    }
+
+    function _authFact(uint32 accountId, bytes20 pubkeyHash, uint16 feeToken, uint256 fee)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encodePacked(accountId, pubkeyHash, feeToken, fee));
+    }
+
     function _queue(uint8 opType, bytes memory op, bytes32 h, address from) internal {
         uint64 serial = totalPriorityRequests;
         uint64 expiresAt = uint64(block.timestamp) + priorityExpiry;
@@ -560,13 +591,23 @@ contract Rollup {
         return keccak256(abi.encodePacked("rollup auditor approval v2", networkId, blockNumber, syncHash));
     }
 
-    /// ChangePubKey pubdata: code account3 pkh20 address20 nonce4 fee_token2 fee2. The owner signed
-    /// (personal_sign) 0x03 chain account3 pkh20 nonce4 fee_token2 fee2 domain32.
+    /// ChangePubKey pubdata: code account3 pkh20 address20 nonce4 fee_token2 fee2. Either the owner
+    /// signed (personal_sign) 0x03 chain account3 pkh20 nonce4 fee_token2 fee2 domain32, or the
+    /// signature is empty and the owner set the change's fact on this contract beforehand.
     function _checkChangePubKey(bytes calldata op, bytes calldata sig, uint256 off) internal view {
+        address owner = address(uint160(_u(op, 24, 20)));
+        if (owner == address(0)) revert BadChangePubKeyAuth(off);
+        if (sig.length == 0) {
+            uint256 packedFee = _u(op, 50, 2);
+            bytes32 fact = _authFact(
+                uint32(_u(op, 1, 3)), bytes20(op[4:24]), uint16(_u(op, 48, 2)), (packedFee >> 5) * 10 ** (packedFee & 31)
+            );
+            if (authFacts[owner][uint32(_u(op, 44, 4))] != fact) revert BadChangePubKeyAuth(off);
+            return;
+        }
         bytes memory message = abi.encodePacked(OP_CHANGE_PUBKEY, chainId, op[1:24], op[44:52], domain);
         bytes32 digest = keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n65", message));
-        address owner = address(uint160(_u(op, 24, 20)));
-        if (owner == address(0) || _recover(digest, sig) != owner) revert BadChangePubKeyAuth(off);
+        if (_recover(digest, sig) != owner) revert BadChangePubKeyAuth(off);
     }
 
     /// Chunks of an operation by its code (docs/PROTOCOL.md); unknown codes are refused.

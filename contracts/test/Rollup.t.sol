@@ -345,6 +345,77 @@ contract RollupTest {
         rollup.commitBlocks(s, _one(b2), approval1);
     }
 
+    /// A block whose only operation is account 5's ChangePubKey to `pkh` at nonce 7, paying a fee
+    /// of 3·10^2 (packed 3<<5 | 2) in token 0, by `owner`, authorised by `auth`.
+    function _keyChangeBlock(Rollup.StoredBlockInfo memory prev, address owner, bytes memory auth)
+        internal
+        view
+        returns (Rollup.CommitBlockInfo memory b, Rollup.StoredBlockInfo memory s)
+    {
+        (b, s) = _block(prev);
+        bytes memory op = abi.encodePacked(
+            uint8(0x03), uint24(5), bytes20(uint160(0xBEEF)), owner, uint32(7), uint16(0), uint16((3 << 5) | 2)
+        );
+        b.pubdata = abi.encodePacked(op, new bytes(64 - op.length));
+        b.pubdataHashes[0] = rollup.paddedPubdataHash(b.pubdata);
+        b.onchainOpsHashes[0] = keccak256(abi.encodePacked(keccak256(""), b.pubdata));
+        b.changePubKeyAuth = new bytes[](1);
+        b.changePubKeyAuth[0] = auth;
+        s.pubdataHash = b.pubdataHashes[0];
+        s.onchainOpsHash = b.onchainOpsHashes[0];
+        s.commitment =
+            keccak256(abi.encodePacked(b.blockNumber, b.timestamp, prev.newFinalRoot, b.newFinalRoot, b.pubdataHashes));
+        s.syncHash = keccak256(abi.encodePacked(prev.syncHash, s.commitment, b.onchainOpsHashes));
+    }
+
+    function testKeyChangeAuthorisedOnchain() public {
+        Rollup.StoredBlockInfo memory g = _genesis();
+        (Rollup.CommitBlockInfo memory b, Rollup.StoredBlockInfo memory s) = _keyChangeBlock(g, ALICE, "");
+        bytes[] memory approval = _approve(AUDITOR_KEY, rollup, s);
+        // No fact yet: the empty signature authorises nothing.
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BadChangePubKeyAuth.selector, uint256(0)));
+        rollup.commitBlocks(g, _one(b), approval);
+        // Facts that differ from the change in one field each, or set by someone else.
+        vm.prank(ALICE);
+        rollup.setAuthPubkeyHash(5, bytes20(uint160(0xBEEF)), 8, 0, 300); // another nonce
+        vm.prank(STRANGER);
+        rollup.setAuthPubkeyHash(5, bytes20(uint160(0xBEEF)), 7, 0, 300); // not the owner
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BadChangePubKeyAuth.selector, uint256(0)));
+        rollup.commitBlocks(g, _one(b), approval);
+        // The owner's fact with a larger fee than the change pays is another change.
+        vm.prank(ALICE);
+        rollup.setAuthPubkeyHash(5, bytes20(uint160(0xBEEF)), 7, 0, 301);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BadChangePubKeyAuth.selector, uint256(0)));
+        rollup.commitBlocks(g, _one(b), approval);
+        // A fact is set once: the owner cannot replace it (an operator that saw it can rely on it).
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.AuthFactSet.selector, ALICE, uint32(7)));
+        rollup.setAuthPubkeyHash(5, bytes20(uint160(0xBEEF)), 7, 0, 300);
+        // Control: the exact fact at a fresh owner's nonce commits the change without a signature.
+        address bob = address(0xB0B);
+        (b, s) = _keyChangeBlock(g, bob, "");
+        approval = _approve(AUDITOR_KEY, rollup, s);
+        vm.prank(bob);
+        rollup.setAuthPubkeyHash(5, bytes20(uint160(0xBEEF)), 7, 0, 300);
+        require(rollup.authFacts(bob, 7) != bytes32(0), "fact stored");
+        rollup.commitBlocks(g, _one(b), approval);
+        _eq(rollup.totalBlocksCommitted(), 1, "committed with the on-chain authorisation");
+    }
+
+    /// The ECDSA path still takes only the owner's signature: a stranger's does not pass, even
+    /// with a fact set for the change (a non-empty signature is always checked as a signature).
+    function testKeyChangeSignatureIsNotReplacedByAFact() public {
+        Rollup.StoredBlockInfo memory g = _genesis();
+        address owner = vm.addr(21);
+        vm.prank(owner);
+        rollup.setAuthPubkeyHash(5, bytes20(uint160(0xBEEF)), 7, 0, 300);
+        (Rollup.CommitBlockInfo memory b, Rollup.StoredBlockInfo memory s) =
+            _keyChangeBlock(g, owner, _sign(22, keccak256("anything")));
+        bytes[] memory approval = _approve(AUDITOR_KEY, rollup, s);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BadChangePubKeyAuth.selector, uint256(0)));
+        rollup.commitBlocks(g, _one(b), approval);
+    }
+
     function testGovernanceRotatesTheAuditor() public {
         Rollup.StoredBlockInfo memory g = _genesis();
         (Rollup.CommitBlockInfo memory b, Rollup.StoredBlockInfo memory s) = _block(g);

@@ -8,7 +8,13 @@
 //! with one-coin liquidity on both sides, a cross-chain swap, a transfer, and a withdrawal
 //! claimed on chain 2.
 //!
+//! With [`DevnetConfig::ha`] the operator is highly available instead ([`ha`]): PostgreSQL as a
+//! primary and a synchronous hot standby, two node servers (keeper, prover, chain drivers; one
+//! leads by lease), three API replicas, and HAProxy in front of the database and the replicas.
+//!
 //! INSECURE by design: development proving keys, anvil's public dev accounts.
+
+pub mod ha;
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
@@ -27,6 +33,7 @@ use rollup_state::{NetworkConfig, NetworkState};
 use rollup_storage::{Stage, Storage};
 use rollup_types::tx::*;
 use rollup_types::*;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -51,13 +58,45 @@ pub const BOB: usize = 2;
 /// Carol.
 pub const CAROL: usize = 3;
 
+/// DEV ONLY: the fee account (account 0) is anvil's public account 5, so that the devnet's
+/// operator can withdraw the fees it collects (`rollup-wallet sweep` with that key).
+pub const FEE_ACCOUNT: usize = 5;
+/// Anvil's account 5 (its default mnemonic's), the same on every devnet chain.
+const FEE_ACCOUNT_ADDRESS: [u8; 20] = [
+    0x99, 0x65, 0x50, 0x7d, 0x1a, 0x55, 0xbc, 0xc2, 0x69, 0x5c, 0x58, 0xba, 0x16, 0xfb, 0x37, 0xd8,
+    0x19, 0xb0, 0xa4, 0xdc,
+];
+
 /// The devnet's network under the deployment `domain`: its chains, and the fee account
 /// (account 0).
 pub fn network_config(domain: Domain) -> NetworkConfig {
     NetworkConfig {
         chains: CHAINS.to_vec(),
-        fee_account: rollup_crypto::Address([0xfe; 20]),
+        fee_account: rollup_crypto::Address(FEE_ACCOUNT_ADDRESS),
         domain,
+    }
+}
+
+/// The devnet's fee policy: L1 gas at each anvil's gas price, ETH at 3000 and TUSD (chain 2's
+/// token 1) at 1 of a reference unit (fixed prices: DEV ONLY, a production node reads a feed).
+pub fn fee_config() -> rollup_node::fees::FeeConfig {
+    let price = |chain: u8, token: u16, price: &str| rollup_node::fees::PriceRule {
+        chain,
+        token,
+        price: price.into(),
+    };
+    rollup_node::fees::FeeConfig {
+        block_gas: 860_000,
+        chunk_gas: 4_000,
+        expected_chunks: None,
+        withdraw_gas: 30_000,
+        margin_percent: 0,
+        prices: vec![
+            price(1, 0, "3000"),
+            price(2, 0, "3000"),
+            price(3, 0, "3000"),
+            price(2, 1, "1"),
+        ],
     }
 }
 
@@ -74,7 +113,34 @@ pub struct DevnetConfig {
     pub metrics_addr: SocketAddr,
     /// The auditor's API address (port 0 picks a free port).
     pub auditor_addr: SocketAddr,
+    /// The highly available operator ([`ha`]) instead of one node on SQLite.
+    pub ha: bool,
 }
+
+/// One `rollup-node run` process of the operator.
+struct Server {
+    /// Its name: its node id (lease holder) and log file.
+    name: String,
+    /// Its `--components`.
+    components: &'static str,
+    /// What sets it apart from the others sharing the configuration file.
+    env: Vec<(&'static str, String)>,
+    child: Option<Child>,
+}
+
+/// The HA parts the devnet runs beside the node servers.
+pub struct HaParts {
+    /// The database servers.
+    pub pg: ha::PgPair,
+    /// What HAProxy balances.
+    pub balance: ha::Balance,
+    _haproxy: ha::Haproxy,
+}
+
+/// The names of the HA devnet's node servers (keeper, prover, chain drivers).
+pub const HA_NODES: [&str; 2] = ["node-a", "node-b"];
+/// The names of the HA devnet's API replicas.
+pub const HA_APIS: [&str; 3] = ["api-1", "api-2", "api-3"];
 
 /// A running devnet. Dropping it stops the processes and the chains.
 pub struct Devnet {
@@ -102,9 +168,11 @@ pub struct Devnet {
     bin: PathBuf,
     auditor_bin: PathBuf,
     operator_key: String,
-    node: Option<Child>,
+    servers: Vec<Server>,
     oracles: Vec<Child>,
     auditor: Option<Child>,
+    /// The database and the balancer of the HA mode (dropped last: after the processes).
+    pub ha: Option<HaParts>,
 }
 
 /// Anvil account `i` of a chain.
@@ -326,12 +394,48 @@ impl Devnet {
         let metrics = concrete(cfg.metrics_addr)?;
         let auditor_api = concrete(cfg.auditor_addr)?;
         let auditor_key = account(&anvils[0], AUDITOR);
-        let db = format!("sqlite://{}", data_dir.join("node.db").display());
+        // HA: the database behind HAProxy (the primary, or the standby once it is promoted),
+        // the API replicas behind it too; `api` is the balancer's frontend.
+        let ha_parts = if cfg.ha {
+            let pg = ha::PgPair::start(&data_dir.join("pg"))?;
+            let balance = ha::Balance {
+                pg: concrete("127.0.0.1:0".parse()?)?,
+                pg_servers: (pg.primary.port, pg.standby.port),
+                api,
+                apis: HA_APIS
+                    .iter()
+                    .map(|_| concrete("127.0.0.1:0".parse()?))
+                    .collect::<anyhow::Result<_>>()?,
+                stats: concrete("127.0.0.1:0".parse()?)?,
+            };
+            let haproxy = ha::Haproxy::start(&data_dir, &balance)?;
+            progress(&format!(
+                "PostgreSQL: primary on port {}, synchronous hot standby on port {} (streaming); HAProxy: database at {}, API at http://{api} over {} replicas, statistics at http://{}/stats",
+                pg.primary.port,
+                pg.standby.port,
+                balance.pg,
+                balance.apis.len(),
+                balance.stats
+            ));
+            Some(HaParts {
+                pg,
+                balance,
+                _haproxy: haproxy,
+            })
+        } else {
+            None
+        };
+        let db = match &ha_parts {
+            Some(h) => format!("postgres://postgres@{}/postgres", h.balance.pg),
+            None => format!("sqlite://{}", data_dir.join("node.db").display()),
+        };
         let config = NodeConfig {
             database_url: db.clone(),
             keys_dir: std::fs::canonicalize(&cfg.keys_dir)?,
             capacity: CAPACITY,
-            seal_interval_ms: 1500,
+            // HA: fewer, fuller blocks (the chaos test's load would otherwise make dozens of
+            // blocks to prove on 2 cores); the keeper renews its lease more often than it seals.
+            seal_interval_ms: if cfg.ha { 12_000 } else { 1500 },
             max_txs: 64,
             // The load generator pipelines hundreds of transfers from one sender (as fast as
             // the API admits them): a wide window and share keep its figures comparable. Every
@@ -358,14 +462,15 @@ impl Devnet {
             poll_ms: 300,
             api_addr: api.to_string(),
             metrics_addr: metrics.to_string(),
-            fees: Vec::new(),
+            fees: Some(fee_config()),
             auditor_url: Some(format!("http://{auditor_api}")),
             auditor_address: Some(auditor_key.address().to_string()),
             explorer_dir: Some(build_explorer()?),
             // One node server: the same name across its restarts (--crash-node), so it takes
-            // its keeper lease back at once instead of waiting for it to expire.
+            // its keeper lease back at once instead of waiting for it to expire. HA servers
+            // are named by ROLLUP_NODE_ID; their leases are short, so failover is quick.
             node_id: Some("devnet-node".into()),
-            lease_ms: 10_000,
+            lease_ms: if cfg.ha { 4_000 } else { 10_000 },
         };
         let auditor_config = AuditorConfig {
             database_url: format!("sqlite://{}", data_dir.join("auditor.db").display()),
@@ -405,6 +510,47 @@ impl Devnet {
         // The devnet's own connection, to observe: it creates the schema, which the node then
         // finds up to date.
         let storage = Storage::connect(&db).await?;
+        let servers = match &ha_parts {
+            None => vec![Server {
+                name: "node".into(),
+                components: "keeper,prover,chains,api",
+                env: Vec::new(),
+                child: None,
+            }],
+            Some(h) => {
+                let mut servers = Vec::new();
+                for (i, name) in HA_NODES.iter().enumerate() {
+                    // The first server's metrics where the single node's would be.
+                    let m = if i == 0 {
+                        metrics
+                    } else {
+                        concrete("127.0.0.1:0".parse()?)?
+                    };
+                    servers.push(Server {
+                        name: name.to_string(),
+                        components: "keeper,prover,chains",
+                        env: vec![
+                            ("ROLLUP_NODE_ID", name.to_string()),
+                            ("ROLLUP_METRICS_ADDR", m.to_string()),
+                        ],
+                        child: None,
+                    });
+                }
+                for (name, addr) in HA_APIS.iter().zip(&h.balance.apis) {
+                    servers.push(Server {
+                        name: name.to_string(),
+                        components: "api",
+                        env: vec![
+                            ("ROLLUP_NODE_ID", name.to_string()),
+                            ("ROLLUP_API_ADDR", addr.to_string()),
+                            ("ROLLUP_METRICS_ADDR", String::new()),
+                        ],
+                        child: None,
+                    });
+                }
+                servers
+            }
+        };
         let mut net = Devnet {
             operator_key: hex::encode(key(&anvils[0], OPERATOR)),
             anvils,
@@ -420,9 +566,10 @@ impl Devnet {
             data_dir,
             bin,
             auditor_bin,
-            node: None,
+            servers,
             oracles: Vec::new(),
             auditor: None,
+            ha: ha_parts,
         };
         net.auditor = Some(spawn(
             &net.auditor_bin,
@@ -444,10 +591,20 @@ impl Devnet {
             net.data_dir.display()
         ));
         net.start_node().await?;
-        progress(&format!(
-            "node: rollup-node run (state keeper, prover worker, 3 chain drivers), API at http://{api}, explorer at http://{api}/, metrics at http://{metrics}/metrics, log {}",
-            net.node_log().display()
-        ));
+        if net.ha.is_some() {
+            progress(&format!(
+                "node servers: {} (rollup-node run --components keeper,prover,chains; one leads each lease), API replicas: {} (--components api); explorer at http://{api}/, metrics of {} at http://{metrics}/metrics, logs in {}",
+                HA_NODES.join(", "),
+                HA_APIS.join(", "),
+                HA_NODES[0],
+                net.data_dir.display()
+            ));
+        } else {
+            progress(&format!(
+                "node: rollup-node run (state keeper, prover worker, 3 chain drivers), API at http://{api}, explorer at http://{api}/, metrics at http://{metrics}/metrics, log {}",
+                net.node_log().display()
+            ));
+        }
         Ok(net)
     }
 
@@ -549,9 +706,7 @@ impl Devnet {
 
     /// Stops the node for good (the operator is gone) and the auditor with it.
     pub async fn stop_operator(&mut self) -> anyhow::Result<()> {
-        if self.node.is_some() {
-            self.kill_node().await?;
-        }
+        self.kill_node().await?;
         if let Some(mut a) = self.auditor.take() {
             a.start_kill()?;
             a.wait().await?;
@@ -562,9 +717,11 @@ impl Devnet {
     /// Moves the node and the oracles to the database at `url` (e.g. a recovered one): stops
     /// them, rewrites the node's configuration, starts them again on it.
     pub async fn switch_database(&mut self, url: &str) -> anyhow::Result<()> {
-        if self.node.is_some() {
-            self.kill_node().await?;
-        }
+        anyhow::ensure!(
+            self.ha.is_none(),
+            "the HA devnet keeps its replicated database"
+        );
+        self.kill_node().await?;
         for mut o in self.oracles.drain(..) {
             o.start_kill()?;
             o.wait().await?;
@@ -584,21 +741,96 @@ impl Devnet {
         self.start_node().await
     }
 
-    /// The node's log file.
+    /// The node's log file (of the first node server, in the HA mode).
     pub fn node_log(&self) -> PathBuf {
-        self.data_dir.join("node.log")
+        self.log_of(&self.servers[0].name)
     }
 
-    /// Starts the node process and waits until its API answers.
+    /// The log file of node server or API replica `name`.
+    pub fn log_of(&self, name: &str) -> PathBuf {
+        self.data_dir.join(format!("{name}.log"))
+    }
+
+    fn server(&mut self, name: &str) -> anyhow::Result<&mut Server> {
+        self.servers
+            .iter_mut()
+            .find(|s| s.name == name)
+            .with_context(|| format!("no node server {name:?}"))
+    }
+
+    /// Starts node server (or API replica) `name`, without waiting for it.
+    pub fn start_server(&mut self, name: &str) -> anyhow::Result<()> {
+        let (bin, config, key, log) = (
+            self.bin.clone(),
+            self.config_path.display().to_string(),
+            self.operator_key.clone(),
+            self.log_of(name),
+        );
+        let s = self.server(name)?;
+        anyhow::ensure!(s.child.is_none(), "{name} is already running");
+        let mut env: Vec<(&str, &str)> = vec![("ROLLUP_OPERATOR_KEY", &key)];
+        env.extend(s.env.iter().map(|(k, v)| (*k, v.as_str())));
+        s.child = Some(spawn(
+            &bin,
+            &["run", "--config", &config, "--components", s.components],
+            &env,
+            &log,
+        )?);
+        Ok(())
+    }
+
+    /// Kills node server (or API replica) `name` with SIGKILL and waits for it to die.
+    pub async fn kill_server(&mut self, name: &str) -> anyhow::Result<()> {
+        let mut child = self
+            .server(name)?
+            .child
+            .take()
+            .with_context(|| format!("{name} is not running"))?;
+        child.start_kill()?;
+        child.wait().await?;
+        Ok(())
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to node server `name`: a paused process keeps its
+    /// connections and believes it still leads when it resumes.
+    pub fn signal_server(&mut self, name: &str, signal: &str) -> anyhow::Result<()> {
+        let pid = self
+            .server(name)?
+            .child
+            .as_ref()
+            .and_then(Child::id)
+            .with_context(|| format!("{name} is not running"))?;
+        let ok = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()?
+            .success();
+        anyhow::ensure!(ok, "kill -{signal} {pid}");
+        Ok(())
+    }
+
+    /// Who holds lease `name` (`keeper`, `sender-1`, …) now, if anyone does.
+    pub async fn leader(&self, name: &str) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .storage
+            .lease(name)
+            .await?
+            .filter(|l| l.expires_ms > rollup_storage::now_ms())
+            .map(|l| l.holder))
+    }
+
+    /// Starts every node server (and API replica) that is not running and waits until the
+    /// API answers.
     pub async fn start_node(&mut self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.node.is_none(), "the node is already running");
-        let child = spawn(
-            &self.bin,
-            &["run", "--config", &self.config_path.display().to_string()],
-            &[("ROLLUP_OPERATOR_KEY", &self.operator_key)],
-            &self.node_log(),
-        )?;
-        self.node = Some(child);
+        let stopped: Vec<String> = self
+            .servers
+            .iter()
+            .filter(|s| s.child.is_none())
+            .map(|s| s.name.clone())
+            .collect();
+        anyhow::ensure!(!stopped.is_empty(), "the node is already running");
+        for name in &stopped {
+            self.start_server(name)?;
+        }
         let client = Client::new(&format!("http://{}", self.api))?;
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
@@ -615,23 +847,35 @@ impl Devnet {
         }
     }
 
-    /// Kills the node process with SIGKILL (no chance to clean up) and waits for it to die.
+    /// Kills every running node server (and API replica) with SIGKILL (no chance to clean up)
+    /// and waits for them to die.
     pub async fn kill_node(&mut self) -> anyhow::Result<()> {
-        let mut child = self.node.take().context("the node is not running")?;
-        child.start_kill()?;
-        child.wait().await?;
+        let running: Vec<String> = self
+            .servers
+            .iter()
+            .filter(|s| s.child.is_some())
+            .map(|s| s.name.clone())
+            .collect();
+        for name in running {
+            self.kill_server(&name).await?;
+        }
         Ok(())
     }
 
-    /// Fails if the node or an oracle process exited.
+    /// Fails if a node server, an API replica or an oracle process exited (one the devnet
+    /// did not stop). In the HA mode, also the failover of the database: once the primary's
+    /// server is gone, the standby is promoted.
     pub fn check_components(&mut self) -> anyhow::Result<()> {
-        if let Some(node) = &mut self.node
-            && let Some(status) = node.try_wait()?
-        {
-            anyhow::bail!(
-                "the node exited ({status}); log:\n{}",
-                tail(&self.node_log())
-            );
+        for s in &mut self.servers {
+            if let Some(child) = &mut s.child
+                && let Some(status) = child.try_wait()?
+            {
+                anyhow::bail!(
+                    "{} exited ({status}); log:\n{}",
+                    s.name,
+                    tail(&self.data_dir.join(format!("{}.log", s.name)))
+                );
+            }
         }
         if let Some(a) = &mut self.auditor
             && let Some(status) = a.try_wait()?
@@ -646,6 +890,13 @@ impl Devnet {
                 let log = self.data_dir.join(format!("oracle-{}.log", i + 1));
                 anyhow::bail!("oracle {} exited ({status}); log:\n{}", i + 1, tail(&log));
             }
+        }
+        if let Some(h) = &mut self.ha
+            && !h.pg.promoted
+            && h.pg.primary.pid().is_none()
+        {
+            tracing::warn!("the PostgreSQL primary is gone: promoting the standby");
+            h.pg.promote()?;
         }
         Ok(())
     }
@@ -732,6 +983,47 @@ pub struct Report {
     pub quoted: u128,
     /// The newest block the auditor approved (every block, when all went well).
     pub approved: u32,
+    /// Fees paid (each the node's minimum when sent), by payer, chain and token.
+    pub fees: BTreeMap<(rollup_crypto::Address, u8, u16), u128>,
+}
+
+/// Fees a scenario paid, by payer, chain and token.
+#[derive(Default)]
+struct Paid(std::sync::Mutex<BTreeMap<(rollup_crypto::Address, u8, u16), u128>>);
+
+impl Paid {
+    /// The node's minimum for `kind` paid by `who` in `token` on `chain`, recorded.
+    async fn fee(
+        &self,
+        client: &Client,
+        who: rollup_crypto::Address,
+        kind: &str,
+        chain: ChainId,
+        token: TokenId,
+    ) -> anyhow::Result<u128> {
+        let v = client.min_fee(kind, chain, token).await?;
+        *self
+            .0
+            .lock()
+            .expect("not poisoned")
+            .entry((who, chain.0, token.0))
+            .or_default() += v;
+        Ok(v)
+    }
+
+    /// The same as an amount.
+    async fn amount(
+        &self,
+        client: &Client,
+        who: rollup_crypto::Address,
+        kind: &str,
+        chain: ChainId,
+        token: TokenId,
+    ) -> anyhow::Result<Amount> {
+        Ok(Amount::new(
+            self.fee(client, who, kind, chain, token).await?,
+        )?)
+    }
 }
 
 /// Options of the scenario.
@@ -810,17 +1102,29 @@ pub async fn scenario(
         "the node reports domain {domain}, the contracts {}",
         net.domain
     );
+    // Every transaction pays the node's minimum fee, priced from the chains' L1 gas.
+    let paid = Paid::default();
+    let (a2, b2) = (alice.address(), bob.address());
     progress("alice and bob set their L2 keys (authorised by their L1 keys)");
+    let f = paid
+        .fee(&client, a2, "change_pubkey", c1, TokenId(0))
+        .await?;
     let h1 = client
-        .submit(&alice.change_pubkey(&domain, c1, aid, 0, TokenId(0), 0)?)
+        .submit(&alice.change_pubkey(&domain, c1, aid, 0, TokenId(0), f)?)
+        .await?;
+    let f = paid
+        .fee(&client, b2, "change_pubkey", c2, TokenId(1))
         .await?;
     let h2 = client
-        .submit(&bob.change_pubkey(&domain, c2, bid, 0, TokenId(1), 0)?)
+        .submit(&bob.change_pubkey(&domain, c2, bid, 0, TokenId(1), f)?)
         .await?;
     sealed(&client, &h1).await?;
     sealed(&client, &h2).await?;
 
     progress("alice creates pool 0: ETH on chain 1 <-> TUSD on chain 2, fee 0.3%");
+    let fee = paid
+        .amount(&client, a2, "create_pool", c1, TokenId(0))
+        .await?;
     let h = client
         .submit(&alice.sign(
             L2Tx::CreatePool(CreatePool {
@@ -831,7 +1135,7 @@ pub async fn scenario(
                 peer_chain: c2,
                 peer_token: TokenId(1),
                 fee_bps: 30,
-                fee: Amount::ZERO,
+                fee,
                 nonce: Nonce(1),
             }),
             &domain,
@@ -840,7 +1144,7 @@ pub async fn scenario(
     sealed(&client, &h).await?;
 
     progress("one-coin liquidity: alice adds 5 ETH on chain 1, bob adds 400,000 TUSD on chain 2");
-    let add = |w: &Wallet, chain, account, value: u128| {
+    let add = |w: &Wallet, chain, account, value: u128, fee| {
         w.sign(
             L2Tx::AddLiquidity(AddLiquidity {
                 chain,
@@ -848,14 +1152,22 @@ pub async fn scenario(
                 pool: PoolId(0),
                 amount: Amount::new(value).expect("bounded"),
                 min_shares: Amount::ZERO,
-                fee: Amount::ZERO,
+                fee,
                 nonce: Nonce(if chain == c1 { 2 } else { 1 }),
             }),
             &domain,
         )
     };
-    let h1 = client.submit(&add(&alice, c1, aid, 5 * ETH)?).await?;
-    let h2 = client.submit(&add(&bob, c2, bid, 400_000 * TUSD)?).await?;
+    let f1 = paid
+        .amount(&client, a2, "add_liquidity", c1, TokenId(0))
+        .await?;
+    let f2 = paid
+        .amount(&client, b2, "add_liquidity", c2, TokenId(1))
+        .await?;
+    let h1 = client.submit(&add(&alice, c1, aid, 5 * ETH, f1)?).await?;
+    let h2 = client
+        .submit(&add(&bob, c2, bid, 400_000 * TUSD, f2)?)
+        .await?;
     sealed(&client, &h1).await?;
     sealed(&client, &h2).await?;
 
@@ -863,6 +1175,7 @@ pub async fn scenario(
     progress(&format!(
         "alice swaps 0.1 ETH on chain 1 for TUSD on chain 2 (quoted {quoted} units; min out 7,000 TUSD)"
     ));
+    let fee = paid.amount(&client, a2, "swap", c1, TokenId(0)).await?;
     let h = client
         .submit(&alice.sign(
             L2Tx::Swap(Swap {
@@ -871,7 +1184,7 @@ pub async fn scenario(
                 pool: PoolId(0),
                 amount_in: Amount::new(ETH / 10).expect("bounded"),
                 min_out: Amount::new(7_000 * TUSD).expect("bounded"),
-                fee: Amount::ZERO,
+                fee,
                 nonce: Nonce(3),
             }),
             &domain,
@@ -886,6 +1199,7 @@ pub async fn scenario(
     progress(&format!("  alice received {got} TUSD units on chain 2"));
 
     progress("alice pays carol 1,000 TUSD on chain 2 and withdraws 5,000 TUSD to her L1 wallet");
+    let fee = paid.amount(&client, a2, "transfer", c2, TokenId(1)).await?;
     let h1 = client
         .submit(&alice.sign(
             L2Tx::Transfer(Transfer {
@@ -894,13 +1208,14 @@ pub async fn scenario(
                 to: carol.address(),
                 token: TokenId(1),
                 amount: Amount::new(1_000 * TUSD).expect("bounded"),
-                fee: Amount::ZERO,
+                fee,
                 nonce: Nonce(0),
             }),
             &domain,
         )?)
         .await?;
     let submitted = Instant::now();
+    let fee = paid.amount(&client, a2, "withdraw", c2, TokenId(1)).await?;
     let h2 = client
         .submit(&alice.sign(
             L2Tx::Withdraw(Withdraw {
@@ -909,7 +1224,7 @@ pub async fn scenario(
                 to: alice.address(),
                 token: TokenId(1),
                 amount: Amount::new(5_000 * TUSD).expect("bounded"),
-                fee: Amount::ZERO,
+                fee,
                 nonce: Nonce(1),
             }),
             &domain,
@@ -982,5 +1297,6 @@ pub async fn scenario(
         deposit_latency,
         quoted,
         approved,
+        fees: paid.0.into_inner().expect("not poisoned"),
     })
 }

@@ -37,12 +37,27 @@ struct Cli {
     /// Skip the scenario (just run the network).
     #[arg(long)]
     no_scenario: bool,
+    /// The highly available operator: PostgreSQL primary + synchronous standby, two node
+    /// servers, three API replicas, HAProxy in front (docs/OPERATIONS.md).
+    #[arg(long)]
+    ha: bool,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     rollup_node::init_logging("warn");
     let cli = Cli::parse();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // Ctrl-C or SIGTERM at any point drops the devnet, which stops what it started — the
+    // processes, and in the HA mode the PostgreSQL servers and HAProxy, which run as daemons.
+    tokio::select! {
+        r = run(cli) => r,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = term.recv() => Ok(()),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let say = |s: &str| println!("[devnet] {s}");
     let mut net = Devnet::start(
         &DevnetConfig {
@@ -51,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
             api_addr: cli.api,
             metrics_addr: cli.metrics,
             auditor_addr: cli.auditor,
+            ha: cli.ha,
         },
         &say,
     )
@@ -71,10 +87,7 @@ async fn main() -> anyhow::Result<()> {
         net.api
     ));
     loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => net.check_components()?,
-        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        net.check_components()?;
     }
-    Ok(())
 }

@@ -29,6 +29,7 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
             api_addr: "127.0.0.1:0".parse().unwrap(),
             metrics_addr: "127.0.0.1:0".parse().unwrap(),
             auditor_addr: "127.0.0.1:0".parse().unwrap(),
+            ha: false,
         },
         &|s| println!("{s}"),
     )
@@ -63,7 +64,14 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(a2.balance(TokenId(1)), expected_out - 6_000 * TUSD);
+    let paid = |who: rollup_crypto::Address, chain: u8, token: u16| {
+        report.fees.get(&(who, chain, token)).copied().unwrap_or(0)
+    };
+    assert!(paid(alice.address(), 2, 1) > 0, "the devnet charges fees");
+    assert_eq!(
+        a2.balance(TokenId(1)),
+        expected_out - 6_000 * TUSD - paid(alice.address(), 2, 1)
+    );
     let c2 = client
         .account(carol.address(), ChainId(2))
         .await
@@ -75,7 +83,28 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(a1.balance(TokenId(0)), 10 * ETH - 5 * ETH - ETH / 10);
+    assert_eq!(
+        a1.balance(TokenId(0)),
+        10 * ETH - 5 * ETH - ETH / 10 - paid(alice.address(), 1, 0)
+    );
+    // Every fee, each the node's estimate when it was sent, landed in the fee account (account
+    // 0, anvil's account 5 on the devnet) on its chain and token: nothing more, nothing less.
+    let fee_account = network_config(net.domain).fee_account;
+    for (chain, token) in [(1u8, 0u16), (2, 1), (2, 0), (3, 0)] {
+        let collected: u128 = report
+            .fees
+            .iter()
+            .filter(|((_, c, t), _)| (*c, *t) == (chain, token))
+            .map(|(_, v)| v)
+            .sum();
+        assert_eq!(
+            account_on(&client, fee_account, chain)
+                .await
+                .balance(TokenId(token)),
+            collected,
+            "fees in token {token} on chain {chain}"
+        );
+    }
     // State recovery from the anvil chains alone (their events and commit calldata), through the
     // auditor's replay: the same final root as the node's last block, the same balances.
     let sources = net.chain_sources();
@@ -169,7 +198,13 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
                         to: carol.address(),
                         token: TokenId(1),
                         amount: Amount::new(TUSD).unwrap(),
-                        fee: Amount::ZERO,
+                        fee: Amount::new(
+                            client
+                                .min_fee("transfer", ChainId(2), TokenId(1))
+                                .await
+                                .unwrap(),
+                        )
+                        .unwrap(),
                         nonce: Nonce(nonce),
                     }),
                     &net.domain,
@@ -233,7 +268,14 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
         )),
         "{out}"
     );
+    // What the fee account holds in chain 1's ETH: the CLI pays the node's minimum when no
+    // `--fee` is given, and alice's fees since `before` are what it gained.
+    let fees_now = || {
+        let client = &client;
+        async move { account_on(client, fee_account, 1).await.balance(TokenId(0)) }
+    };
     let before = account_on(&client, alice.address(), 1).await;
+    let fees_before = fees_now().await;
     cli(words(
         "create-pool --chain 1 --pool 1 --token 0 --peer-chain 3 --peer-token 0 --fee-bps 5 --wait sealed",
     ))
@@ -252,7 +294,12 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     let added = account_on(&client, alice.address(), 1).await;
     let shares = added.balance(lp);
     assert_eq!(shares, ETH - rollup_state::pool::MIN_LIQUIDITY);
-    assert_eq!(added.balance(TokenId(0)), before.balance(TokenId(0)) - ETH);
+    let fees_paid = fees_now().await - fees_before;
+    assert!(fees_paid > 0, "create-pool and add-liquidity paid fees");
+    assert_eq!(
+        added.balance(TokenId(0)),
+        before.balance(TokenId(0)) - ETH - fees_paid
+    );
     assert_eq!(
         client
             .pool(ChainId(1), PoolId(1))
@@ -317,7 +364,7 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     assert_eq!(removed.balance(lp), 0);
     assert_eq!(
         removed.balance(TokenId(0)),
-        before.balance(TokenId(0)) - locked
+        before.balance(TokenId(0)) - locked - (fees_now().await - fees_before)
     );
     assert_eq!(
         client
@@ -391,6 +438,10 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     let alice3_before = account_on(&client, alice.address(), 3)
         .await
         .balance(TokenId(0));
+    let alice1_before = account_on(&client, alice.address(), 1)
+        .await
+        .balance(TokenId(0));
+    let fees_before = fees_now().await;
     let printed = browser_tests(&net, &alice_key, carol.address())
         .await
         .unwrap();
@@ -412,8 +463,10 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
         .balance(TokenId(0));
     assert_eq!(
         alice_l2_eth,
-        10 * ETH - 5 * ETH - ETH / 10 - ETH / 2 - locked - BROWSER_TRANSFER
+        alice1_before - BROWSER_TRANSFER - (fees_now().await - fees_before)
     );
+
+    contract_wallet_and_fees(&net, &client, fee_account).await;
 
     // Exodus: the operator is gone. A deposit on chain 1 nobody processes expires (anvil's
     // clock moved past the 24 h priority expiry), anyone activates exodus mode there, and alice
@@ -540,4 +593,162 @@ async fn wallet_cli(
             String::from_utf8_lossy(&out.stderr).trim_end()
         ))
     }
+}
+
+/// A contract wallet (`TestWallet`, owned by anvil account 4: it cannot `personal_sign`) sets its
+/// L2 key through an on-chain authorisation made by the wallet itself, then transfers with that
+/// key; a fee below the node's estimate is refused with its code; and the operator withdraws
+/// what the fee account earned on chain 1 (`rollup-wallet sweep` with the fee account's key),
+/// then claims it on L1. All through the wallet CLI.
+async fn contract_wallet_and_fees(
+    net: &Devnet,
+    client: &Client,
+    fee_account: rollup_crypto::Address,
+) {
+    use alloy::primitives::U256;
+    use rollup_l1::bindings::TestWallet;
+    const ETH: u128 = 1_000_000_000_000_000_000;
+    const OWNER: usize = 4;
+    let owner_key = hex::encode(key(&net.anvils[0], OWNER));
+    let owner = account(&net.anvils[0], OWNER);
+    let wallet = TestWallet::deploy(provider(&net.anvils[0], &owner), owner.address())
+        .await
+        .unwrap();
+    let w = *wallet.address();
+    let w_l2 = rollup_crypto::Address(w.0.0);
+    let (rpc1, contract1) = (net.anvils[0].endpoint(), net.contracts[0]);
+    let cli = |args: String| wallet_cli(net, Some(owner_key.clone()), words(&args));
+    cli(format!(
+        "deposit --rpc {rpc1} --contract {contract1} --wei {} --to {w}",
+        ETH / 10
+    ))
+    .await
+    .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while client
+        .account(w_l2, ChainId(1))
+        .await
+        .unwrap()
+        .is_none_or(|a| a.balance(TokenId(0)) == 0)
+    {
+        assert!(std::time::Instant::now() < until, "the wallet's deposit");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    // It cannot sign: the CLI says what to do instead.
+    let err = cli(format!("--account {w} change-pubkey --chain 1"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("error: --account: a contract wallet cannot sign"),
+        "{err}"
+    );
+    let out = cli(format!("--account {w} auth-calldata --chain 1"))
+        .await
+        .unwrap();
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name:?} in {out}"))
+            .trim()
+            .to_string()
+    };
+    let to: alloy::primitives::Address = field("to ").parse().unwrap();
+    assert_eq!(to, contract1);
+    let data = hex::decode(field("data ").trim_start_matches("0x")).unwrap();
+    let then = field("then: rollup-wallet");
+    let fee = then.rsplit("--fee ").next().unwrap().to_string();
+    // The owner has the wallet make the call (any contract wallet can: a multisig would
+    // collect its signatures first) — through a new connection: the CLI's deposit used the
+    // owner's nonce after the deployment's provider cached it.
+    let wallet = TestWallet::new(w, provider(&net.anvils[0], &owner));
+    assert!(
+        wallet
+            .execute(to, U256::ZERO, data.into())
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+            .status()
+    );
+    let out = cli(format!(
+        "--account {w} change-pubkey --chain 1 --onchain --fee {fee} --wait sealed"
+    ))
+    .await
+    .unwrap();
+    let hash = out.lines().next().unwrap().to_string();
+    let tx = client.tx(&hash).await.unwrap();
+    assert_eq!(tx["tx"]["auth"], "onchain", "{tx}");
+    let derived = rollup_sdk::Wallet::from_eth_key(&key(&net.anvils[0], OWNER)).unwrap();
+    for chain in CHAINS {
+        assert_eq!(
+            account_on(client, w_l2, chain.0).await.pubkey_hash,
+            format!("0x{}", hex::encode(derived.pubkey_hash().0)),
+            "the wallet's key on chain {chain}"
+        );
+    }
+    // The wallet's account transfers with that key.
+    let carol = net.wallet(CAROL).unwrap().address();
+    let carol_before = account_on(client, carol, 1).await.balance(TokenId(0));
+    cli(format!(
+        "--account {w} transfer --chain 1 --to {carol} --token 0 --amount 0.001 --wait sealed"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        account_on(client, carol, 1).await.balance(TokenId(0)),
+        carol_before + ETH / 1000
+    );
+    // A fee below the node's estimate: refused, with its code.
+    let err = cli(format!(
+        "--account {w} transfer --chain 1 --to {carol} --token 0 --amount 0.001 --fee 0.000000000000000001"
+    ))
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("rejected (-32014): fee 1 below the minimum"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // The operator collects: the fee account sets its key like any account, then sweeps its
+    // chain-1 ETH to its own L1 address and claims it there.
+    assert_eq!(
+        account(&net.anvils[0], rollup_devnet::FEE_ACCOUNT)
+            .address()
+            .0
+            .0,
+        fee_account.0,
+        "the devnet's fee account is anvil's account FEE_ACCOUNT"
+    );
+    let fee_key = hex::encode(key(&net.anvils[0], rollup_devnet::FEE_ACCOUNT));
+    let op = |args: String| wallet_cli(net, Some(fee_key.clone()), words(&args));
+    op("change-pubkey --chain 1 --wait sealed".into())
+        .await
+        .unwrap();
+    let collected = account_on(client, fee_account, 1).await.balance(TokenId(0));
+    assert!(collected > 0);
+    let fee_l1 = alloy::primitives::Address::from(fee_account.0);
+    let out = op(format!("sweep --chain 1 --to {fee_l1} --wait executed"))
+        .await
+        .unwrap();
+    assert!(out.contains("withdraws"), "{out}");
+    let chain1 = net.l1(0, rollup_devnet::FEE_ACCOUNT).unwrap();
+    let pending = chain1.pending(fee_l1, 0).await.unwrap();
+    // What stays on L2 is the sweep's own fee, paid to itself.
+    let left = account_on(client, fee_account, 1).await.balance(TokenId(0));
+    assert!(
+        pending > 0 && left < pending,
+        "pending {pending}, left {left}"
+    );
+    assert_eq!(pending + left, collected);
+    op(format!(
+        "claim --rpc {rpc1} --contract {contract1} --token 0"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(chain1.pending(fee_l1, 0).await.unwrap(), 0);
 }

@@ -20,3 +20,9 @@ alloy::sol!(
     TestToken,
     "../../contracts/out/TestToken.json"
 );
+
+alloy::sol!(
+    #[sol(rpc)]
+    TestWallet,
+    "../../contracts/out/TestWallet.json"
+);

@@ -70,7 +70,7 @@ pub fn commit_info(
         .iter()
         .filter_map(|tx| match tx {
             Tx::ChangePubKey { tx, auth } if tx.chain == chain => {
-                Some(Bytes::copy_from_slice(&auth.0))
+                Some(Bytes::copy_from_slice(auth.bytes()))
             }
             _ => None,
         })

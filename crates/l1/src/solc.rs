@@ -91,6 +91,7 @@ pub fn contract_sources(repo: &Path) -> Vec<PathBuf> {
         "contracts/src/Rollup.sol",
         "contracts/src/PoseidonT5.sol",
         "contracts/test/TestToken.sol",
+        "contracts/test/TestWallet.sol",
     ]
     .iter()
     .map(|f| repo.join(f))
@@ -108,7 +109,7 @@ mod tests {
         let repo = repo_root();
         let dir = std::env::temp_dir().join(format!("rollup-l1-artifacts-{}", std::process::id()));
         let fresh = compile(&repo, &contract_sources(&repo), &dir).unwrap();
-        assert_eq!(fresh.len(), 3);
+        assert_eq!(fresh.len(), 4);
         for a in fresh {
             let committed = std::fs::read_to_string(
                 repo.join("contracts/out").join(format!("{}.json", a.name)),

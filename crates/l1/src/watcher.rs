@@ -135,6 +135,15 @@ pub enum Event {
     },
     /// The chain entered exodus mode.
     ExodusActivated,
+    /// An owner authorised a key change on L1 (`setAuthPubkeyHash`).
+    AuthFact {
+        /// The owner (the fact's sender).
+        owner: Address,
+        /// The account nonce it is for.
+        nonce: u32,
+        /// The fact ([`rollup_types::tx::auth_fact`] of the event's fields).
+        fact: B256,
+    },
 }
 
 /// An event with where it happened.
@@ -314,6 +323,19 @@ fn decode(log: &Log) -> Result<Option<Event>, L1Error> {
             }
         }
         Rollup::ExodusActivated::SIGNATURE_HASH => Event::ExodusActivated,
+        Rollup::AuthPubkeyHashSet::SIGNATURE_HASH => {
+            let e = Rollup::AuthPubkeyHashSet::decode_log(inner).map_err(bad)?;
+            Event::AuthFact {
+                owner: e.owner,
+                nonce: e.nonce,
+                fact: B256::from(rollup_types::tx::auth_fact(
+                    e.accountId,
+                    &rollup_crypto::PubKeyHash(e.pubkeyHash.0),
+                    e.feeToken,
+                    e.fee,
+                )),
+            }
+        }
         _ => return Ok(None),
     }))
 }

@@ -311,12 +311,59 @@ async fn four_stages_on_three_chains() {
     else {
         unreachable!("a key change")
     };
+    let CpkAuth::Ecdsa(elsewhere) = elsewhere else {
+        unreachable!("signed")
+    };
     let mut other_domain = good.clone();
     other_domain.changePubKeyAuth[0] = Bytes::from(elsewhere.0.to_vec());
     assert!(matches!(
         commit_err(other_domain, genesis.clone()).await,
         RollupErrors::BadChangePubKeyAuth(_)
     ));
+    // An empty signature claims an on-chain authorisation, which alice never set.
+    let mut claimed_onchain = good.clone();
+    claimed_onchain.changePubKeyAuth[0] = Bytes::new();
+    assert!(matches!(
+        commit_err(claimed_onchain, genesis.clone()).await,
+        RollupErrors::BadChangePubKeyAuth(_)
+    ));
+    // The fact the contract stores for a change is the one `ChangePubKey::auth_fact` computes
+    // (set here by anvil account 3 for the same change: the fact is keyed by its sender).
+    let cpk = b1
+        .txs
+        .iter()
+        .find_map(|t| match t {
+            Tx::ChangePubKey { tx, .. } => Some(tx.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let priced = ChangePubKey {
+        nonce: Nonce(9),
+        fee_token: TokenId(1),
+        fee: Amount::new(2_047_000).unwrap(),
+        ..cpk.clone()
+    };
+    for change in [&cpk, &priced] {
+        ok(c1
+            .rollup_as(3)
+            .setAuthPubkeyHash(
+                change.account.0,
+                alloy::primitives::FixedBytes(change.new_pubkey_hash.0),
+                change.nonce.0,
+                change.fee_token.0,
+                change.fee.get(),
+            )
+            .send()
+            .await)
+        .await;
+        let stored = c1
+            .rollup
+            .authFacts(c1.user(3).0.address(), change.nonce.0)
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(stored.0, change.auth_fact());
+    }
     let mut no_auth = good.clone();
     no_auth.changePubKeyAuth.clear();
     assert!(matches!(

@@ -12,7 +12,7 @@
 //! | `rollup_status` | — | `{lastBlock, chains, domain (the deployment domain to sign for, hex), auditor: {state: notWatched \| unknown \| running \| halted, …}, halted}`: `halted` is true while the auditor has refused a block and every sender is stopped |
 //! | `rollup_blockInputs` | block number | `{number, inputs: [{chain, data}]}`: each chain's `commitBlocks` input (`CommitBlockInfo`, ABI-encoded hex) exactly as the senders will send it — what the auditor audits and approves — or null for a block no longer held |
 //! | `rollup_quote` | chain id, pool id, amount in (decimal string) | `{amountOut, peerChain, peerToken, feeBps}`: what a swap on `chain` pays on the peer chain now |
-//! | `rollup_estimateFee` | kind (`transfer`, `withdraw`, `swap`, …), chain id, token id | `{chunks, minFee}`: the fee the API requires for that kind in that token |
+//! | `rollup_estimateFee` | kind (`transfer`, `withdraw`, `swap`, …), chain id, token id | `{kind, chunks, minFee, parts: [{chain, chunks, gas, gasPrice, ethPrice}], tokenPrice, tokenDecimals, blockGas, chunkGas, expectedChunks, withdrawGas, marginPercent}`: the fee the API requires for that kind in that token and how it follows from each chain's L1 gas ([`crate::fees`]); `{kind, chunks, minFee: "0", free: true}` when the node charges no fees |
 //! | `rollup_subscribeBlocks` (WebSocket) | — | notifications `rollup_block`: `{number, stages}` on every stage change |
 //! | `rollup_subscribeTx` (WebSocket) | tx hash | notifications `rollup_tx`: the `rollup_txStatus` answer on every change, until executed on every chain, expired or rejected |
 //!
@@ -27,8 +27,13 @@
 //! operator's minimum (the message says the minimum), `-32015` nonce beyond the window (more
 //! than `mempool.nonce_window − 1` ahead of the account's nonce), `-32016` the account holds its
 //! whole mempool share (`mempool.per_account` entries, over every chain: wait until some are
-//! sealed or expire; the account's next nonce on a chain still passes once), `-32017` the mempool is full (`mempool.capacity`; retry later), `-32603`
-//! internal.
+//! sealed or expire; the account's next nonce on a chain still passes once), `-32017` the mempool is full (`mempool.capacity`; retry later), `-32018` a
+//! key change authorised on L1 whose fact (`setAuthPubkeyHash` by the account's owner, for this
+//! nonce, key and fee) the node has not read from the chain: none was set, it differs, or it is
+//! not yet `confirmations` deep (retry), `-32019` the fee cannot be priced now (a touched
+//! chain's gas price or the fee token not read from L1 yet: retry), `-32020` the node's database is
+//! unavailable for a moment (a failover: retry; any method may answer it), `-32603` internal. A fee
+//! token the operator has no price for is refused with `-32011`.
 //!
 //! Admission is checked against the state after the last sealed block: a transaction with a later
 //! nonce than the account's (within the window) waits behind the sender's pending ones, but one
@@ -39,14 +44,14 @@
 //! next executable nonce on (`crate::mempool`).
 
 use crate::Shared;
-use crate::fees::{FeePolicy, fee_of};
+use crate::fees::{FeeError, FeePolicy, Market, fee_of};
 use jsonrpsee::RpcModule;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
 use rollup_state::TxError;
 use rollup_state::network::verify;
 use rollup_storage::{Admission, Stage};
-use rollup_types::tx::Tx;
+use rollup_types::tx::{CpkAuth, Tx};
 use rollup_types::{Amount, ChainId, PoolId, TokenId};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -74,6 +79,12 @@ pub mod code {
     pub const ACCOUNT_QUOTA: i32 = -32016;
     /// The mempool is full.
     pub const MEMPOOL_FULL: i32 = -32017;
+    /// The fee cannot be priced now (a chain's gas price or the token not read yet): retry.
+    pub const FEE_UNAVAILABLE: i32 = -32019;
+    /// A key change claims an on-chain authorisation the node has not read (yet) from L1.
+    pub const NO_AUTH_FACT: i32 = -32018;
+    /// The node's database is unreachable or changing hands (a failover): retry.
+    pub const UNAVAILABLE: i32 = -32020;
 }
 
 /// What the API's methods share.
@@ -82,6 +93,54 @@ pub struct Api {
     pub shared: Arc<Shared>,
     /// The minimum fees.
     pub fees: FeePolicy,
+    /// The gas prices and token decimals fees are priced with, read from the database at most
+    /// once per [`MARKET_TTL`].
+    market: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Market>)>>,
+}
+
+/// How long the API prices fees with the gas prices it last read.
+const MARKET_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Api {
+    /// The chains' gas prices (as their drivers last read them) and the tokens' decimals.
+    async fn market(&self) -> Result<Arc<Market>, ErrorObjectOwned> {
+        let mut cache = self.market.lock().await;
+        if let Some((at, m)) = cache.as_ref()
+            && at.elapsed() < MARKET_TTL
+        {
+            return Ok(m.clone());
+        }
+        let storage = &self.shared.storage;
+        let mut m = Market::default();
+        for (chain, wei, _) in storage.gas_prices().await.map_err(internal)? {
+            if let Ok(c) = ChainId::new(chain) {
+                m.gas_price.insert(c, wei);
+            }
+        }
+        for c in &self.shared.network.chains {
+            m.decimals.insert((*c, TokenId(0)), 18);
+        }
+        for t in storage.tokens().await.map_err(internal)? {
+            if let Ok(c) = ChainId::new(t.chain) {
+                m.decimals.insert((c, TokenId(t.token)), t.decimals);
+            }
+        }
+        let m = Arc::new(m);
+        // Until every chain's gas price is known, read again next time.
+        if m.gas_price.len() == self.shared.network.chains.len() {
+            *cache = Some((std::time::Instant::now(), m.clone()));
+        }
+        Ok(m)
+    }
+}
+
+/// The API error of a fee that cannot be computed.
+fn fee_error(e: FeeError) -> ErrorObjectOwned {
+    match &e {
+        FeeError::Kind(_) => err(code::INVALID_PARAMS, e.to_string()),
+        e if e.unavailable() => err(code::FEE_UNAVAILABLE, e.to_string()),
+        _ => err(code::REFUSED, e.to_string()),
+    }
 }
 
 fn count(result: &'static str) {
@@ -92,7 +151,20 @@ pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(code, msg.into(), None::<()>)
 }
 
-pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+/// An error of the node's own (logged, not shown) — or, when it is the database unreachable or
+/// changing hands (a failover), [`code::UNAVAILABLE`], which a client retries.
+pub(crate) fn internal<E: std::fmt::Display + 'static>(e: E) -> ErrorObjectOwned {
+    let any: &dyn std::any::Any = &e;
+    if any
+        .downcast_ref::<rollup_storage::StorageError>()
+        .is_some_and(rollup_storage::StorageError::retryable)
+    {
+        tracing::warn!(error = %e, "api: database unavailable");
+        return err(
+            code::UNAVAILABLE,
+            "the node's database is unavailable for a moment (a failover): retry",
+        );
+    }
     tracing::error!(error = %e, "api internal error");
     err(code::INTERNAL, "internal error")
 }
@@ -145,6 +217,9 @@ async fn submit(api: &Api, params: Params<'static>) -> Result<String, ErrorObjec
             code::NONCE_TOO_FAR => "nonce_too_far",
             code::ACCOUNT_QUOTA => "account_quota",
             code::MEMPOOL_FULL => "mempool_full",
+            code::FEE_UNAVAILABLE => "fee_unavailable",
+            code::NO_AUTH_FACT => "no_auth_fact",
+            code::UNAVAILABLE => "unavailable",
             code::INTERNAL => "internal",
             _ => "refused",
         },
@@ -174,6 +249,9 @@ async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObject
     // Whether the nonce is the account's next: such a transaction may pass a full share once
     // (see `Storage::admit_tx`), so a sender can always send the nonce its others wait for.
     let next_nonce;
+    // An on-chain authorised key change: the fact it needs (chain, owner, nonce, fact).
+    let mut needs_fact = None;
+    let fee_due;
     {
         let mut state = shared.state.lock().await;
         let checked = state.check(&vtx);
@@ -199,22 +277,62 @@ async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObject
             }
             Err(e) => return Err(err(code::REFUSED, e.to_string())),
         }
+        if let Tx::ChangePubKey {
+            tx: change,
+            auth: CpkAuth::Onchain,
+        } = vtx.tx()
+        {
+            // `check` passed, so the account exists on its chain.
+            let owner = state
+                .chain(change.chain)
+                .and_then(|c| c.account(change.account))
+                .map(|a| a.address)
+                .ok_or_else(|| internal("a checked key change has an account"))?;
+            needs_fact = Some((change.chain, owner, change.nonce, change.auth_fact()));
+        }
         let pool_token = |c: ChainId, p: PoolId| state.chain(c)?.pool(p).map(|h| h.token);
-        if let Some((kind, chain, token, fee)) = fee_of(vtx.tx(), pool_token) {
-            let min = api
-                .fees
-                .minimum(kind, chain, token, shared.network.chains.len())
-                .map_err(internal)?;
-            if fee < min {
-                return Err(err(
-                    code::FEE_TOO_LOW,
-                    format!(
-                        "fee {} below the minimum {} for {kind} in token {token} on chain {chain}",
-                        fee.get(),
-                        min.get()
-                    ),
-                ));
-            }
+        fee_due = fee_of(vtx.tx(), pool_token);
+    }
+    if let Some((kind, chain, token, fee)) = fee_due
+        && !api.fees.is_free()
+    {
+        let market = api.market().await?;
+        let min = api
+            .fees
+            .minimum(kind, chain, token, &shared.network.chains, &market)
+            .map_err(fee_error)?;
+        if fee < min {
+            return Err(err(
+                code::FEE_TOO_LOW,
+                format!(
+                    "fee {} below the minimum {} for {kind} in token {token} on chain {chain} \
+                     (rollup_estimateFee explains it)",
+                    fee.get(),
+                    min.get()
+                ),
+            ));
+        }
+    }
+    if let Some((chain, owner, nonce, fact)) = needs_fact {
+        let stored = shared
+            .storage
+            .auth_fact(chain.0, &owner.0, nonce.0)
+            .await
+            .map_err(internal)?;
+        if stored != Some(fact) {
+            return Err(err(
+                code::NO_AUTH_FACT,
+                format!(
+                    "{} on chain {chain} for the owner {owner} at nonce {nonce}: the key change \
+                     needs setAuthPubkeyHash with exactly its account, key, fee token and fee, \
+                     confirmed on L1",
+                    if stored.is_some() {
+                        "the on-chain authorisation differs"
+                    } else {
+                        "no on-chain authorisation seen"
+                    }
+                ),
+            ));
         }
     }
     match shared
@@ -315,7 +433,11 @@ fn all_executed(stages: &Value) -> bool {
 
 /// The API's methods over `shared`, admitting transactions under `fees`.
 pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
-    let mut m = RpcModule::new(Api { shared, fees });
+    let mut m = RpcModule::new(Api {
+        shared,
+        fees,
+        market: tokio::sync::Mutex::new(None),
+    });
     m.register_async_method("rollup_submitTx", |params, api, _| async move {
         submit(&api, params.into_owned()).await
     })
@@ -424,14 +546,27 @@ pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
             .parse()
             .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
         let chain = chain_arg(chain, &api.shared)?;
-        let n = api.shared.network.chains.len();
-        let min = api
+        let chains = &api.shared.network.chains;
+        let market = if api.fees.is_free() {
+            Arc::new(Market::default())
+        } else {
+            api.market().await?
+        };
+        match api
             .fees
-            .minimum(&kind, chain, TokenId(token), n)
-            .map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
-        let chunks =
-            FeePolicy::chunks(&kind, n).map_err(|e| err(code::INVALID_PARAMS, e.to_string()))?;
-        Ok::<Value, ErrorObjectOwned>(json!({"chunks": chunks, "minFee": min.get().to_string()}))
+            .estimate(&kind, chain, TokenId(token), chains, &market)
+            .map_err(fee_error)?
+        {
+            Some(e) => Ok::<Value, ErrorObjectOwned>(json!(e)),
+            None => {
+                let peer = chains.iter().copied().find(|c| *c != chain);
+                let chunks: u64 = crate::fees::placement(&kind, chain, peer, chains)
+                    .map_err(fee_error)?
+                    .values()
+                    .sum();
+                Ok(json!({"kind": kind, "chunks": chunks, "minFee": "0", "free": true}))
+            }
+        }
     })
     .expect("unique method name");
     m.register_subscription(

@@ -61,9 +61,10 @@ pub struct NodeConfig {
     /// Address of the Prometheus endpoint (`/metrics`); empty disables it.
     #[serde(default = "default_metrics_addr")]
     pub metrics_addr: String,
-    /// Minimum fees the API requires (none: every token free).
+    /// The fee policy (`[fees]`: minimum fees priced from L1 gas; absent: every transaction
+    /// free).
     #[serde(default)]
-    pub fees: Vec<crate::fees::FeeRule>,
+    pub fees: Option<crate::fees::FeeConfig>,
     /// The auditor's API (`http://…`); the `chains` component does not start without it.
     #[serde(default)]
     pub auditor_url: Option<String>,
@@ -109,8 +110,9 @@ fn default_lease_ms() -> u64 {
 }
 
 impl NodeConfig {
-    /// Parses TOML, then applies `ROLLUP_DATABASE_URL`, `ROLLUP_KEYS_DIR` and
-    /// `ROLLUP_OPERATOR_KEY` from the environment.
+    /// Parses TOML, then applies `ROLLUP_DATABASE_URL`, `ROLLUP_KEYS_DIR`,
+    /// `ROLLUP_OPERATOR_KEY`, `ROLLUP_NODE_ID`, `ROLLUP_API_ADDR` and `ROLLUP_METRICS_ADDR` from
+    /// the environment (the last three let several servers of one deployment share a file).
     pub fn from_toml(text: &str) -> anyhow::Result<Self> {
         let mut c: NodeConfig = toml::from_str(text)?;
         if let Ok(v) = std::env::var("ROLLUP_DATABASE_URL") {
@@ -121,6 +123,15 @@ impl NodeConfig {
         }
         if let Ok(v) = std::env::var("ROLLUP_OPERATOR_KEY") {
             c.operator_key = Some(v);
+        }
+        if let Ok(v) = std::env::var("ROLLUP_NODE_ID") {
+            c.node_id = Some(v);
+        }
+        if let Ok(v) = std::env::var("ROLLUP_API_ADDR") {
+            c.api_addr = v;
+        }
+        if let Ok(v) = std::env::var("ROLLUP_METRICS_ADDR") {
+            c.metrics_addr = v;
         }
         c.validate()?;
         Ok(c)
@@ -139,10 +150,12 @@ impl NodeConfig {
             self.capacity
         );
         anyhow::ensure!(self.max_txs > 0, "max_txs must be positive");
+        // The keeper renews at least three times per lease (however long its seal interval);
+        // a chain driver renews once a round of `poll_ms`.
         anyhow::ensure!(
-            self.lease_ms > 2 * self.seal_interval_ms.max(self.poll_ms),
-            "lease_ms {} must exceed twice the round interval (seal_interval_ms, poll_ms): a \
-             leader renews its lease once a round",
+            self.lease_ms > 2 * self.poll_ms,
+            "lease_ms {} must exceed twice poll_ms: a chain driver renews its sender lease once \
+             a round",
             self.lease_ms
         );
         if let Some(id) = &self.node_id {
@@ -152,7 +165,7 @@ impl NodeConfig {
             );
         }
         self.mempool.validate(self.max_txs)?;
-        crate::fees::FeePolicy::new(&self.fees)?;
+        crate::fees::FeePolicy::new(self.fees.as_ref(), self.capacity)?;
         self.api_addr
             .parse::<std::net::SocketAddr>()
             .map_err(|e| anyhow::anyhow!("api_addr {:?}: {e}", self.api_addr))?;

@@ -32,7 +32,7 @@ use rollup_l1::sender::{Sender, SenderConfig, TxStatus};
 use rollup_l1::watcher::{Cursor, Event, Watcher, WatcherConfig};
 use rollup_prover::Proved;
 use rollup_prover::verifier::proof_words;
-use rollup_storage::{L1Chain, Lease, Stage, StageTx, Token};
+use rollup_storage::{AuthFact, L1Chain, Lease, Stage, StageTx, Token};
 use rollup_types::ChainId;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,12 +61,16 @@ pub struct Driver {
     gate: Arc<Gate>,
     /// When the chain's L1 facts were last read ([`Driver::refresh_facts`]).
     facts_at: Option<Instant>,
+    /// When the chain's gas price was last read ([`Driver::refresh_gas_price`]).
+    gas_at: Option<Instant>,
     /// Tokens already read (the contract's `tokenCount` then).
     tokens_known: u16,
 }
 
 /// How often a driver reads its chain's L1 facts (oracle set, tokens) again.
 const FACTS_EVERY: Duration = Duration::from_secs(30);
+/// How often a driver reads its chain's gas price for the fee policy.
+const GAS_EVERY: Duration = Duration::from_secs(10);
 
 impl Driver {
     /// A driver of the rollup contract at `contract` on `chain`, sending as `operator` while
@@ -103,11 +107,13 @@ impl Driver {
             refused: HashMap::new(),
             gate,
             facts_at: None,
+            gas_at: None,
             tokens_known: 0,
         })
     }
 
-    /// Reads new priority requests into the database (with the cursor, atomically).
+    /// Reads new priority requests, stage transactions and key-change facts into the database
+    /// (with the cursor, atomically).
     async fn watch(&mut self) -> anyhow::Result<()> {
         loop {
             let batch = match self.watcher.poll(&self.cursor).await {
@@ -137,12 +143,26 @@ impl Driver {
                     _ => None,
                 })
                 .collect();
+            let facts: Vec<AuthFact> = batch
+                .events
+                .iter()
+                .filter_map(|w| match &w.event {
+                    Event::AuthFact { owner, nonce, fact } => Some(AuthFact {
+                        owner: owner.0.0,
+                        nonce: *nonce,
+                        fact: fact.0,
+                        l1_block: w.block,
+                    }),
+                    _ => None,
+                })
+                .collect();
             self.shared
                 .storage
                 .record_batch(
                     self.chain.0,
                     &ops,
                     &stage_txs,
+                    &facts,
                     &serde_json::to_string(&batch.cursor)?,
                 )
                 .await?;
@@ -263,6 +283,20 @@ impl Driver {
         Ok(())
     }
 
+    /// Records the chain's gas price (what the API prices fees at), every [`GAS_EVERY`].
+    async fn refresh_gas_price(&mut self) -> anyhow::Result<()> {
+        if self.gas_at.is_some_and(|at| at.elapsed() < GAS_EVERY) {
+            return Ok(());
+        }
+        let wei = self.rollup.provider().get_gas_price().await?;
+        self.shared
+            .storage
+            .save_gas_price(self.chain.0, wei)
+            .await?;
+        self.gas_at = Some(Instant::now());
+        Ok(())
+    }
+
     async fn block(&self, n: u32) -> Option<Arc<rollup_state::Block>> {
         self.shared.blocks.lock().await.get(&n).cloned()
     }
@@ -359,6 +393,10 @@ impl Driver {
         if let Err(e) = self.refresh_facts().await {
             tracing::warn!(chain = %self.chain, error = %e, "reading the chain's L1 facts");
         }
+        // Fees wait for it (the API refuses to price without it), the chain's work does not.
+        if let Err(e) = self.refresh_gas_price().await {
+            tracing::warn!(chain = %self.chain, error = %e, "reading the chain's gas price");
+        }
         let r = &self.rollup;
         let committed = r.totalBlocksCommitted().call().await?;
         let proven = r.totalBlocksProven().call().await?;
@@ -392,7 +430,21 @@ impl Driver {
         if !self.lead().await? {
             return Ok(());
         }
-        match self.act(committed, proven, synced, executed, last).await {
+        // A block another server sealed reaches this process's memory at its next catch-up:
+        // act only on blocks replayed here (a new sender leader may see a block stored and not
+        // yet replayed).
+        let replayed = {
+            let blocks = self.shared.blocks.lock().await;
+            blocks
+                .last_key_value()
+                .map(|(n, _)| *n)
+                .or(self.shared.base.as_ref().map(|b| b.number))
+                .unwrap_or(0)
+        };
+        match self
+            .act(committed, proven, synced, executed, last.min(replayed))
+            .await
+        {
             Ok(()) => Ok(()),
             // A write refused by the fence (or any failure) after the lease was lost: another
             // server sends now; this one only watches.
@@ -460,7 +512,8 @@ impl Driver {
     }
 
     /// The leader's part of a round: upkeep of sent transactions, then the next stage
-    /// action(s), from the contract's counters.
+    /// action(s), from the contract's counters, for blocks up to `last` (the newest one this
+    /// process has replayed).
     async fn act(
         &mut self,
         committed: u32,
@@ -497,7 +550,7 @@ impl Driver {
                     .increment(1);
             }
         }
-        if proven < committed
+        if proven < committed.min(last)
             && let Some(proofs) = self.shared.storage.proofs(proven + 1).await?
         {
             let n = proven + 1;
@@ -514,7 +567,7 @@ impl Driver {
             };
             self.send(format!("prove {n}"), call.abi_encode()).await?;
         }
-        if executed < synced {
+        if executed < synced.min(last) {
             let n = executed + 1;
             let block = self
                 .block(n)
@@ -537,6 +590,13 @@ impl Driver {
                     || e.downcast_ref::<alloy::contract::Error>().is_some()
                 {
                     tracing::warn!(chain = %self.chain, error = %e, "driver round failed; retrying");
+                } else if crate::lead::is_unavailable(&e) {
+                    // A database failover: the sender is opened again on the records the
+                    // database holds once it is back (what this process believed it wrote
+                    // may not be there).
+                    tracing::warn!(chain = %self.chain, error = %e, "database unavailable; retrying");
+                    self.sender = None;
+                    self.lease = None;
                 } else {
                     return Err(e);
                 }

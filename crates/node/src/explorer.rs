@@ -120,9 +120,13 @@ pub fn tx_json(tx: &Tx) -> Value {
             "chain": f.chain.0, "serialId": f.serial_id, "account": f.account.0,
             "owner": addr(&f.owner), "token": f.token.0,
         }),
-        Tx::ChangePubKey { tx: c, .. } => json!({
+        Tx::ChangePubKey { tx: c, auth } => json!({
             "chain": c.chain.0, "account": c.account.0, "newPubkeyHash": hex0x(&c.new_pubkey_hash.0),
             "nonce": c.nonce.0, "feeToken": c.fee_token.0, "fee": c.fee.get().to_string(),
+            "auth": match auth {
+                rollup_types::tx::CpkAuth::Ecdsa(_) => "ecdsa",
+                rollup_types::tx::CpkAuth::Onchain => "onchain",
+            },
         }),
         Tx::L2 { tx, .. } => match tx {
             L2Tx::Transfer(t) => json!({

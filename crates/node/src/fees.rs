@@ -1,25 +1,80 @@
-//! The operator's fee policy: a minimum fee per pubdata chunk for each (chain, token) the operator
-//! accepts fees in. A transaction's minimum is its kind's chunk count (the worst case, e.g. a
-//! transfer that creates the recipient's account) times that rate, rounded up to a fee-packable
-//! amount. Tokens without a rule carry no minimum — list every token you want to charge in.
+//! The operator's fee policy: the minimum fee of a transaction is what its share of the L1 cost
+//! of its blocks is worth in its fee token.
+//!
+//! A kind occupies, in the worst case, a known number of pubdata chunks on each chain (its
+//! [`placement`]: a transfer may create its recipient's account, which is broadcast to every
+//! chain; a key change broadcasts the key). On each chain a chunk costs its share of the block's
+//! fixed L1 gas (commit, prove, sync and execute of one block: `block_gas`) at the expected fill
+//! (`expected_chunks` per chain), plus what the chunk itself costs in the commit (`chunk_gas`:
+//! calldata, hashing, the op's walk). A withdrawal adds what its execution does on L1
+//! (`withdraw_gas`: crediting the pending balance). Each chain's gas is priced at that chain's
+//! gas price (read from the chain by its driver: [`rollup_storage::Storage::gas_prices`]) and
+//! converted into the fee token through a [`PriceSource`] (fixed prices from the configuration
+//! on the devnet; a real feed implements the same trait), plus `margin_percent`, then rounded up
+//! to a fee-packable amount. `rollup_estimateFee` returns every part.
+//!
+//! Without a `[fees]` section every transaction is free (tests, private networks). With one,
+//! a fee token the source cannot price is refused, as is any fee while a touched chain's gas
+//! price is unknown: nothing falls back to a made-up rate.
 //!
 //! Fees are what the L2 protocol collects for the operator (settled to the fee account in every
-//! block); the policy only decides which transactions the API admits.
+//! block); the policy only decides which transactions the API admits. The fee account withdraws
+//! them like any account (`rollup-wallet sweep`, docs/CONFIG.md).
 
+use alloy::primitives::U256;
 use rollup_types::tx::{L2Tx, Tx};
 use rollup_types::{Amount, ChainId, PoolId, TokenId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// One configured rate (`[[fees]]` in the node's TOML).
+/// One fixed price (`[[fees.prices]]`): what one whole token (10^decimals base units) is worth in
+/// the configuration's reference unit (any unit, the same for every price: a dollar, say).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct FeeRule {
+#[serde(deny_unknown_fields)]
+pub struct PriceRule {
     /// Rollup chain id.
     pub chain: u8,
-    /// Token id on that chain.
+    /// Token id on that chain (0 is the chain's ETH, which prices its gas).
     pub token: u16,
-    /// Minimum fee per chunk in the token's base units (decimal string: amounts exceed 2^64).
-    pub per_chunk: String,
+    /// Decimal string, at most 9 decimals ("3000", "0.9995").
+    pub price: String,
+}
+
+/// The `[fees]` section of the node's TOML.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FeeConfig {
+    /// L1 gas of one block on one chain for its commit, proof, sync and execution, apart from
+    /// its chunks (docs/PERFORMANCE.md measures it).
+    #[serde(default = "default_block_gas")]
+    pub block_gas: u64,
+    /// L1 gas each pubdata chunk adds to a commit.
+    #[serde(default = "default_chunk_gas")]
+    pub chunk_gas: u64,
+    /// Chunks per chain a block is expected to carry (its fixed gas is shared by them);
+    /// default: the chain circuit's capacity.
+    #[serde(default)]
+    pub expected_chunks: Option<u64>,
+    /// L1 gas a withdrawal's execution adds (crediting the pending balance).
+    #[serde(default = "default_withdraw_gas")]
+    pub withdraw_gas: u64,
+    /// Added on top of the cost, in percent.
+    #[serde(default)]
+    pub margin_percent: u32,
+    /// Fixed prices (the devnet's price source).
+    #[serde(default)]
+    pub prices: Vec<PriceRule>,
+}
+
+fn default_block_gas() -> u64 {
+    860_000
+}
+fn default_chunk_gas() -> u64 {
+    4_000
+}
+fn default_withdraw_gas() -> u64 {
+    30_000
 }
 
 /// The kinds of transactions the API takes, with the names the API uses.
@@ -36,86 +91,385 @@ pub const KINDS: [&str; 7] = [
 /// Errors of the fee policy.
 #[derive(Debug, thiserror::Error)]
 pub enum FeeError {
-    /// A rule that does not parse or repeats a (chain, token).
-    #[error("fee rule for chain {chain} token {token}: {reason}")]
-    Rule {
-        /// Chain.
-        chain: u8,
-        /// Token.
-        token: u16,
-        /// What is wrong.
-        reason: String,
-    },
+    /// A configuration value that does not parse or makes no sense.
+    #[error("fees: {0}")]
+    Config(String),
     /// A kind name the API does not know.
     #[error("unknown transaction kind {0:?} (one of {KINDS:?})")]
     Kind(String),
+    /// The price source has no price for a token the fee needs.
+    #[error("no price for token {token} on chain {chain}: the operator does not take fees in it")]
+    NoPrice {
+        /// Chain.
+        chain: ChainId,
+        /// Token.
+        token: TokenId,
+    },
+    /// A chain's gas price has not been read yet.
+    #[error("chain {0}'s gas price is not known yet (its driver reads it): retry shortly")]
+    NoGasPrice(ChainId),
+    /// The fee token's decimals are not known yet.
+    #[error("token {token} on chain {chain} is not known to the node")]
+    UnknownToken {
+        /// Chain.
+        chain: ChainId,
+        /// Token.
+        token: TokenId,
+    },
     /// The minimum is beyond the largest representable fee.
-    #[error("minimum fee not representable")]
-    Overflow,
+    #[error("minimum fee not representable in token {0}")]
+    Overflow(TokenId),
 }
 
-/// Minimum fee per chunk by (chain, token).
+impl FeeError {
+    /// Whether the fee cannot be computed for a reason the caller cannot fix (against a bad fee).
+    pub fn unavailable(&self) -> bool {
+        matches!(
+            self,
+            FeeError::NoGasPrice(_) | FeeError::UnknownToken { .. }
+        )
+    }
+}
+
+/// Decimal places of a [`Price`].
+const PRICE_DECIMALS: u32 = 9;
+
+/// A price in billionths of the reference unit per whole token.
+pub type Price = u128;
+
+/// Where prices come from: fixed in the configuration, or a feed.
+pub trait PriceSource: Send + Sync {
+    /// What one whole `token` on `chain` is worth, in billionths of the reference unit.
+    fn price(&self, chain: ChainId, token: TokenId) -> Option<Price>;
+}
+
+/// Prices fixed in the configuration.
 #[derive(Clone, Debug, Default)]
-pub struct FeePolicy {
-    per_chunk: BTreeMap<(ChainId, TokenId), u128>,
-}
+pub struct FixedPrices(BTreeMap<(ChainId, TokenId), Price>);
 
-impl FeePolicy {
-    /// Builds the policy from configured rules; refuses malformed or repeated ones.
-    pub fn new(rules: &[FeeRule]) -> Result<Self, FeeError> {
-        let mut per_chunk = BTreeMap::new();
+impl FixedPrices {
+    /// From `[[fees.prices]]`; refuses malformed, non-positive or repeated prices.
+    pub fn new(rules: &[PriceRule]) -> Result<Self, FeeError> {
+        let mut m = BTreeMap::new();
         for r in rules {
-            let bad = |reason: String| FeeError::Rule {
-                chain: r.chain,
-                token: r.token,
-                reason,
+            let bad = |why: String| {
+                FeeError::Config(format!(
+                    "price of token {} on chain {}: {why}",
+                    r.token, r.chain
+                ))
             };
             let chain = ChainId::new(r.chain).map_err(|e| bad(e.to_string()))?;
-            let v: u128 = r
-                .per_chunk
-                .trim()
-                .parse()
-                .map_err(|e| bad(format!("per_chunk: {e}")))?;
-            Amount::new(v).map_err(|e| bad(format!("per_chunk: {e}")))?;
-            if per_chunk.insert((chain, TokenId(r.token)), v).is_some() {
+            let p = parse_price(&r.price).map_err(bad)?;
+            if m.insert((chain, TokenId(r.token)), p).is_some() {
                 return Err(bad("repeated".into()));
             }
         }
-        Ok(FeePolicy { per_chunk })
+        Ok(FixedPrices(m))
+    }
+}
+
+impl PriceSource for FixedPrices {
+    fn price(&self, chain: ChainId, token: TokenId) -> Option<Price> {
+        self.0.get(&(chain, token)).copied()
+    }
+}
+
+/// "3000" or "0.9995" → billionths; positive, at most [`PRICE_DECIMALS`] decimals.
+fn parse_price(s: &str) -> Result<Price, String> {
+    let s = s.trim();
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || (!frac.is_empty() && !digits(frac)) || s.ends_with('.') {
+        return Err(format!("{s:?} is not a decimal number"));
+    }
+    if frac.len() > PRICE_DECIMALS as usize {
+        return Err(format!("{s:?} has more than {PRICE_DECIMALS} decimals"));
+    }
+    let scaled = format!("{int}{frac:0<width$}", width = PRICE_DECIMALS as usize);
+    let v: u128 = scaled.parse().map_err(|_| format!("{s:?} is too large"))?;
+    if v == 0 || v > 10u128.pow(24) {
+        return Err(format!("{s:?} must be positive and below 10^15"));
+    }
+    Ok(v)
+}
+
+/// Chunks a transaction of `kind` paying on `home` occupies on each chain of `chains`, in the
+/// worst case. The other half of a swap or a new pool is on another chain: charged at the
+/// dearest other chain (`peer`, chosen by the caller from the gas prices), so the minimum does
+/// not depend on the pool.
+pub fn placement(
+    kind: &str,
+    home: ChainId,
+    peer: Option<ChainId>,
+    chains: &[ChainId],
+) -> Result<BTreeMap<ChainId, u64>, FeeError> {
+    let mut m: BTreeMap<ChainId, u64> = chains.iter().map(|c| (*c, 0)).collect();
+    let mut add = |c: ChainId, n: u64| {
+        if let Some(v) = m.get_mut(&c) {
+            *v += n;
+        }
+    };
+    // An account created on the way is broadcast: 2 chunks on every chain.
+    let creates = |add: &mut dyn FnMut(ChainId, u64)| {
+        for c in chains {
+            add(*c, 2);
+        }
+    };
+    match kind {
+        // The key change here, its broadcast (set-key, 2 chunks) on every other chain.
+        "change_pubkey" => {
+            for c in chains {
+                add(*c, if *c == home { 4 } else { 2 });
+            }
+        }
+        "transfer" => {
+            add(home, 1);
+            creates(&mut add);
+        }
+        "withdraw" => add(home, 3),
+        "add_liquidity" | "remove_liquidity" => add(home, 2),
+        // Swap-in here, swap-out on the peer chain (possibly creating the account).
+        "swap" => {
+            add(home, 1);
+            if let Some(p) = peer {
+                add(p, 2);
+            }
+            creates(&mut add);
+        }
+        "create_pool" => {
+            add(home, 1);
+            if let Some(p) = peer {
+                add(p, 1);
+            }
+        }
+        other => return Err(FeeError::Kind(other.to_string())),
+    }
+    Ok(m)
+}
+
+/// One chain's part of a fee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeePart {
+    /// Chain.
+    pub chain: u8,
+    /// Chunks the transaction may occupy there.
+    pub chunks: u64,
+    /// L1 gas charged there.
+    pub gas: u64,
+    /// The chain's gas price (wei, decimal string).
+    pub gas_price: String,
+    /// The chain's ETH price (billionths of the reference unit per ETH, decimal string).
+    pub eth_price: String,
+}
+
+/// A minimum fee and how it was reached (`rollup_estimateFee`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Estimate {
+    /// The kind.
+    pub kind: String,
+    /// Chunks over every chain.
+    pub chunks: u64,
+    /// The minimum, in base units of the fee token (decimal string), fee-packable.
+    pub min_fee: String,
+    /// Per chain.
+    pub parts: Vec<FeePart>,
+    /// The fee token's price (billionths of the reference unit per whole token).
+    pub token_price: String,
+    /// Its decimals.
+    pub token_decimals: u8,
+    /// The policy's constants.
+    pub block_gas: u64,
+    /// Chunk gas.
+    pub chunk_gas: u64,
+    /// Expected chunks per chain and block.
+    pub expected_chunks: u64,
+    /// Withdrawal gas.
+    pub withdraw_gas: u64,
+    /// Margin.
+    pub margin_percent: u32,
+}
+
+/// What the policy needs to know about the chains now.
+#[derive(Clone, Debug, Default)]
+pub struct Market {
+    /// Gas price (wei) of each chain, as its driver last read it.
+    pub gas_price: BTreeMap<ChainId, u128>,
+    /// Decimals of each known token.
+    pub decimals: BTreeMap<(ChainId, TokenId), u8>,
+}
+
+/// The fee policy: free, or priced from L1 costs.
+#[derive(Clone, Default)]
+pub struct FeePolicy {
+    priced: Option<Priced>,
+}
+
+#[derive(Clone)]
+struct Priced {
+    cfg: FeeConfig,
+    expected_chunks: u64,
+    prices: Arc<dyn PriceSource>,
+}
+
+impl FeePolicy {
+    /// Every transaction free.
+    pub fn free() -> Self {
+        FeePolicy::default()
     }
 
-    /// Chunks a transaction of `kind` may occupy over all chains, in the worst case, on a
-    /// network of `chains` chains.
-    pub fn chunks(kind: &str, chains: usize) -> Result<usize, FeeError> {
-        Ok(match kind {
-            // The key-change op here, a set-key op on every other chain.
-            "change_pubkey" => 4 + 2 * chains.saturating_sub(1),
-            // Possibly creating the recipient's account.
-            "transfer" => 1 + 2,
-            "withdraw" => 3,
-            "add_liquidity" | "remove_liquidity" => 2,
-            // Swap-in here, swap-out (possibly creating the account) on the peer chain.
-            "swap" => 1 + 2 + 2,
-            "create_pool" => 2,
-            other => return Err(FeeError::Kind(other.to_string())),
+    /// From the `[fees]` section (`None`: free) with its fixed prices; `capacity` is the chain
+    /// circuit's, the default expected fill.
+    pub fn new(cfg: Option<&FeeConfig>, capacity: usize) -> Result<Self, FeeError> {
+        match cfg {
+            None => Ok(Self::free()),
+            Some(c) => {
+                let prices = FixedPrices::new(&c.prices)?;
+                Self::with_source(c.clone(), capacity, Arc::new(prices))
+            }
+        }
+    }
+
+    /// From `cfg` with another price source (a feed).
+    pub fn with_source(
+        cfg: FeeConfig,
+        capacity: usize,
+        prices: Arc<dyn PriceSource>,
+    ) -> Result<Self, FeeError> {
+        let expected_chunks = cfg.expected_chunks.unwrap_or(capacity as u64);
+        if expected_chunks == 0 {
+            return Err(FeeError::Config("expected_chunks must be positive".into()));
+        }
+        if cfg.block_gas > 100_000_000 || cfg.chunk_gas > 1_000_000 || cfg.withdraw_gas > 10_000_000
+        {
+            return Err(FeeError::Config("gas figures beyond any L1 block".into()));
+        }
+        if cfg.margin_percent > 1_000 {
+            return Err(FeeError::Config("margin_percent above 1000".into()));
+        }
+        Ok(FeePolicy {
+            priced: Some(Priced {
+                cfg,
+                expected_chunks,
+                prices,
+            }),
         })
     }
 
-    /// The minimum fee for `kind` paid in `token` on `chain`.
+    /// Whether fees are charged at all.
+    pub fn is_free(&self) -> bool {
+        self.priced.is_none()
+    }
+
+    /// The minimum fee for `kind` paid in `token` on `home`, on a network of `chains`, with its
+    /// parts; `None` when every transaction is free.
+    pub fn estimate(
+        &self,
+        kind: &str,
+        home: ChainId,
+        token: TokenId,
+        chains: &[ChainId],
+        market: &Market,
+    ) -> Result<Option<Estimate>, FeeError> {
+        let Some(p) = &self.priced else {
+            placement(kind, home, None, chains)?;
+            return Ok(None);
+        };
+        let gas_price = |c: ChainId| {
+            market
+                .gas_price
+                .get(&c)
+                .copied()
+                .ok_or(FeeError::NoGasPrice(c))
+        };
+        let eth_price = |c: ChainId| {
+            p.prices.price(c, TokenId(0)).ok_or(FeeError::NoPrice {
+                chain: c,
+                token: TokenId(0),
+            })
+        };
+        // The other half's chain: the dearest other chain (gas × ETH price).
+        let mut peer = None;
+        let mut dearest = U256::ZERO;
+        let has_peer = matches!(kind, "swap" | "create_pool");
+        for c in chains.iter().filter(|c| has_peer && **c != home) {
+            let v = U256::from(gas_price(*c)?) * U256::from(eth_price(*c)?);
+            if peer.is_none() || v > dearest {
+                (peer, dearest) = (Some(*c), v);
+            }
+        }
+        let place = placement(kind, home, peer, chains)?;
+        let token_price = p
+            .prices
+            .price(home, token)
+            .ok_or(FeeError::NoPrice { chain: home, token })?;
+        let decimals = *market
+            .decimals
+            .get(&(home, token))
+            .ok_or(FeeError::UnknownToken { chain: home, token })?;
+        if decimals > 36 {
+            return Err(FeeError::Overflow(token));
+        }
+        let c = &p.cfg;
+        // Σ gas · gas price · ETH price, in wei × billionths.
+        let mut value = U256::ZERO;
+        let mut parts = Vec::new();
+        for (&chain, &chunks) in place.iter().filter(|(_, n)| **n > 0) {
+            let mut gas = chunks * (c.block_gas.div_ceil(p.expected_chunks) + c.chunk_gas);
+            if kind == "withdraw" && chain == home {
+                gas += c.withdraw_gas;
+            }
+            let (gp, ep) = (gas_price(chain)?, eth_price(chain)?);
+            value += U256::from(gas) * U256::from(gp) * U256::from(ep);
+            parts.push(FeePart {
+                chain: chain.0,
+                chunks,
+                gas,
+                gas_price: gp.to_string(),
+                eth_price: ep.to_string(),
+            });
+        }
+        // fee = value · 10^decimals · (100 + margin) / (10^18 · token price · 100), rounded up.
+        let num =
+            value * U256::from(10u8).pow(U256::from(decimals)) * U256::from(100 + c.margin_percent);
+        let den = U256::from(10u64).pow(U256::from(18)) * U256::from(token_price) * U256::from(100);
+        let fee = num.div_ceil(den);
+        let fee: u128 = fee.try_into().map_err(|_| FeeError::Overflow(token))?;
+        let min = Amount::new(fee)
+            .ok()
+            .and_then(Amount::round_up_fee)
+            .ok_or(FeeError::Overflow(token))?;
+        Ok(Some(Estimate {
+            kind: kind.to_string(),
+            chunks: place.values().sum(),
+            min_fee: min.get().to_string(),
+            parts,
+            token_price: token_price.to_string(),
+            token_decimals: decimals,
+            block_gas: c.block_gas,
+            chunk_gas: c.chunk_gas,
+            expected_chunks: p.expected_chunks,
+            withdraw_gas: c.withdraw_gas,
+            margin_percent: c.margin_percent,
+        }))
+    }
+
+    /// The minimum fee alone (zero when free).
     pub fn minimum(
         &self,
         kind: &str,
-        chain: ChainId,
+        home: ChainId,
         token: TokenId,
-        chains: usize,
+        chains: &[ChainId],
+        market: &Market,
     ) -> Result<Amount, FeeError> {
-        let chunks = Self::chunks(kind, chains)?;
-        let rate = self.per_chunk.get(&(chain, token)).copied().unwrap_or(0);
-        let v = rate
-            .checked_mul(chunks as u128)
-            .and_then(|v| Amount::new(v).ok())
-            .ok_or(FeeError::Overflow)?;
-        v.round_up_fee().ok_or(FeeError::Overflow)
+        Ok(match self.estimate(kind, home, token, chains, market)? {
+            None => Amount::ZERO,
+            Some(e) => {
+                Amount::new(e.min_fee.parse().expect("written above")).expect("checked above")
+            }
+        })
     }
 }
 
@@ -147,39 +501,205 @@ pub fn fee_of(
 mod tests {
     use super::*;
 
-    fn rule(chain: u8, token: u16, per_chunk: &str) -> FeeRule {
-        FeeRule {
+    const CHAINS: [ChainId; 3] = [ChainId(1), ChainId(2), ChainId(3)];
+
+    fn price(chain: u8, token: u16, price: &str) -> PriceRule {
+        PriceRule {
             chain,
             token,
-            per_chunk: per_chunk.into(),
+            price: price.into(),
         }
     }
 
-    #[test]
-    fn minimum_is_rate_times_chunks_rounded_up_to_packable() {
-        let p = FeePolicy::new(&[rule(1, 0, "1000001")]).unwrap();
-        // Transfer: 3 chunks → 3,000,003, rounded up to a fee-packable 3,010,000.
-        let m = p.minimum("transfer", ChainId(1), TokenId(0), 3).unwrap();
-        assert_eq!(m.get(), 3_010_000);
-        assert!(m.is_fee_packable());
-        // Other tokens and chains are free.
-        assert_eq!(
-            p.minimum("transfer", ChainId(2), TokenId(0), 3).unwrap(),
-            Amount::ZERO
-        );
-        // A key change on 3 chains: 4 + 2·2 chunks.
-        assert_eq!(FeePolicy::chunks("change_pubkey", 3).unwrap(), 8);
+    fn config(prices: Vec<PriceRule>) -> FeeConfig {
+        FeeConfig {
+            block_gas: 800_000,
+            chunk_gas: 4_000,
+            expected_chunks: Some(16),
+            withdraw_gas: 30_000,
+            margin_percent: 0,
+            prices,
+        }
+    }
+
+    fn market(gwei: [u128; 3]) -> Market {
+        Market {
+            gas_price: CHAINS
+                .iter()
+                .zip(gwei)
+                .map(|(c, g)| (*c, g * 1_000_000_000))
+                .collect(),
+            decimals: [
+                ((ChainId(1), TokenId(0)), 18),
+                ((ChainId(1), TokenId(1)), 6),
+                ((ChainId(2), TokenId(0)), 18),
+                ((ChainId(3), TokenId(0)), 18),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    fn eth_everywhere() -> Vec<PriceRule> {
+        vec![
+            price(1, 0, "3000"),
+            price(2, 0, "3000"),
+            price(3, 0, "3000"),
+        ]
     }
 
     #[test]
-    fn bad_rules_and_kinds_are_refused() {
-        assert!(FeePolicy::new(&[rule(0, 0, "1")]).is_err());
-        assert!(FeePolicy::new(&[rule(1, 0, "-1")]).is_err());
-        assert!(FeePolicy::new(&[rule(1, 0, "1"), rule(1, 0, "2")]).is_err());
-        assert!(FeePolicy::new(&[rule(1, 0, &u128::MAX.to_string())]).is_err());
+    fn the_minimum_is_the_l1_gas_of_the_chunks_at_each_chains_price() {
+        let p = FeePolicy::new(Some(&config(eth_everywhere())), 16).unwrap();
+        // A withdrawal: 3 chunks on chain 1 at (800k/16 + 4k) gas each, plus 30k: 192k gas at
+        // 2 gwei = 3.84e14 wei, already fee-packable (384·10^12).
+        let e = p
+            .estimate(
+                "withdraw",
+                ChainId(1),
+                TokenId(0),
+                &CHAINS,
+                &market([2, 1, 1]),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.parts.len(), 1);
+        assert_eq!(e.parts[0].gas, 3 * 54_000 + 30_000);
+        assert_eq!(e.min_fee, "384000000000000");
+        // A transfer: 1 + 2 chunks at home, 2 on each other chain (a new recipient is
+        // broadcast): 3·54k·2 gwei + 2·54k·1 gwei + 2·54k·3 gwei = 756k gwei.
+        let e = p
+            .estimate(
+                "transfer",
+                ChainId(1),
+                TokenId(0),
+                &CHAINS,
+                &market([2, 1, 3]),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.chunks, 7);
+        assert_eq!(e.min_fee, "756000000000000");
+        // Paid in a 6-decimal token worth 1: 756k gwei of ETH at 3000 = 2.268 → 2,268,000 units,
+        // rounded up to the fee-packable 2,270,000 (the mantissa has 11 bits).
+        let mut prices = eth_everywhere();
+        prices.push(price(1, 1, "1"));
+        let p = FeePolicy::new(Some(&config(prices)), 16).unwrap();
+        let m = p
+            .minimum(
+                "transfer",
+                ChainId(1),
+                TokenId(1),
+                &CHAINS,
+                &market([2, 1, 3]),
+            )
+            .unwrap();
+        assert_eq!(m.get(), 2_270_000);
+        assert!(m.is_fee_packable());
+    }
+
+    #[test]
+    fn a_swap_charges_its_other_half_at_the_dearest_other_chain() {
+        let p = FeePolicy::new(Some(&config(eth_everywhere())), 16).unwrap();
+        let e = p
+            .estimate("swap", ChainId(1), TokenId(0), &CHAINS, &market([1, 1, 5]))
+            .unwrap()
+            .unwrap();
+        let chunks: BTreeMap<u8, u64> = e.parts.iter().map(|x| (x.chain, x.chunks)).collect();
+        assert_eq!(chunks, [(1, 3), (2, 2), (3, 4)].into_iter().collect());
+    }
+
+    #[test]
+    fn margin_and_rounding_only_raise_the_minimum() {
+        let mut c = config(eth_everywhere());
+        c.margin_percent = 10;
+        let p = FeePolicy::new(Some(&c), 16).unwrap();
+        let m = p
+            .minimum(
+                "withdraw",
+                ChainId(1),
+                TokenId(0),
+                &CHAINS,
+                &market([2, 1, 1]),
+            )
+            .unwrap();
+        assert!(m.get() >= 384_000_000_000_000 * 11 / 10, "{m:?}");
+        assert!(m.is_fee_packable());
+    }
+
+    #[test]
+    fn what_cannot_be_priced_is_refused_and_free_is_free() {
+        let p = FeePolicy::new(Some(&config(vec![price(1, 0, "3000")])), 16).unwrap();
+        // No ETH price for chain 2, which a key change touches.
         assert!(matches!(
-            FeePolicy::chunks("mint", 3),
+            p.minimum(
+                "change_pubkey",
+                ChainId(1),
+                TokenId(0),
+                &CHAINS,
+                &market([1, 1, 1])
+            ),
+            Err(FeeError::NoPrice {
+                chain: ChainId(2),
+                ..
+            })
+        ));
+        // A withdrawal touches chain 1 only, but token 1 has no price.
+        assert!(matches!(
+            p.minimum(
+                "withdraw",
+                ChainId(1),
+                TokenId(1),
+                &CHAINS,
+                &market([1, 1, 1])
+            ),
+            Err(FeeError::NoPrice { .. })
+        ));
+        // No gas price read yet.
+        let mut m = market([1, 1, 1]);
+        m.gas_price.remove(&ChainId(1));
+        let e = p
+            .minimum("withdraw", ChainId(1), TokenId(0), &CHAINS, &m)
+            .unwrap_err();
+        assert!(matches!(e, FeeError::NoGasPrice(ChainId(1))) && e.unavailable());
+        assert!(matches!(
+            p.minimum("mint", ChainId(1), TokenId(0), &CHAINS, &market([1, 1, 1])),
             Err(FeeError::Kind(_))
         ));
+        let free = FeePolicy::free();
+        assert_eq!(
+            free.minimum(
+                "transfer",
+                ChainId(1),
+                TokenId(9),
+                &CHAINS,
+                &Market::default()
+            )
+            .unwrap(),
+            Amount::ZERO
+        );
+        assert!(
+            free.minimum("mint", ChainId(1), TokenId(0), &CHAINS, &Market::default())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn bad_configuration_is_refused() {
+        for bad in ["0", "-1", "1.0000000001", "abc", "1.", ".5", "1e3", ""] {
+            assert!(
+                FixedPrices::new(&[price(1, 0, bad)]).is_err(),
+                "price {bad:?}"
+            );
+        }
+        assert_eq!(parse_price("0.9995").unwrap(), 999_500_000);
+        assert!(FixedPrices::new(&[price(0, 0, "1")]).is_err());
+        assert!(FixedPrices::new(&[price(1, 0, "1"), price(1, 0, "2")]).is_err());
+        let mut c = config(vec![]);
+        c.expected_chunks = Some(0);
+        assert!(FeePolicy::new(Some(&c), 16).is_err());
+        let mut c = config(vec![]);
+        c.margin_percent = 5_000;
+        assert!(FeePolicy::new(Some(&c), 16).is_err());
     }
 }

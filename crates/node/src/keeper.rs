@@ -307,7 +307,13 @@ pub async fn discard(
 /// In a process without the state keeper: follows the blocks the keeper (elsewhere) seals.
 pub async fn follow(shared: Arc<Shared>, interval: Duration) -> anyhow::Result<()> {
     loop {
-        catch_up(&shared).await?;
+        match catch_up(&shared).await {
+            Ok(_) => {}
+            Err(e) if crate::lead::is_unavailable(&e) => {
+                tracing::warn!(error = %e, "database unavailable; following again shortly");
+            }
+            Err(e) => return Err(e),
+        }
         tokio::time::sleep(interval).await;
     }
 }
@@ -482,6 +488,17 @@ pub async fn round(
     lease: Option<Lease>,
     max_txs: usize,
 ) -> anyhow::Result<(Option<Lease>, Option<u32>)> {
+    round_as(shared, lead, lease, Some(max_txs)).await
+}
+
+/// [`round`], sealing up to `seal` mempool transactions — or, with `None`, only keeping (or
+/// taking) the lease and following: the rounds between two seals.
+async fn round_as(
+    shared: &Shared,
+    lead: &Leadership,
+    lease: Option<Lease>,
+    seal: Option<usize>,
+) -> anyhow::Result<(Option<Lease>, Option<u32>)> {
     let before = lease.as_ref().map(|l| l.epoch);
     let Some(lease) = lead
         .keep(&shared.storage, crate::lead::KEEPER, lease)
@@ -496,6 +513,9 @@ pub async fn round(
         let last = catch_up(shared).await?;
         forget_sealed(shared, last).await?;
     }
+    let Some(max_txs) = seal else {
+        return Ok((Some(lease), None));
+    };
     match seal_as(shared, &shared.storage.fenced(lease.clone()), max_txs).await {
         Ok(sealed) => Ok((Some(lease), sealed)),
         Err(e) if crate::lead::is_fenced(&e) => {
@@ -515,9 +535,30 @@ pub async fn run(
     lead: Leadership,
 ) -> anyhow::Result<()> {
     let mut lease = None;
+    // The lease is renewed (or taken, or followed) several times per lifetime however long the
+    // seal interval is, so a slow sealing pace does not slow a takeover; blocks are sealed
+    // every `interval`.
+    let tick = interval.min(lead.ttl / 3).max(Duration::from_millis(50));
+    let mut next_seal = tokio::time::Instant::now();
     loop {
-        (lease, _) = round(&shared, &lead, lease, max_txs).await?;
-        metrics::gauge!(crate::metrics::MEMPOOL).set(shared.storage.mempool_len().await? as f64);
-        tokio::time::sleep(interval).await;
+        let now = tokio::time::Instant::now();
+        let seal = (now >= next_seal).then_some(max_txs);
+        if seal.is_some() {
+            next_seal = now + interval;
+        }
+        match round_as(&shared, &lead, lease.take(), seal).await {
+            Ok((held, _)) => lease = held,
+            // A failover of the database: once it is back, the next round starts as a new
+            // lease would — replaying what was stored (a block whose write succeeded unseen
+            // included) before sealing again.
+            Err(e) if crate::lead::is_unavailable(&e) => {
+                tracing::warn!(error = %e, "database unavailable; the keeper retries");
+            }
+            Err(e) => return Err(e),
+        }
+        if let Ok(n) = shared.storage.mempool_len().await {
+            metrics::gauge!(crate::metrics::MEMPOOL).set(n as f64);
+        }
+        tokio::time::sleep(tick).await;
     }
 }

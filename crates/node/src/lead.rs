@@ -30,8 +30,13 @@ impl Leadership {
         name: &str,
         lease: Option<Lease>,
     ) -> Result<Option<Lease>, StorageError> {
+        let expires_in = |secs: f64| {
+            metrics::gauge!(crate::metrics::LEASE_EXPIRES_IN, "lease" => name.to_string())
+                .set(secs);
+        };
         if let Some(l) = lease {
             if storage.renew_lease(&l, self.ttl).await? {
+                expires_in(self.ttl.as_secs_f64());
                 return Ok(Some(l));
             }
             tracing::warn!(lease = name, holder = %self.holder, epoch = l.epoch, "lease lost");
@@ -39,6 +44,9 @@ impl Leadership {
         let got = storage.acquire_lease(name, &self.holder, self.ttl).await?;
         if let Some(l) = &got {
             tracing::info!(lease = name, holder = %self.holder, epoch = l.epoch, "leading");
+            expires_in(self.ttl.as_secs_f64());
+        } else if let Some(held) = storage.lease(name).await? {
+            expires_in((held.expires_ms - rollup_storage::now_ms()) as f64 / 1000.0);
         }
         Ok(got)
     }
@@ -51,5 +59,15 @@ pub fn is_fenced(e: &anyhow::Error) -> bool {
             c.downcast_ref::<StorageError>(),
             Some(StorageError::Fenced(_))
         )
+    })
+}
+
+/// Whether `e` is the database unreachable or changing hands — a failover in progress
+/// (`StorageError::retryable`): the component's loop that met it retries, from what the
+/// database holds, instead of stopping the process.
+pub fn is_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<StorageError>()
+            .is_some_and(StorageError::retryable)
     })
 }

@@ -273,7 +273,7 @@ async fn main() -> anyhow::Result<()> {
             let mut _api = None;
             if components.iter().any(|c| c == "api") {
                 let addr = cfg.api_addr.parse().context("api_addr")?;
-                let fees = rollup_node::fees::FeePolicy::new(&cfg.fees)?;
+                let fees = rollup_node::fees::FeePolicy::new(cfg.fees.as_ref(), cfg.capacity)?;
                 if let Some(dir) = &cfg.explorer_dir {
                     anyhow::ensure!(
                         dir.join("index.html").is_file(),

@@ -16,6 +16,10 @@ pub const LAST_BLOCK: &str = "rollup_last_block";
 pub const MEMPOOL: &str = "rollup_mempool_txs";
 /// 1 while this server holds the lease (label `lease`: `keeper`, `sender-<chain>`), else 0.
 pub const LEADER: &str = "rollup_leader";
+/// Seconds until the lease (label `lease`) expires unless its holder renews it, as this server
+/// last saw it: about `lease_ms` while a live server holds it, falling towards 0 and below when
+/// its holder stopped renewing (a takeover is due).
+pub const LEASE_EXPIRES_IN: &str = "rollup_lease_expires_in_seconds";
 /// Mempool transactions that expired unsealed.
 pub const TXS_EXPIRED: &str = "rollup_txs_expired_total";
 /// API submissions, label `result` = accepted | refused | malformed | known | l1_only |
@@ -66,6 +70,11 @@ fn describe() {
     describe_counter!(TXS_REJECTED, "Mempool transactions rejected at sealing");
     describe_gauge!(LAST_BLOCK, "Newest sealed block");
     describe_gauge!(MEMPOOL, "Transactions waiting in the mempool");
+    describe_gauge!(LEADER, "1 while this server holds the lease");
+    describe_gauge!(
+        LEASE_EXPIRES_IN,
+        "Seconds until the lease expires unless renewed, as this server last saw it"
+    );
     describe_counter!(TXS_EXPIRED, "Mempool transactions that expired unsealed");
     describe_counter!(API_SUBMISSIONS, "API submissions by result");
     describe_counter!(PROOFS, "Proofs made, by kind");

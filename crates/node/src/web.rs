@@ -64,6 +64,11 @@ where
 
     fn call(&mut self, req: HttpRequest<B>) -> Self::Future {
         let upgrade = req.headers().contains_key(http::header::UPGRADE);
+        if req.method() == http::Method::GET && !upgrade && req.uri().path() == "/health" {
+            // The load balancer's check: this process answers (the database is checked by
+            // the requests themselves; a failover must not take every replica out at once).
+            return Box::pin(async { Ok(text(http::StatusCode::OK, "ok\n")) });
+        }
         if req.method() == http::Method::GET && !upgrade {
             let dir = self.dir.clone();
             let path = req.uri().path().to_string();

@@ -16,8 +16,16 @@ pub const RENEW: Duration = Duration::from_secs(15);
 /// Claims and proves jobs until the process ends. `keys`: (chain keys, binding keys).
 pub async fn run(storage: Storage, keys: Arc<(Keys, Keys)>, name: String) -> anyhow::Result<()> {
     loop {
-        if !work_once(&storage, &keys, &name).await? {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        match work_once(&storage, &keys, &name).await {
+            Ok(true) => {}
+            Ok(false) => tokio::time::sleep(Duration::from_millis(200)).await,
+            // A database failover: the job's lease runs out and it is claimed again (by this
+            // worker or another) once the database is back.
+            Err(e) if crate::lead::is_unavailable(&e) => {
+                tracing::warn!(error = %e, "database unavailable; the worker retries");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
         }
     }
 }
@@ -53,8 +61,13 @@ pub async fn work_once(
         tokio::select! {
             r = &mut proving => break r?,
             _ = renew.tick() => {
-                if !storage.renew_job(claimed.number, claimed.job, name).await? {
-                    tracing::warn!(block = claimed.number, job = claimed.job, "lease lost while proving");
+                // A renewal missed while the database fails over costs nothing unless the
+                // lease runs out meanwhile (then the proof is discarded at the end).
+                match storage.renew_job(claimed.number, claimed.job, name).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(block = claimed.number, job = claimed.job, "lease lost while proving"),
+                    Err(e) if e.retryable() => tracing::warn!(block = claimed.number, error = %e, "job lease not renewed"),
+                    Err(e) => return Err(e.into()),
                 }
             }
         }

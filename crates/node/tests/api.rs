@@ -11,7 +11,7 @@ use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::WsClientBuilder;
 use rollup_l1::bindings::Rollup::CommitBlockInfo;
 use rollup_node::api::{code, serve};
-use rollup_node::fees::{FeePolicy, FeeRule};
+use rollup_node::fees::{FeeConfig, FeePolicy, PriceRule};
 use rollup_node::keeper;
 use rollup_state::NetworkConfig;
 use rollup_state::dev::{DevWallet, amount, deposit};
@@ -60,12 +60,25 @@ async fn submit_and_query_with_clear_errors() {
         .await
         .unwrap();
     assert_eq!(keeper::seal(&shared, 64).await.unwrap(), Some(1));
-    // The operator charges at least 3 units of token 0 per chunk on chain 1.
-    let fees = FeePolicy::new(&[FeeRule {
-        chain: 1,
-        token: 0,
-        per_chunk: "3".into(),
-    }])
+    // The operator prices fees from L1 gas: here one gas per chunk (16 gas per block of 16
+    // chunks, nothing else), ETH at 1 on every chain; the gas prices are read further down.
+    let fees = FeePolicy::new(
+        Some(&FeeConfig {
+            block_gas: 16,
+            chunk_gas: 0,
+            expected_chunks: Some(16),
+            withdraw_gas: 0,
+            margin_percent: 0,
+            prices: (1..=3)
+                .map(|chain| PriceRule {
+                    chain,
+                    token: 0,
+                    price: "1".into(),
+                })
+                .collect(),
+        }),
+        16,
+    )
     .unwrap();
     // The explorer's pages, served beside JSON-RPC on the same port.
     let pages = dir.join("explorer");
@@ -130,7 +143,7 @@ async fn submit_and_query_with_clear_errors() {
             to: bob.address(),
             token: TokenId(0),
             amount: amount(value),
-            fee: amount(10),
+            fee: amount(30),
             nonce: Nonce(nonce),
         }))
     };
@@ -144,20 +157,66 @@ async fn submit_and_query_with_clear_errors() {
     let (c, msg) = code_of(e);
     assert_eq!(c, code::REFUSED);
     assert!(msg.contains("no L2 key"), "{msg}");
-    // The fee estimate: a key change on 3 chains occupies up to 8 chunks → 24 units; a free
-    // key change is refused, one paying the estimate is accepted, listed in the mempool, then
-    // included in block 2.
+    // No chain's gas price read yet: nothing can be priced, and nothing is guessed.
+    let e = call("rollup_estimateFee", rpc_params!["change_pubkey", 1, 0])
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(e).0, code::FEE_UNAVAILABLE);
+    let e = call(
+        "rollup_submitTx",
+        rpc_params![hexed(&alice.change_pubkey(
+            ChainId(1),
+            AccountId(1),
+            0,
+            0,
+            24
+        ))],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(code_of(e).0, code::FEE_UNAVAILABLE);
+    // The drivers read 3 wei on every chain.
+    for chain in 1..=3 {
+        storage.save_gas_price(chain, 3).await.unwrap();
+    }
+    // The fee estimate: a key change on 3 chains occupies up to 4 + 2 + 2 chunks, 1 gas each at
+    // 3 wei → 24 wei; a free key change is refused, one paying the estimate is accepted, listed
+    // in the mempool, then included in block 2.
     let est: Value = client
         .request("rollup_estimateFee", rpc_params!["change_pubkey", 1, 0])
         .await
         .unwrap();
     assert_eq!(est["chunks"], 8);
     assert_eq!(est["minFee"], "24");
-    let free: Value = client
+    let parts: Vec<(u64, u64, &str)> = est["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["chain"].as_u64().unwrap(),
+                p["chunks"].as_u64().unwrap(),
+                p["gasPrice"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(parts, vec![(1, 4, "3"), (2, 2, "3"), (3, 2, "3")]);
+    // A transfer may create its recipient's account on every chain: 1 + 3·2 chunks → 21.
+    let t: Value = client
         .request("rollup_estimateFee", rpc_params!["transfer", 2, 0])
         .await
         .unwrap();
-    assert_eq!(free["minFee"], "0");
+    assert_eq!(
+        (t["chunks"].as_u64(), t["minFee"].as_str()),
+        (Some(7), Some("21"))
+    );
+    // A token the operator has no price for is not a fee token.
+    let e = call("rollup_estimateFee", rpc_params!["transfer", 2, 1])
+        .await
+        .unwrap_err();
+    let (c, msg) = code_of(e);
+    assert_eq!(c, code::REFUSED);
+    assert!(msg.contains("no price for token 1 on chain 2"), "{msg}");
     let e = call("rollup_estimateFee", rpc_params!["mint", 1, 0])
         .await
         .unwrap_err();
@@ -260,15 +319,15 @@ async fn submit_and_query_with_clear_errors() {
     .unwrap_err();
     let (c, msg) = code_of(e);
     assert_eq!(c, code::REFUSED);
-    assert!(msg.contains("needs 5000010"), "{msg}");
-    // A transfer may create its recipient's account: 3 chunks → at least 9; 10 pays.
+    assert!(msg.contains("needs 5000030"), "{msg}");
+    // Below the transfer's minimum of 21: refused; 30 pays.
     let cheap = alice.sign(L2Tx::Transfer(Transfer {
         chain: ChainId(1),
         from: AccountId(1),
         to: bob.address(),
         token: TokenId(0),
         amount: amount(100),
-        fee: amount(8),
+        fee: amount(20),
         nonce: Nonce(1),
     }));
     let e = call("rollup_submitTx", rpc_params![hexed(&cheap)])
@@ -301,7 +360,7 @@ async fn submit_and_query_with_clear_errors() {
         .unwrap();
     assert_eq!(a["id"], 1);
     assert_eq!(a["nonce"], 3);
-    assert_eq!(a["balances"]["0"], (1_000_000 - 24 - 2 * 110).to_string());
+    assert_eq!(a["balances"]["0"], (1_000_000 - 24 - 2 * 130).to_string());
     let none: Value = client
         .request(
             "rollup_account",
@@ -442,6 +501,7 @@ async fn submit_and_query_with_clear_errors() {
                 gas_used: 78_000,
                 at_ms: 5,
             }],
+            &[],
             "{\"next_block\":13,\"seen\":[]}",
         )
         .await
@@ -703,5 +763,96 @@ async fn submit_and_query_with_clear_errors() {
         .await
         .unwrap();
     assert!(none.is_null());
+
+    // A key change authorised on L1 (bob, account 2 since alice's transfers created it, as if a
+    // contract wallet): admitted only once the chain-1 watcher stored bob's fact for exactly
+    // this change, then sealed and committed with an empty signature.
+    let change = ChangePubKey {
+        chain: ChainId(1),
+        account: AccountId(2),
+        new_pubkey_hash: bob.pubkey_hash(),
+        nonce: Nonce(0),
+        fee_token: TokenId(0),
+        fee: amount(30),
+    };
+    let onchain = change.clone().onchain().unwrap();
+    let fact = |chain: u8, c: &ChangePubKey| {
+        (
+            chain,
+            rollup_storage::AuthFact {
+                owner: bob.address().0,
+                nonce: c.nonce.0,
+                fact: c.auth_fact(),
+                l1_block: 20,
+            },
+        )
+    };
+    let read = |(chain, f): (u8, rollup_storage::AuthFact)| {
+        let storage = storage.clone();
+        async move {
+            storage
+                .record_batch(chain, &[], &[], &[f], "{\"next_block\":21,\"seen\":[]}")
+                .await
+        }
+    };
+    let refused = |tx: Tx| async move {
+        let e = call("rollup_submitTx", rpc_params![hexed(&tx)])
+            .await
+            .unwrap_err();
+        code_of(e)
+    };
+    let (c, msg) = refused(onchain.clone()).await;
+    assert_eq!(c, code::NO_AUTH_FACT);
+    assert!(msg.contains("no on-chain authorisation seen"), "{msg}");
+    // The same fact on another chain's contract authorises nothing here.
+    read(fact(2, &change)).await.unwrap();
+    assert_eq!(refused(onchain.clone()).await.0, code::NO_AUTH_FACT);
+    read(fact(1, &change)).await.unwrap();
+    // A fact is for one change: the same nonce with another fee differs.
+    let pricier = ChangePubKey {
+        fee: amount(40),
+        ..change.clone()
+    };
+    let (c, msg) = refused(pricier.clone().onchain().unwrap()).await;
+    assert_eq!(c, code::NO_AUTH_FACT);
+    assert!(msg.contains("differs"), "{msg}");
+    // The watcher reading another fact for the same key is corruption, never an overwrite.
+    assert!(read(fact(1, &pricier)).await.is_err());
+    let _: String = client
+        .request("rollup_submitTx", rpc_params![hexed(&onchain)])
+        .await
+        .unwrap();
+    assert_eq!(keeper::seal(&shared, 64).await.unwrap(), Some(4));
+    let b: Value = client
+        .request(
+            "rollup_account",
+            rpc_params![format!("{}", bob.address()), 2],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        b["pubkeyHash"],
+        format!("0x{}", hex::encode(bob.pubkey_hash().0)),
+        "set on every chain"
+    );
+    let v: Value = client
+        .request("rollup_blockInputs", rpc_params![4])
+        .await
+        .unwrap();
+    let chain1 = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["chain"] == 1)
+        .unwrap();
+    let info = CommitBlockInfo::abi_decode(
+        &hex::decode(chain1["data"].as_str().unwrap().trim_start_matches("0x")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(info.changePubKeyAuth.len(), 1);
+    assert!(
+        info.changePubKeyAuth[0].is_empty(),
+        "no signature: the fact"
+    );
     handle.stop().unwrap();
 }

@@ -1,15 +1,15 @@
-//! L1 side of the wallet: deposits into a chain's rollup contract, full-exit requests, and claims
-//! of pending balances.
+//! L1 side of the wallet: deposits into a chain's rollup contract, full-exit requests, key
+//! changes authorised on-chain, and claims of pending balances.
 
 use crate::SdkError;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolEvent;
+use alloy::sol_types::{SolCall, SolEvent};
 use rollup_l1::bindings::Rollup;
 use rollup_types::AccountId;
-use rollup_types::tx::Tx;
+use rollup_types::tx::{ChangePubKey, Tx};
 
 /// A request queued on L1.
 #[derive(Clone, Debug)]
@@ -18,6 +18,19 @@ pub struct Queued {
     pub serial: u64,
     /// The request as the rollup reads it (its hash is the transaction hash the API reports).
     pub tx: Tx,
+}
+
+/// The call an owner makes on `change.chain`'s rollup contract to authorise `change` on L1
+/// (`setAuthPubkeyHash`): for a contract wallet, what it must send (its `to` is the contract).
+pub fn auth_calldata(change: &ChangePubKey) -> Vec<u8> {
+    Rollup::setAuthPubkeyHashCall {
+        accountId: change.account.0,
+        pubkeyHash: change.new_pubkey_hash.0.into(),
+        nonce: change.nonce.0,
+        feeToken: change.fee_token.0,
+        fee: change.fee.get(),
+    }
+    .abi_encode()
 }
 
 /// A chain's rollup contract as seen by the wallet's L1 key.
@@ -122,6 +135,25 @@ impl Chain {
             serial: log.serialId,
             tx,
         })
+    }
+
+    /// Authorises `change` on L1 as the key's own address (`setAuthPubkeyHash`): for an owner
+    /// that prefers a transaction to a signature. A fact is set once per nonce.
+    pub async fn authorise_key_change(&self, change: &ChangePubKey) -> Result<(), SdkError> {
+        Self::confirm(
+            self.rollup
+                .setAuthPubkeyHash(
+                    change.account.0,
+                    change.new_pubkey_hash.0.into(),
+                    change.nonce.0,
+                    change.fee_token.0,
+                    change.fee.get(),
+                )
+                .send()
+                .await,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// The pending (claimable) balance of `owner` in `token`.

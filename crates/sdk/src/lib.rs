@@ -73,19 +73,30 @@ pub mod code {
     pub const ACCOUNT_QUOTA: i32 = -32016;
     /// The mempool is full.
     pub const MEMPOOL_FULL: i32 = -32017;
+    /// A key change authorised on L1 whose fact the node has not read (yet).
+    pub const NO_AUTH_FACT: i32 = -32018;
+    /// The fee cannot be priced now (gas price or token not read yet).
+    pub const FEE_UNAVAILABLE: i32 = -32019;
+    /// The node's database is unavailable for a moment (a failover).
+    pub const UNAVAILABLE: i32 = -32020;
 }
 
 impl SdkError {
     /// Whether the same request may succeed later unchanged: a transport failure, a wait that
-    /// ran out, a full mempool, or an account whose share is taken (until its pending
-    /// transactions are sealed or expire).
+    /// ran out, a full mempool, an account whose share is taken (until its pending
+    /// transactions are sealed or expire), a fee the node cannot price yet, or the node's
+    /// database failing over.
     pub fn retryable(&self) -> bool {
         match self {
             SdkError::Transport(_) | SdkError::Timeout(_) => true,
             SdkError::Rejected { code, .. } => {
                 matches!(
                     *code,
-                    code::MEMPOOL_FULL | code::ACCOUNT_QUOTA | code::INTERNAL
+                    code::MEMPOOL_FULL
+                        | code::ACCOUNT_QUOTA
+                        | code::INTERNAL
+                        | code::FEE_UNAVAILABLE
+                        | code::UNAVAILABLE
                 )
             }
             SdkError::Invalid(_) | SdkError::Dropped { .. } => false,
@@ -109,10 +120,13 @@ fn amount(v: u128) -> Result<Amount, SdkError> {
     Amount::new(v).map_err(|e| SdkError::Invalid(e.to_string()))
 }
 
-/// An Ethereum key and its derived L2 key.
+/// An Ethereum key and its derived L2 key, acting for the L2 account of the key's own address
+/// or of a contract wallet the key controls ([`Wallet::for_account`]).
 pub struct Wallet {
     eth: EthSigner,
     l2: PrivateKey,
+    /// The account's L1 address when it is not the key's (a contract wallet).
+    account: Option<Address>,
 }
 
 impl Wallet {
@@ -120,12 +134,29 @@ impl Wallet {
     pub fn from_eth_key(key: &[u8; 32]) -> Result<Self, SdkError> {
         let eth = EthSigner::from_bytes(key).map_err(|e| SdkError::Invalid(e.to_string()))?;
         let l2 = PrivateKey::derive_from_eth(&eth);
-        Ok(Wallet { eth, l2 })
+        Ok(Wallet {
+            eth,
+            l2,
+            account: None,
+        })
     }
 
-    /// The L1 address (the same on every chain and on L2).
+    /// The same keys acting for the L2 account of `address`, an L1 account that cannot sign
+    /// (a contract wallet the key controls): its key is set with an on-chain authorisation
+    /// ([`Wallet::change_pubkey_onchain`]), never a signature of the key's.
+    pub fn for_account(mut self, address: Address) -> Self {
+        self.account = Some(address);
+        self
+    }
+
+    /// Whether the account is a contract wallet's rather than the key's own.
+    pub fn is_contract_account(&self) -> bool {
+        self.account.is_some()
+    }
+
+    /// The account's L1 address (the same on every chain and on L2).
     pub fn address(&self) -> Address {
-        self.eth.address()
+        self.account.unwrap_or_else(|| self.eth.address())
     }
 
     /// The L2 key hash.
@@ -144,16 +175,53 @@ impl Wallet {
         fee_token: TokenId,
         fee: u128,
     ) -> Result<Tx, SdkError> {
-        ChangePubKey {
+        if self.account.is_some() {
+            return Err(SdkError::Invalid(
+                "a contract wallet's key change is authorised on-chain, not signed".into(),
+            ));
+        }
+        self.key_change(chain, account, nonce, fee_token, fee)?
+            .sign(&self.eth, domain)
+            .map_err(|e| SdkError::Invalid(e.to_string()))
+    }
+
+    /// The key change setting this wallet's L2 key (before its authorisation): what
+    /// [`l1::Chain::authorise_key_change`] authorises on L1 and
+    /// [`Wallet::change_pubkey_onchain`] submits.
+    pub fn key_change(
+        &self,
+        chain: ChainId,
+        account: AccountId,
+        nonce: u32,
+        fee_token: TokenId,
+        fee: u128,
+    ) -> Result<ChangePubKey, SdkError> {
+        let c = ChangePubKey {
             chain,
             account,
             new_pubkey_hash: self.pubkey_hash(),
             nonce: Nonce(nonce),
             fee_token,
             fee: amount(fee)?,
-        }
-        .sign(&self.eth, domain)
-        .map_err(|e| SdkError::Invalid(e.to_string()))
+        };
+        c.check_format()
+            .map_err(|e| SdkError::Invalid(e.to_string()))?;
+        Ok(c)
+    }
+
+    /// The key change authorised by the owner's fact on the chain's contract (set beforehand
+    /// with exactly these fields: `setAuthPubkeyHash`, [`l1::auth_calldata`]).
+    pub fn change_pubkey_onchain(
+        &self,
+        chain: ChainId,
+        account: AccountId,
+        nonce: u32,
+        fee_token: TokenId,
+        fee: u128,
+    ) -> Result<Tx, SdkError> {
+        self.key_change(chain, account, nonce, fee_token, fee)?
+            .onchain()
+            .map_err(|e| SdkError::Invalid(e.to_string()))
     }
 
     /// Signs an L2 transaction for the deployment `domain` ([`Client::domain`]).
@@ -398,6 +466,42 @@ impl Client {
             .as_str()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| SdkError::Transport(format!("bad quote {v}")))
+    }
+
+    /// Submits a key change authorised on L1, waiting (up to `timeout`) until the node has
+    /// read its fact from the chain (it refuses with `NO_AUTH_FACT` before the authorisation
+    /// is `confirmations` deep).
+    pub async fn submit_authorised(&self, tx: &Tx, timeout: Duration) -> Result<String, SdkError> {
+        let until = tokio::time::Instant::now() + timeout;
+        loop {
+            match self.submit(tx).await {
+                Err(SdkError::Rejected { code, .. })
+                    if code == code::NO_AUTH_FACT && tokio::time::Instant::now() < until =>
+                {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A transaction as the explorer shows it (`rollup_tx`: status, stages, decoded fields), or
+    /// null when unknown.
+    pub async fn tx(&self, hash: &str) -> Result<serde_json::Value, SdkError> {
+        Ok(self.http.request("rollup_tx", rpc_params![hash]).await?)
+    }
+
+    /// The rollup contract of `chain`, as the node read it from L1 (`rollup_network`).
+    pub async fn contract(&self, chain: ChainId) -> Result<alloy::primitives::Address, SdkError> {
+        let v: serde_json::Value = self.http.request("rollup_network", rpc_params![]).await?;
+        v["chains"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["chain"] == chain.0))
+            .and_then(|c| c["contract"].as_str())
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| {
+                SdkError::Invalid(format!("the node knows no contract of chain {chain}"))
+            })
     }
 
     /// The smallest fee the node accepts for a transaction of `kind` ("transfer", "swap", …)

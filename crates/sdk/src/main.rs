@@ -6,8 +6,12 @@
 //! rollup-wallet balance --chain 1
 //! rollup-wallet deposit --rpc http://127.0.0.1:8545 --contract 0x… --wei 1000000000000000000
 //! rollup-wallet change-pubkey --chain 1 [--wait executed]
+//! rollup-wallet change-pubkey --chain 1 --onchain --rpc … --contract 0x…   (authorised by an L1 transaction)
+//! rollup-wallet --account 0x<wallet> auth-calldata --chain 1   (what a contract wallet sends)
+//! rollup-wallet --account 0x<wallet> change-pubkey --chain 1 --onchain --fee 0.0005
 //! rollup-wallet transfer --chain 1 --to 0x… --token 0 --amount 0.25 [--fee 0.0001]
 //! rollup-wallet withdraw --chain 1 --to 0x… --token 0 --amount 0.25 [--fee 0.0001]
+//! rollup-wallet sweep --chain 1 --to 0x…   (withdraw every token; the operator's fee account)
 //! rollup-wallet pools --chain 1
 //! rollup-wallet quote --chain 1 --pool 0 --amount 0.01
 //! rollup-wallet create-pool --chain 1 --pool 1 --token 0 --peer-chain 2 --peer-token 1 [--fee-bps 30]
@@ -21,7 +25,16 @@
 //! Amounts (`--amount`, `--fee`, `--min-out`) are in the token's units, with at most its
 //! decimals (ETH 18, TUSD 6: the contracts' registered tokens, through `rollup_tokens`);
 //! `--wei` is wei, and LP shares (`--shares`, `--min-shares`) are counted in base units.
+//! Without `--fee` a transaction pays the node's minimum (`rollup_estimateFee`, priced from the
+//! chains' L1 gas), printed before it is sent.
 //! Errors are one line on stderr and a non-zero exit status.
+//!
+//! `--account 0x…` acts for the L2 account of a contract wallet the key controls (a multisig,
+//! an ERC-1271 account: anything that cannot `personal_sign`). Its key is the one derived from
+//! `ROLLUP_WALLET_KEY`, set by an on-chain authorisation: `auth-calldata` prints the
+//! `setAuthPubkeyHash` call the wallet must make on the chain's rollup contract, then
+//! `change-pubkey --onchain --fee F` (the fee printed) submits the change once the node has
+//! read the authorisation from L1.
 //!
 //! `--wait STAGE` fails with the node's reason as soon as the transaction expires in the
 //! node's mempool (e.g. an earlier nonce never came) or is rejected at sealing; `status` prints
@@ -43,6 +56,10 @@ struct Cli {
     /// The node's API.
     #[arg(long, default_value = "http://127.0.0.1:3030", global = true)]
     api: String,
+    /// Act for the L2 account of this L1 address (a contract wallet the key controls) instead
+    /// of the key's own.
+    #[arg(long, global = true)]
+    account: Option<L1Address>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,9 +69,10 @@ struct Send {
     /// Chain of the transaction (nonce, fee, tokens).
     #[arg(long)]
     chain: u8,
-    /// Fee in units of the transaction's fee token (the token moved; ETH for a key change).
-    #[arg(long, default_value = "0")]
-    fee: String,
+    /// Fee in units of the transaction's fee token (the token moved; ETH for a key change;
+    /// the pool half's token for pool operations). Default: the node's minimum.
+    #[arg(long)]
+    fee: Option<String>,
     /// Wait until the transaction's block reaches this stage on every chain (sealed,
     /// committed, proven, synced, executed).
     #[arg(long)]
@@ -86,10 +104,46 @@ enum Command {
         #[arg(long)]
         to: Option<L1Address>,
     },
-    /// Set this wallet's L2 key (authorised by the L1 key).
+    /// Set this wallet's L2 key on every chain: authorised by an ECDSA signature of the L1 key,
+    /// or with `--onchain` by a `setAuthPubkeyHash` transaction on the chain's contract.
     ChangePubkey {
         #[command(flatten)]
         send: Send,
+        /// Authorised on L1 instead of signed: with `--rpc` and `--contract` this wallet's key
+        /// sends the authorisation first; for a contract wallet (`--account`) the wallet must
+        /// have made the `auth-calldata` call, with the same fee.
+        #[arg(long)]
+        onchain: bool,
+        /// The chain's RPC endpoint (to send the on-chain authorisation).
+        #[arg(long, requires = "onchain")]
+        rpc: Option<String>,
+        /// The chain's rollup contract (to send the on-chain authorisation).
+        #[arg(long, requires = "rpc")]
+        contract: Option<L1Address>,
+    },
+    /// Print the `setAuthPubkeyHash` call (to, data) that authorises this wallet's key change
+    /// on L1, for a contract wallet to make; then run `change-pubkey --onchain` with the fee
+    /// printed.
+    AuthCalldata {
+        /// Chain of the key change (its nonce and fee).
+        #[arg(long)]
+        chain: u8,
+        /// Fee in ETH (default: the node's minimum now).
+        #[arg(long)]
+        fee: Option<String>,
+    },
+    /// Withdraw the whole balance of every token on a chain, less each withdrawal's fee, to an
+    /// L1 address (how the operator collects the fee account's earnings).
+    Sweep {
+        /// Chain.
+        #[arg(long)]
+        chain: u8,
+        /// L1 recipient.
+        #[arg(long)]
+        to: L1Address,
+        /// Wait until the withdrawals' blocks reach this stage on every chain.
+        #[arg(long)]
+        wait: Option<String>,
     },
     /// Transfer on L2.
     Transfer {
@@ -268,6 +322,30 @@ async fn units(
         .with_context(|| format!("{} on chain {chain}", t.name()))
 }
 
+/// The fee given in `text` (units of `token`), or the node's minimum for `kind` now (printed
+/// on stderr: stdout starts with what the command produced).
+async fn fee_or_min(
+    client: &Client,
+    kind: &str,
+    chain: ChainId,
+    token: TokenId,
+    text: Option<String>,
+) -> anyhow::Result<u128> {
+    match text {
+        Some(t) => units(client, chain, token, &t).await,
+        None => {
+            let min = client.min_fee(kind, chain, token).await?;
+            let t = client.token(chain, token).await?;
+            eprintln!(
+                "fee {} {} (the node's minimum for a {kind})",
+                rollup_sdk::units::format_units(min, t.decimals),
+                t.name()
+            );
+            Ok(min)
+        }
+    }
+}
+
 /// `value` base units of `token` on `chain` as `1.5 ETH`; LP shares and tokens the node does
 /// not list in base units.
 fn shown(tokens: &[rollup_sdk::TokenInfo], chain: ChainId, token: TokenId, value: u128) -> String {
@@ -295,7 +373,18 @@ fn addr(a: L1Address) -> rollup_crypto::Address {
 }
 
 async fn send_tx(client: &Client, tx: Tx, wait: Option<String>) -> anyhow::Result<()> {
-    let hash = client.submit(&tx).await?;
+    let hash = match &tx {
+        // Admitted once the node's watcher has read the authorisation from L1.
+        Tx::ChangePubKey {
+            auth: CpkAuth::Onchain,
+            ..
+        } => {
+            client
+                .submit_authorised(&tx, Duration::from_secs(300))
+                .await?
+        }
+        _ => client.submit(&tx).await?,
+    };
     println!("{hash}");
     if let Some(stage) = wait {
         let bar = ProgressBar::new_spinner();
@@ -354,16 +443,40 @@ fn stage_arg(stage: &Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The wallet of `ROLLUP_WALLET_KEY`, acting for `account` when given (a contract wallet).
+fn wallet(account: Option<L1Address>) -> anyhow::Result<Wallet> {
+    let w = Wallet::from_eth_key(&key()?)?;
+    Ok(match account {
+        Some(a) => w.for_account(addr(a)),
+        None => w,
+    })
+}
+
+/// The account of `w` on `chain`, which must exist.
+async fn account_of(
+    client: &Client,
+    w: &Wallet,
+    chain: ChainId,
+) -> anyhow::Result<rollup_sdk::AccountInfo> {
+    client.account(w.address(), chain).await?.with_context(|| {
+        format!(
+            "{} has no account on chain {chain}: deposit first",
+            w.address()
+        )
+    })
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let client = Client::new(&cli.api)?;
+    let for_account = cli.account;
     match cli.command {
         Command::Address => {
-            let w = Wallet::from_eth_key(&key()?)?;
+            let w = wallet(for_account)?;
             println!("address {}", w.address());
             println!("l2 key hash 0x{}", hex::encode(w.pubkey_hash().0));
         }
         Command::Balance { chain } => {
-            let w = Wallet::from_eth_key(&key()?)?;
+            let w = wallet(for_account)?;
             match client.account(w.address(), ChainId::new(chain)?).await? {
                 None => println!("no account yet (deposit first)"),
                 Some(a) => {
@@ -384,7 +497,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             to,
         } => {
             let k = key()?;
-            let w = Wallet::from_eth_key(&k)?;
+            let w = wallet(for_account)?;
             let to = to.unwrap_or(L1Address::from(w.address().0));
             rollup_sdk::l1::Chain::new(&rpc, contract, &k)?
                 .deposit_eth(to, wei)
@@ -399,7 +512,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             owner,
         } => {
             let k = key()?;
-            let w = Wallet::from_eth_key(&k)?;
+            let w = wallet(for_account)?;
             let owner = owner.unwrap_or(L1Address::from(w.address().0));
             let chain = rollup_sdk::l1::Chain::new(&rpc, contract, &k)?;
             let decimals = chain.decimals(token).await?;
@@ -459,14 +572,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             wait,
         } => {
             stage_arg(&wait)?;
+            anyhow::ensure!(
+                for_account.is_none(),
+                "--account: a contract wallet requests its full exit itself (requestFullExit \
+                 from the wallet)"
+            );
             let k = key()?;
-            let w = Wallet::from_eth_key(&k)?;
+            let w = wallet(None)?;
             let chain = ChainId::new(chain)?;
             let token = TokenId::new(token)?;
-            let account = client
-                .account(w.address(), chain)
-                .await?
-                .with_context(|| format!("{} has no account on chain {chain}", w.address()))?;
+            let account = account_of(&client, &w, chain).await?;
             let queued = rollup_sdk::l1::Chain::new(&rpc, contract, &k)?
                 .request_full_exit(AccountId(account.id), token.0)
                 .await?;
@@ -490,10 +605,85 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 serde_json::to_string_pretty(&client.tx_status(&hash).await?)?
             );
         }
+        Command::AuthCalldata { chain, fee } => {
+            let w = wallet(for_account)?;
+            let chain = ChainId::new(chain)?;
+            let account = account_of(&client, &w, chain).await?;
+            let fee = fee_or_min(&client, "change_pubkey", chain, TokenId(0), fee).await?;
+            let change =
+                w.key_change(chain, AccountId(account.id), account.nonce, TokenId(0), fee)?;
+            let to = client.contract(chain).await?;
+            println!("to {to}");
+            println!(
+                "data 0x{}",
+                hex::encode(rollup_sdk::l1::auth_calldata(&change))
+            );
+            println!(
+                "then: rollup-wallet{} change-pubkey --chain {chain} --onchain --fee {}",
+                for_account.map_or(String::new(), |a| format!(" --account {a}")),
+                rollup_sdk::units::format_units(fee, 18)
+            );
+        }
+        Command::Sweep { chain, to, wait } => {
+            stage_arg(&wait)?;
+            let w = wallet(for_account)?;
+            let chain = ChainId::new(chain)?;
+            let account = account_of(&client, &w, chain).await?;
+            let domain = client.domain().await?;
+            let tokens = client.tokens().await?;
+            let mut nonce = account.nonce;
+            let mut sent = Vec::new();
+            for (t, v) in &account.balances {
+                let (t, v): (u16, u128) = (t.parse()?, v.parse()?);
+                // Tokens only: LP shares are removed from their pool first.
+                if t >= rollup_types::MAX_TOKENS || v == 0 {
+                    continue;
+                }
+                let token = TokenId(t);
+                let fee = client.min_fee("withdraw", chain, token).await?;
+                if v <= fee {
+                    println!(
+                        "token {t}: {} does not cover the withdrawal's fee {}",
+                        shown(&tokens, chain, token, v),
+                        shown(&tokens, chain, token, fee)
+                    );
+                    continue;
+                }
+                let tx = w.sign(
+                    L2Tx::Withdraw(Withdraw {
+                        chain,
+                        account: AccountId(account.id),
+                        to: addr(to),
+                        token,
+                        amount: amt(v - fee)?,
+                        fee: amt(fee)?,
+                        nonce: Nonce(nonce),
+                    }),
+                    &domain,
+                )?;
+                let hash = client.submit(&tx).await?;
+                println!(
+                    "{hash} withdraws {} (fee {}) to {to}",
+                    shown(&tokens, chain, token, v - fee),
+                    shown(&tokens, chain, token, fee)
+                );
+                sent.push(hash);
+                nonce += 1;
+            }
+            anyhow::ensure!(!sent.is_empty(), "nothing to withdraw on chain {chain}");
+            if let Some(stage) = wait {
+                for hash in &sent {
+                    client
+                        .wait_tx(hash, &stage, Duration::from_secs(3600))
+                        .await?;
+                }
+                println!("{stage} on every chain: claim on chain {chain}'s contract");
+            }
+        }
         cmd => {
-            let w = Wallet::from_eth_key(&key()?)?;
+            let w = wallet(for_account)?;
             let (chain, fee, wait) = match &cmd {
-                Command::ChangePubkey { send }
+                Command::ChangePubkey { send, .. }
                 | Command::Transfer { send, .. }
                 | Command::Withdraw { send, .. }
                 | Command::CreatePool { send, .. }
@@ -504,10 +694,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             stage_arg(&wait)?;
             let chain = ChainId::new(chain)?;
-            let account = client
-                .account(w.address(), chain)
-                .await?
-                .context("no account yet: deposit first")?;
+            let account = account_of(&client, &w, chain).await?;
             let (id, nonce) = (AccountId(account.id), Nonce(account.nonce));
             // Signatures are bound to the deployment: the node reports its domain, and a node
             // that lied would only get a signature no contract or circuit of ours accepts.
@@ -517,10 +704,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let client = &client;
                 async move { units(client, chain, TokenId::new(token)?, &text).await }
             };
+            // The fee of a `kind` paid in `token`: given, or the node's minimum.
+            let fee_in = |kind: &'static str, token: u16| {
+                let (client, fee) = (&client, fee.clone());
+                async move { fee_or_min(client, kind, chain, TokenId::new(token)?, fee).await }
+            };
             let tx = match cmd {
-                Command::ChangePubkey { .. } => {
-                    let fee = units_of(0, fee).await?;
-                    w.change_pubkey(&domain, chain, id, nonce.0, TokenId(0), fee)?
+                Command::ChangePubkey {
+                    onchain,
+                    rpc,
+                    contract,
+                    ..
+                } => {
+                    // Refused before the fee is looked up (which prints a line of its own).
+                    anyhow::ensure!(
+                        onchain || !w.is_contract_account(),
+                        "--account: a contract wallet cannot sign its key change; use \
+                         auth-calldata and change-pubkey --onchain"
+                    );
+                    let fee = fee_in("change_pubkey", 0).await?;
+                    if onchain {
+                        let change = w.key_change(chain, id, nonce.0, TokenId(0), fee)?;
+                        if let (Some(rpc), Some(contract)) = (rpc, contract) {
+                            anyhow::ensure!(
+                                !w.is_contract_account(),
+                                "--account: the contract wallet sends its authorisation itself \
+                                 (auth-calldata prints it)"
+                            );
+                            rollup_sdk::l1::Chain::new(&rpc, contract, &key()?)?
+                                .authorise_key_change(&change)
+                                .await?;
+                            eprintln!("authorised on chain {chain}'s contract (setAuthPubkeyHash)");
+                        }
+                        change.onchain()?
+                    } else {
+                        w.change_pubkey(&domain, chain, id, nonce.0, TokenId(0), fee)?
+                    }
                 }
                 Command::Transfer {
                     to, token, amount, ..
@@ -531,7 +750,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         to: addr(to),
                         token: TokenId::new(token)?,
                         amount: amt(units_of(token, amount).await?)?,
-                        fee: amt(units_of(token, fee).await?)?,
+                        fee: amt(fee_in("transfer", token).await?)?,
                         nonce,
                     }),
                     &domain,
@@ -545,7 +764,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         to: addr(to),
                         token: TokenId::new(token)?,
                         amount: amt(units_of(token, amount).await?)?,
-                        fee: amt(units_of(token, fee).await?)?,
+                        fee: amt(fee_in("withdraw", token).await?)?,
                         nonce,
                     }),
                     &domain,
@@ -574,7 +793,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             peer_chain,
                             peer_token: TokenId::new(peer_token)?,
                             fee_bps,
-                            fee: amt(units_of(token, fee).await?)?,
+                            fee: amt(fee_in("create_pool", token).await?)?,
                             nonce,
                         }),
                         &domain,
@@ -601,7 +820,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             pool: PoolId(pid),
                             shares: amt(shares)?,
                             min_out: amt(units_of(half.token, min_out).await?)?,
-                            fee: amt(units_of(half.token, fee).await?)?,
+                            fee: amt(fee_in("remove_liquidity", half.token).await?)?,
                             nonce,
                         }),
                         &domain,
@@ -621,7 +840,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             pool: PoolId(pool),
                             amount: amt(units_of(half.token, amount).await?)?,
                             min_shares: amt(min_shares)?,
-                            fee: amt(units_of(half.token, fee).await?)?,
+                            fee: amt(fee_in("add_liquidity", half.token).await?)?,
                             nonce,
                         }),
                         &domain,
@@ -643,7 +862,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             pool: PoolId(pool),
                             amount_in: amt(units_of(half.token, amount).await?)?,
                             min_out: amt(min_out)?,
-                            fee: amt(units_of(half.token, fee).await?)?,
+                            fee: amt(fee_in("swap", half.token).await?)?,
                             nonce,
                         }),
                         &domain,

@@ -15,7 +15,7 @@ use crate::witness::OpWitness;
 use ark_bn254::Fr;
 use rollup_crypto::eth::personal_message_hash;
 use rollup_crypto::{PubKeyHash, poseidon};
-use rollup_types::tx::{L2Tx, Tx};
+use rollup_types::tx::{CpkAuth, L2Tx, Tx};
 use rollup_types::*;
 use rustc_hash::FxHashMap;
 
@@ -45,7 +45,9 @@ pub enum ConfigError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Signer {
     Priority,
-    Eth(Address),
+    /// The L1 owner: the recovered ECDSA signer, or `None` for an on-chain authorisation (the
+    /// contract ties it to the owner's address).
+    Eth(Option<Address>),
     L2(PubKeyHash),
 }
 
@@ -74,12 +76,24 @@ pub fn verify(tx: Tx, domain: &Domain) -> Result<VerifiedTx, TxError> {
             Signer::Priority
         }
         Tx::FullExit(_) => Signer::Priority,
-        Tx::ChangePubKey { tx: cpk, auth } => {
+        Tx::ChangePubKey {
+            tx: cpk,
+            auth: CpkAuth::Ecdsa(sig),
+        } => {
             let digest = personal_message_hash(&cpk.message(domain)?);
-            let signer = auth
+            let signer = sig
                 .recover(&digest)
                 .map_err(|e| TxError::BadEthAuth(e.to_string()))?;
-            Signer::Eth(signer)
+            Signer::Eth(Some(signer))
+        }
+        // The owner's fact on L1 authorises it: the node checks it against the facts its
+        // watcher read before admitting the change, and the contract again at commit.
+        Tx::ChangePubKey {
+            tx: cpk,
+            auth: CpkAuth::Onchain,
+        } => {
+            cpk.check_format()?;
+            Signer::Eth(None)
         }
         Tx::L2 { tx: l2, signature } => {
             let msg = l2.message_hash(domain)?;
@@ -439,7 +453,9 @@ impl NetworkState {
                     .account(tx.account)
                     .ok_or(TxError::UnknownAccount(tx.account))?
                     .address;
-                if *signer != owner {
+                if let Some(signer) = signer
+                    && *signer != owner
+                {
                     return Err(TxError::BadEthAuth(format!(
                         "signed by {signer}, account owner is {owner}"
                     )));

@@ -13,10 +13,13 @@
 //! Queries use `$n` placeholders, which both SQLite and PostgreSQL accept, and only `BIGINT`,
 //! `BYTEA` and `TEXT` columns (integers are `i64` on the Rust side).
 
+mod auth;
 mod explorer;
+mod gas;
 mod lease;
 mod mempool;
 
+pub use auth::*;
 pub use explorer::*;
 pub use lease::*;
 pub use mempool::*;
@@ -46,16 +49,32 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    /// Whether retrying may succeed (a broken or exhausted connection), as opposed to a
-    /// constraint violation, a bad URL or corrupt data.
+    /// Whether retrying may succeed — the database is unreachable or changing hands, as during
+    /// a failover: a broken or exhausted connection, a server shutting down or starting, or a
+    /// standby that still refuses writes (before its promotion) — as opposed to a constraint
+    /// violation, a bad URL, corrupt data or a lost lease.
     pub fn retryable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StorageError::Db(
-                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
-            )
-        )
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            StorageError::Db(sqlx::Error::Database(e)) => {
+                e.code().is_some_and(|c| retryable_sqlstate(&c))
+            }
+            _ => false,
+        }
     }
+}
+
+/// PostgreSQL's SQLSTATEs of a server that is unreachable or changing hands: class 08
+/// (connection exception), 57P01–57P03 (shutting down, crashed, starting up) and 25006 (a
+/// read-only transaction: a standby not yet promoted).
+fn retryable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "25006")
 }
 
 type Result<T> = std::result::Result<T, StorageError>;
@@ -292,11 +311,11 @@ impl Storage {
         ops: &[(u64, Vec<u8>, u64)],
         cursor: &str,
     ) -> Result<()> {
-        self.record_batch(chain, ops, &[], cursor).await
+        self.record_batch(chain, ops, &[], &[], cursor).await
     }
 
-    /// Records the priority requests and stage transactions of one watcher batch and the cursor
-    /// after it, atomically. A request already stored (same chain and serial) must be
+    /// Records the priority requests, stage transactions and key-change facts of one watcher
+    /// batch and the cursor after it, atomically. A request (or fact) already stored must be
     /// identical: a different one means the chain changed under the node, which is an error,
     /// never an overwrite.
     pub async fn record_batch(
@@ -304,10 +323,12 @@ impl Storage {
         chain: u8,
         ops: &[(u64, Vec<u8>, u64)],
         stage_txs: &[StageTx],
+        facts: &[AuthFact],
         cursor: &str,
     ) -> Result<()> {
         let mut t = self.begin().await?;
         explorer::write_stage_txs(&mut t, stage_txs).await?;
+        auth::write_facts(&mut t, chain, facts).await?;
         for (serial, tx, l1_block) in ops {
             let existing: Option<Vec<u8>> =
                 sqlx::query("SELECT tx FROM priority_ops WHERE chain = $1 AND serial = $2")
@@ -987,5 +1008,28 @@ impl Board {
                 "SELECT signer, signature FROM abandonments WHERE number = $1 AND sync_hash = $2 ORDER BY signer",
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failover_is_retryable_and_a_broken_rule_is_not() {
+        // Connection failure, admin shutdown, crash, start-up, a standby refusing writes.
+        for code in ["08006", "08001", "57P01", "57P02", "57P03", "25006"] {
+            assert!(retryable_sqlstate(code), "{code}");
+        }
+        // Unique violation, serialization failure, syntax error, undefined table.
+        for code in ["23505", "40001", "42601", "42P01"] {
+            assert!(!retryable_sqlstate(code), "{code}");
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(StorageError::Db(sqlx::Error::Io(io)).retryable());
+        assert!(StorageError::Db(sqlx::Error::PoolTimedOut).retryable());
+        assert!(!StorageError::Fenced("keeper".into()).retryable());
+        assert!(!StorageError::Corrupt("x".into()).retryable());
+        assert!(!StorageError::Db(sqlx::Error::RowNotFound).retryable());
     }
 }

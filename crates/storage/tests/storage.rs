@@ -3,8 +3,8 @@
 //! installs the package when it is missing — a missing server is a failure, never a skip).
 
 use rollup_storage::{
-    Admission, AdmissionLimits, BlockIndex, EXPIRED, IndexedTx, L1Chain, REJECTED, Stage, StageTx,
-    Storage, StorageError, StoredBlock, Token, TxKey, now_ms,
+    Admission, AdmissionLimits, AuthFact, BlockIndex, EXPIRED, IndexedTx, L1Chain, REJECTED, Stage,
+    StageTx, Storage, StorageError, StoredBlock, Token, TxKey, now_ms,
 };
 use std::path::PathBuf;
 use std::process::Command;
@@ -327,6 +327,7 @@ async fn sqlite_backend() {
     upgraded_mempool(&sqlite_url("upgrade")).await;
     explorer_index(&sqlite_url("explorer")).await;
     leases(&sqlite_url("leases")).await;
+    facts_and_gas_prices(&sqlite_url("facts")).await;
 }
 
 #[tokio::test]
@@ -346,6 +347,7 @@ async fn postgres_backend() {
     upgraded_mempool(&url("upgrade")).await;
     explorer_index(&url("explorer")).await;
     leases(&url("leases")).await;
+    facts_and_gas_prices(&url("facts")).await;
     // Many servers racing for a free lease: exactly one gets it.
     let racers = Storage::connect(&url("race")).await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();
@@ -367,6 +369,52 @@ async fn postgres_backend() {
 
 /// Leases: one holder at a time, renewal, expiry and takeover with a new epoch, and fencing —
 /// a deposed leader's block insert and sender record are refused, its successor's go through.
+/// Key-change facts from the watcher (stored with its cursor, immutable) and gas prices.
+async fn facts_and_gas_prices(url: &str) {
+    let s = Storage::connect(url).await.unwrap();
+    let fact = |owner: u8, nonce: u32, f: u8| AuthFact {
+        owner: [owner; 20],
+        nonce,
+        fact: [f; 32],
+        l1_block: 5,
+    };
+    assert_eq!(s.auth_fact(1, &[7; 20], 0).await.unwrap(), None);
+    s.record_batch(1, &[], &[], &[fact(7, 0, 1), fact(7, 1, 2)], "c1")
+        .await
+        .unwrap();
+    assert_eq!(s.auth_fact(1, &[7; 20], 0).await.unwrap(), Some([1; 32]));
+    assert_eq!(s.auth_fact(1, &[7; 20], 1).await.unwrap(), Some([2; 32]));
+    // Per chain and per owner.
+    assert_eq!(s.auth_fact(2, &[7; 20], 0).await.unwrap(), None);
+    assert_eq!(s.auth_fact(1, &[8; 20], 0).await.unwrap(), None);
+    // Read again (a rewound watcher): the same fact is harmless, another one is corruption and
+    // the whole batch, cursor included, is not stored.
+    s.record_batch(1, &[], &[], &[fact(7, 0, 1)], "c2")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.record_batch(1, &[], &[], &[fact(7, 2, 3), fact(7, 0, 9)], "c3")
+            .await,
+        Err(StorageError::Corrupt(_))
+    ));
+    assert_eq!(s.auth_fact(1, &[7; 20], 0).await.unwrap(), Some([1; 32]));
+    assert_eq!(s.auth_fact(1, &[7; 20], 2).await.unwrap(), None);
+    assert_eq!(s.cursor(1).await.unwrap().as_deref(), Some("c2"));
+    // Gas prices: the last read per chain, wider than 64 bits.
+    assert!(s.gas_prices().await.unwrap().is_empty());
+    s.save_gas_price(1, 7).await.unwrap();
+    s.save_gas_price(2, u128::MAX).await.unwrap();
+    s.save_gas_price(1, 9).await.unwrap();
+    let prices: Vec<(u8, u128)> = s
+        .gas_prices()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(c, w, _)| (c, w))
+        .collect();
+    assert_eq!(prices, vec![(1, 9), (2, u128::MAX)]);
+}
+
 async fn leases(url: &str) {
     let s = Storage::connect(url).await.unwrap();
     let ttl = Duration::from_millis(400);
@@ -549,7 +597,7 @@ async fn explorer_index(url: &str) {
         gas_used: 50_000,
         at_ms: 1_000,
     };
-    s.record_batch(1, &[], &[st(1, 1, Stage::Committed, 1)], "c1")
+    s.record_batch(1, &[], &[st(1, 1, Stage::Committed, 1)], &[], "c1")
         .await
         .unwrap();
     // Read again after a reorg: replaced, not duplicated.
@@ -557,6 +605,7 @@ async fn explorer_index(url: &str) {
         1,
         &[],
         &[st(1, 1, Stage::Committed, 2), st(2, 1, Stage::Committed, 3)],
+        &[],
         "c2",
     )
     .await

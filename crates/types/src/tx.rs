@@ -2,15 +2,19 @@
 //!
 //! * L1 priority operations: [`Deposit`], [`FullExit`] — from a chain's priority queue, never
 //!   signed on L2, never rejectable (an impossible one is processed as a no-op or a refund).
-//! * [`ChangePubKey`] — authorised by the account's L1 owner with an ECDSA `personal_sign` of its
-//!   message (checked natively here and by the origin chain's contract at commit).
+//! * [`ChangePubKey`] — authorised by the account's L1 owner ([`CpkAuth`]): an ECDSA
+//!   `personal_sign` of its message (checked natively here and by the origin chain's contract at
+//!   commit), or, for owners that cannot sign (contract wallets), a fact the owner set on that
+//!   contract beforehand (`setAuthPubkeyHash`: [`ChangePubKey::auth_fact`]), checked by the node
+//!   against the facts its watcher read and by the contract at commit.
 //! * [`L2Tx`] — signed with the account's L2 EdDSA key over `Poseidon(domain, message packed in
 //!   31-byte field elements)`. Every message carries its chain id and the account's nonce on that
 //!   chain, and the hash the deployment [`Domain`], so neither same-chain, cross-chain nor
 //!   cross-deployment replay is possible. The ChangePubKey message ends with the domain too.
 //!
 //! Canonical encoding: one type byte, the message fields, then the authorisation (96-byte EdDSA
-//! signature or 65-byte ECDSA signature). Priority operations are encoded as queued on L1.
+//! signature, 65-byte ECDSA signature, or nothing for an on-chain authorised key change).
+//! Priority operations are encoded as queued on L1.
 
 use crate::amount::Amount;
 use crate::codec::{DecodeError, Reader, Writer};
@@ -219,20 +223,34 @@ pub enum L2Tx {
     CreatePool(CreatePool),
 }
 
+/// How the L1 owner authorised a key change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CpkAuth {
+    /// The owner's `personal_sign` of [`ChangePubKey::message`].
+    Ecdsa(EthSignature),
+    /// The owner's fact on the chain's contract (`authFacts(owner, nonce)` equal to
+    /// [`ChangePubKey::auth_fact`]); the commit carries an empty signature.
+    Onchain,
+}
+
+impl CpkAuth {
+    /// The bytes a commit carries for it (the signature, or none).
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            CpkAuth::Ecdsa(s) => &s.0,
+            CpkAuth::Onchain => &[],
+        }
+    }
+}
+
 /// Any transaction, with its authorisation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Tx {
     Deposit(Deposit),
     FullExit(FullExit),
-    ChangePubKey {
-        tx: ChangePubKey,
-        auth: EthSignature,
-    },
-    L2 {
-        tx: L2Tx,
-        signature: Signature,
-    },
+    ChangePubKey { tx: ChangePubKey, auth: CpkAuth },
+    L2 { tx: L2Tx, signature: Signature },
 }
 
 /// Bytes of each L2 message (without the signature), by type byte.
@@ -575,9 +593,43 @@ impl ChangePubKey {
         owner: &rollup_crypto::EthSigner,
         domain: &Domain,
     ) -> Result<Tx, TxFormatError> {
-        let auth = owner.personal_sign(&self.message(domain)?);
+        let auth = CpkAuth::Ecdsa(owner.personal_sign(&self.message(domain)?));
         Ok(Tx::ChangePubKey { tx: self, auth })
     }
+
+    /// The change authorised on L1 by its owner's fact (wallet side, after `setAuthPubkeyHash`).
+    pub fn onchain(self) -> Result<Tx, TxFormatError> {
+        self.check_format()?;
+        Ok(Tx::ChangePubKey {
+            tx: self,
+            auth: CpkAuth::Onchain,
+        })
+    }
+
+    /// The fact the owner sets on the chain's contract to authorise this change:
+    /// keccak256(account u32 ‖ key hash 20 ‖ fee token u16 ‖ fee u256), stored under the owner
+    /// and the nonce (the contract's `setAuthPubkeyHash` and `_authFact`).
+    pub fn auth_fact(&self) -> [u8; 32] {
+        auth_fact(
+            self.account.0,
+            &self.new_pubkey_hash,
+            self.fee_token.0,
+            self.fee.get(),
+        )
+    }
+}
+
+/// The fact an owner's `setAuthPubkeyHash(account, pubkey_hash, nonce, fee_token, fee)` stores
+/// (under the owner and the nonce): keccak256(account u32 ‖ key hash 20 ‖ fee token u16 ‖ fee
+/// u256), as the contract's `_authFact`.
+pub fn auth_fact(account: u32, pubkey_hash: &PubKeyHash, fee_token: u16, fee: u128) -> [u8; 32] {
+    let mut m = Vec::with_capacity(4 + 20 + 2 + 32);
+    m.extend_from_slice(&account.to_be_bytes());
+    m.extend_from_slice(&pubkey_hash.0);
+    m.extend_from_slice(&fee_token.to_be_bytes());
+    m.extend_from_slice(&[0u8; 16]);
+    m.extend_from_slice(&fee.to_be_bytes());
+    keccak256(&m)
 }
 
 /// The change's own bytes (its canonical encoding before the authorisation).
@@ -629,7 +681,7 @@ impl Tx {
                 w.address(&e.owner).token(e.token);
             }
             Tx::ChangePubKey { tx, auth } => {
-                w.bytes(&tx.body()?).bytes(&auth.0);
+                w.bytes(&tx.body()?).bytes(auth.bytes());
             }
             Tx::L2 { tx, signature } => {
                 w.bytes(&tx.message()?).bytes(&signature.to_bytes());
@@ -686,7 +738,13 @@ impl Tx {
                     fee: r.packed_fee()?,
                 };
                 debug_assert_eq!(r.pos(), CHANGE_PUBKEY_MESSAGE_LEN);
-                let auth = EthSignature(r.array()?);
+                // Nothing after the message is the on-chain authorisation; anything else must
+                // be a whole signature.
+                let auth = if bytes.len() == CHANGE_PUBKEY_MESSAGE_LEN {
+                    CpkAuth::Onchain
+                } else {
+                    CpkAuth::Ecdsa(EthSignature(r.array()?))
+                };
                 r.finish()?;
                 tx.check_format()?;
                 Ok(Tx::ChangePubKey { tx, auth })

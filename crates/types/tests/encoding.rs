@@ -209,21 +209,27 @@ fn any_tx() -> impl Strategy<Value = Tx> {
             any::<[u8; 20]>(),
             nonce(),
             token(),
-            fee()
+            fee(),
+            any::<bool>()
         )
-            .prop_map(|(chain, account, pkh, nonce, fee_token, fee)| {
+            .prop_map(|(chain, account, pkh, nonce, fee_token, fee, onchain)| {
                 let mut pkh = pkh;
                 pkh[0] |= 1;
-                ChangePubKey {
+                let change = ChangePubKey {
                     chain,
                     account,
                     new_pubkey_hash: PubKeyHash(pkh),
                     nonce,
                     fee_token,
                     fee,
+                };
+                if onchain {
+                    change.onchain().unwrap()
+                } else {
+                    change
+                        .sign(&EthSigner::from_bytes(&[9u8; 32]).unwrap(), &DOMAIN)
+                        .unwrap()
                 }
-                .sign(&EthSigner::from_bytes(&[9u8; 32]).unwrap(), &DOMAIN)
-                .unwrap()
             }),
     ]
 }
@@ -472,6 +478,37 @@ fn malformed_inputs_are_typed_errors() {
     bad[n - 96] ^= 0xff;
     bad[n - 95] ^= 0xff;
     assert!(matches!(Tx::decode(&bad), Err(DecodeError::Signature(_))));
+    // A key change is its 33-byte message alone (authorised on L1) or with a whole 65-byte
+    // signature: anything in between is truncated, anything beyond trailing.
+    let change = ChangePubKey {
+        chain: ChainId(1),
+        account: AccountId(3),
+        new_pubkey_hash: PubKeyHash([1; 20]),
+        nonce: Nonce(0),
+        fee_token: TokenId(0),
+        fee: Amount::ZERO,
+    };
+    let onchain = change.clone().onchain().unwrap().encode().unwrap();
+    assert_eq!(onchain.len(), 33);
+    assert!(matches!(
+        Tx::decode(&onchain),
+        Ok(Tx::ChangePubKey {
+            auth: CpkAuth::Onchain,
+            ..
+        })
+    ));
+    let signed = change
+        .sign(&EthSigner::from_bytes(&[9u8; 32]).unwrap(), &DOMAIN)
+        .unwrap()
+        .encode()
+        .unwrap();
+    assert!(matches!(
+        Tx::decode(&signed[..40]),
+        Err(DecodeError::Truncated { .. })
+    ));
+    let mut long = signed.clone();
+    long.push(0);
+    assert!(matches!(Tx::decode(&long), Err(DecodeError::Trailing(1))));
     // Non-zero pubdata padding.
     let mut pd = Op::Noop.to_pubdata();
     pd[5] = 1;

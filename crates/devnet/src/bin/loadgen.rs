@@ -42,6 +42,9 @@ struct Cli {
     /// Proving keys (kept; safe to delete).
     #[arg(long, default_value = ".data/keys")]
     keys_dir: PathBuf,
+    /// On the highly available operator (`rollup-devnet --ha`).
+    #[arg(long)]
+    ha: bool,
 }
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -59,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
             api_addr: "127.0.0.1:0".parse()?,
             metrics_addr: "127.0.0.1:0".parse()?,
             auditor_addr: "127.0.0.1:0".parse()?,
+            ha: cli.ha,
         },
         &say,
     )
@@ -90,8 +94,18 @@ async fn main() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    let cpk_fee = client
+        .min_fee("change_pubkey", CHAINS[0], TokenId(0))
+        .await?;
     let cpk = client
-        .submit(&sender.change_pubkey(&net.domain, CHAINS[0], AccountId(id), 0, TokenId(0), 0)?)
+        .submit(&sender.change_pubkey(
+            &net.domain,
+            CHAINS[0],
+            AccountId(id),
+            0,
+            TokenId(0),
+            cpk_fee,
+        )?)
         .await?;
     say("waiting until funding and key change are executed everywhere (a clean start)");
     client
@@ -108,24 +122,43 @@ async fn main() -> anyhow::Result<()> {
         format!("http://{}", net.api),
         format!("http://{}", net.auditor_api),
     ));
-    say(&format!("submitting {} transfers", cli.txs));
+    // Each transfer pays its chain's minimum fee (priced from L1 gas), read again whenever the
+    // node finds it too low (a gas price moved).
+    let mut fees = Vec::with_capacity(CHAINS.len());
+    for c in CHAINS {
+        fees.push(client.min_fee("transfer", c, TokenId(0)).await?);
+    }
+    say(&format!(
+        "submitting {} transfers (fees {fees:?} wei)",
+        cli.txs
+    ));
     let start = Instant::now();
     for i in 0..cli.txs as usize {
         let slot = i % CHAINS.len();
-        let tx = sender.sign(
-            L2Tx::Transfer(Transfer {
-                chain: CHAINS[slot],
-                from: AccountId(id),
-                to: recipients[(i / CHAINS.len()) % recipients.len()],
-                token: TokenId(0),
-                amount: Amount::new(1_000_000_000).expect("bounded"),
-                fee: Amount::ZERO,
-                nonce: Nonce(nonces[slot]),
-            }),
-            &net.domain,
-        )?;
+        let hash = loop {
+            let tx = sender.sign(
+                L2Tx::Transfer(Transfer {
+                    chain: CHAINS[slot],
+                    from: AccountId(id),
+                    to: recipients[(i / CHAINS.len()) % recipients.len()],
+                    token: TokenId(0),
+                    amount: Amount::new(1_000_000_000).expect("bounded"),
+                    fee: Amount::new(fees[slot]).expect("a minimum fee"),
+                    nonce: Nonce(nonces[slot]),
+                }),
+                &net.domain,
+            )?;
+            match client.submit(&tx).await {
+                Err(rollup_sdk::SdkError::Rejected { code, .. })
+                    if code == rollup_sdk::code::FEE_TOO_LOW =>
+                {
+                    fees[slot] = client.min_fee("transfer", CHAINS[slot], TokenId(0)).await?;
+                }
+                r => break r?,
+            }
+        };
         nonces[slot] += 1;
-        hashes.push(client.submit(&tx).await?);
+        hashes.push(hash);
     }
     let admitted = start.elapsed().as_secs_f64();
     say(&format!(
