@@ -862,6 +862,36 @@ impl Devnet {
         Ok(())
     }
 
+    /// As a service manager would: restarts every node server or API replica that exited
+    /// (saying so through `progress`), then [`Devnet::check_components`]. The HA devnet's
+    /// serving loop: any one of them may be killed and the network goes on.
+    pub fn supervise(&mut self, progress: &dyn Fn(&str)) -> anyhow::Result<()> {
+        let mut exited = Vec::new();
+        for s in &mut self.servers {
+            if let Some(child) = &mut s.child
+                && let Some(status) = child.try_wait()?
+            {
+                s.child = None;
+                exited.push((s.name.clone(), status));
+            }
+        }
+        for (name, status) in exited {
+            progress(&format!("{name} exited ({status}); restarting it"));
+            self.start_server(&name)?;
+        }
+        let promoting = self
+            .ha
+            .as_ref()
+            .is_some_and(|h| !h.pg.promoted && h.pg.primary.pid().is_none());
+        self.check_components()?;
+        if promoting {
+            progress(
+                "the PostgreSQL primary is gone: the standby was promoted (HAProxy sends the node there)",
+            );
+        }
+        Ok(())
+    }
+
     /// Fails if a node server, an API replica or an oracle process exited (one the devnet
     /// did not stop). In the HA mode, also the failover of the database: once the primary's
     /// server is gone, the standby is promoted.

@@ -88,6 +88,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     ));
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        net.check_components()?;
+        if net.ha.is_some() {
+            // Any one process may be killed: the devnet restarts node servers and replicas
+            // and promotes the standby, as a service manager and a failover manager would.
+            net.supervise(&say)?;
+        } else {
+            net.check_components()?;
+        }
     }
 }
