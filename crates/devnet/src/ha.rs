@@ -51,6 +51,39 @@ fn as_postgres(cmd: &str) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// The processes whose parent is `pid` (from `/proc`: no procps needed).
+fn children(pid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let child: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+        // `pid (comm) state ppid …`: the command may hold spaces and parentheses.
+        let ppid: i32 = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        (ppid == pid).then_some(child)
+    })
+    .collect()
+}
+
+/// Sends `sig` (`KILL`, `STOP`, `CONT`, `TERM`, …) to `pids` with the shell's own `kill`.
+pub fn signal(pids: &[i32], sig: &str) -> anyhow::Result<()> {
+    let list: Vec<String> = pids.iter().map(i32::to_string).collect();
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -{sig} {}", list.join(" ")))
+        .status()?
+        .success();
+    anyhow::ensure!(ok, "kill -{sig} {}", list.join(" "));
+    Ok(())
+}
+
 /// A free TCP port on loopback.
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -204,15 +237,10 @@ impl PgPair {
     /// Kills the primary's server and its backends with SIGKILL: no shutdown, no checkpoint.
     pub fn kill_primary(&self) -> anyhow::Result<()> {
         let pid = self.primary.pid().context("the primary is not running")?;
-        let children = Command::new("pgrep")
-            .args(["-P", &pid.to_string()])
-            .output()?;
-        Command::new("kill")
-            .args(["-9", &pid.to_string()])
-            .status()?;
-        for c in String::from_utf8_lossy(&children.stdout).split_whitespace() {
-            let _ = Command::new("kill").args(["-9", c]).status();
-        }
+        // The postmaster first (so it starts no new backend), then the backends it had.
+        let mut pids = vec![pid];
+        pids.extend(children(pid));
+        signal(&pids, "KILL")?;
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.primary.pid().is_some() {
             anyhow::ensure!(Instant::now() < deadline, "the primary did not die");
@@ -402,10 +430,12 @@ impl Haproxy {
 
 impl Drop for Haproxy {
     fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {
-            for p in pid.split_whitespace() {
-                let _ = Command::new("kill").arg(p).status();
-            }
+        if let Ok(text) = std::fs::read_to_string(&self.pid_file) {
+            let pids: Vec<i32> = text
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            let _ = signal(&pids, "TERM");
         }
     }
 }

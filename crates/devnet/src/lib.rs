@@ -800,12 +800,7 @@ impl Devnet {
             .as_ref()
             .and_then(Child::id)
             .with_context(|| format!("{name} is not running"))?;
-        let ok = std::process::Command::new("kill")
-            .args([format!("-{signal}"), pid.to_string()])
-            .status()?
-            .success();
-        anyhow::ensure!(ok, "kill -{signal} {pid}");
-        Ok(())
+        ha::signal(&[pid as i32], signal)
     }
 
     /// Who holds lease `name` (`keeper`, `sender-1`, …) now, if anyone does.

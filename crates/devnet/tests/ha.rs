@@ -189,14 +189,14 @@ async fn ha_failovers_under_load() {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     };
-    watch(&mut net, 5).await;
+    watch(&mut net, 4).await;
     assert!(accepted().await > 5, "the load runs");
 
     // (c) An API replica dies: the balancer's check takes it out; requests that met it are
     // retried on another replica by HAProxy.
     let (before_fail, before_ok) = (failures().await, accepted().await);
     net.kill_server(HA_APIS[1]).await.unwrap();
-    watch(&mut net, 8).await;
+    watch(&mut net, 6).await;
     let api_failed = failures().await - before_fail;
     let api_ok = accepted().await - before_ok;
     println!("HA api-replica-kill: {api_ok} accepted, {api_failed} failed requests");
@@ -250,7 +250,7 @@ async fn ha_failovers_under_load() {
         }
     }
     net.start_server(&leader).unwrap();
-    watch(&mut net, 5).await;
+    watch(&mut net, 2).await;
 
     // (d) The new leader is paused past its lease: the restarted server takes over; resumed,
     // the deposed one must not seal or send.
@@ -269,11 +269,11 @@ async fn ha_failovers_under_load() {
         "HA paused-leader: {successor} leads after {:.1} s",
         stopped_at.elapsed().as_secs_f64()
     );
-    watch(&mut net, 3).await;
+    watch(&mut net, 2).await;
     let log = net.log_of(&paused);
     let seen = std::fs::read_to_string(&log).unwrap().len();
     net.signal_server(&paused, "CONT").unwrap();
-    watch(&mut net, 8).await;
+    watch(&mut net, 6).await;
     let after = std::fs::read_to_string(&log).unwrap()[seen..].to_string();
     for forbidden in [
         "block sealed",
@@ -323,7 +323,7 @@ async fn ha_failovers_under_load() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    watch(&mut net, 5).await;
+    watch(&mut net, 3).await;
     println!(
         "HA database-kill: standby promoted after {promoted:.1} s, first submission accepted after {:.1} s, first block sealed after {:.1} s, {} failed requests meanwhile",
         first_ok.unwrap_or(f64::NAN),

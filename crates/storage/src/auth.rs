@@ -26,42 +26,38 @@ pub(crate) async fn write_facts(
     facts: &[AuthFact],
 ) -> Result<()> {
     for f in facts {
-        let existing: Option<Vec<u8>> = sqlx::query(
+        // Every node server's watcher writes the same facts, concurrently: insert if missing,
+        // then compare with what is stored.
+        sqlx::query(
+            "INSERT INTO auth_facts (chain, owner, nonce, fact, l1_block) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chain, owner, nonce) DO NOTHING",
+        )
+        .bind(chain as i64)
+        .bind(f.owner.to_vec())
+        .bind(f.nonce as i64)
+        .bind(f.fact.to_vec())
+        .bind(f.l1_block as i64)
+        .execute(&mut **t)
+        .await?;
+        let stored: Vec<u8> = sqlx::query(
             "SELECT fact FROM auth_facts WHERE chain = $1 AND owner = $2 AND nonce = $3",
         )
         .bind(chain as i64)
         .bind(f.owner.to_vec())
         .bind(f.nonce as i64)
-        .fetch_optional(&mut **t)
+        .fetch_one(&mut **t)
         .await?
-        .map(|r| r.try_get(0))
-        .transpose()?;
-        match existing {
-            Some(old) if old == f.fact => {}
-            Some(_) => {
-                return Err(StorageError::Corrupt(format!(
-                    "chain {chain}: the key-change fact of 0x{} at nonce {} differs from the \
-                     stored one",
-                    f.owner
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<String>(),
-                    f.nonce
-                )));
-            }
-            None => {
-                sqlx::query(
-                    "INSERT INTO auth_facts (chain, owner, nonce, fact, l1_block) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(chain as i64)
-                .bind(f.owner.to_vec())
-                .bind(f.nonce as i64)
-                .bind(f.fact.to_vec())
-                .bind(f.l1_block as i64)
-                .execute(&mut **t)
-                .await?;
-            }
+        .try_get(0)?;
+        if stored != f.fact {
+            return Err(StorageError::Corrupt(format!(
+                "chain {chain}: the key-change fact of 0x{} at nonce {} differs from the \
+                 stored one",
+                f.owner
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>(),
+                f.nonce
+            )));
         }
     }
     Ok(())

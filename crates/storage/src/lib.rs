@@ -329,48 +329,41 @@ impl Storage {
         let mut t = self.begin().await?;
         explorer::write_stage_txs(&mut t, stage_txs).await?;
         auth::write_facts(&mut t, chain, facts).await?;
+        // Every node server's watcher records the same batches, concurrently: insert what is
+        // missing (a row another inserted meanwhile is not an error), then compare with what is
+        // stored.
         for (serial, tx, l1_block) in ops {
-            let existing: Option<Vec<u8>> =
+            sqlx::query(
+                "INSERT INTO priority_ops (chain, serial, tx, l1_block) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (chain, serial) DO NOTHING",
+            )
+            .bind(chain as i64)
+            .bind(*serial as i64)
+            .bind(tx.clone())
+            .bind(*l1_block as i64)
+            .execute(&mut *t)
+            .await?;
+            let stored: Vec<u8> =
                 sqlx::query("SELECT tx FROM priority_ops WHERE chain = $1 AND serial = $2")
                     .bind(chain as i64)
                     .bind(*serial as i64)
-                    .fetch_optional(&mut *t)
+                    .fetch_one(&mut *t)
                     .await?
-                    .map(|r| r.try_get(0))
-                    .transpose()?;
-            match existing {
-                Some(old) if old == *tx => {}
-                Some(_) => {
-                    return Err(StorageError::Corrupt(format!(
-                        "chain {chain} priority request {serial} differs from the stored one"
-                    )));
-                }
-                None => {
-                    sqlx::query(
-                        "INSERT INTO priority_ops (chain, serial, tx, l1_block) VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(chain as i64)
-                    .bind(*serial as i64)
-                    .bind(tx.clone())
-                    .bind(*l1_block as i64)
-                    .execute(&mut *t)
-                    .await?;
-                }
+                    .try_get(0)?;
+            if stored != *tx {
+                return Err(StorageError::Corrupt(format!(
+                    "chain {chain} priority request {serial} differs from the stored one"
+                )));
             }
         }
-        let updated = sqlx::query("UPDATE watcher_cursors SET cursor = $1 WHERE chain = $2")
-            .bind(cursor.to_string())
-            .bind(chain as i64)
-            .execute(&mut *t)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            sqlx::query("INSERT INTO watcher_cursors (chain, cursor) VALUES ($1, $2)")
-                .bind(chain as i64)
-                .bind(cursor.to_string())
-                .execute(&mut *t)
-                .await?;
-        }
+        sqlx::query(
+            "INSERT INTO watcher_cursors (chain, cursor) VALUES ($1, $2) \
+             ON CONFLICT (chain) DO UPDATE SET cursor = $2",
+        )
+        .bind(chain as i64)
+        .bind(cursor.to_string())
+        .execute(&mut *t)
+        .await?;
         t.commit().await?;
         Ok(())
     }

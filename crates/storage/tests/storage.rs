@@ -1026,3 +1026,41 @@ async fn bad_urls_are_refused() {
         Err(StorageError::Url(_))
     ));
 }
+
+/// Every node server's watcher records the same batches of a chain, at the same moments: on
+/// PostgreSQL, two servers recording one batch concurrently both succeed and store it once
+/// (the HA chaos test found the first-cursor insert failing on a unique key), and a differing
+/// request is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_watchers_record_the_same_batch() {
+    let pg = Postgres::start();
+    let s = Storage::connect(&pg.url()).await.unwrap();
+    let ops: Vec<(u64, Vec<u8>, u64)> = (0..20u64).map(|i| (i, vec![i as u8; 8], i)).collect();
+    let facts = vec![AuthFact {
+        owner: [7; 20],
+        nonce: 0,
+        fact: [9; 32],
+        l1_block: 3,
+    }];
+    for round in 0..5 {
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let (s, ops, facts) = (s.clone(), ops.clone(), facts.clone());
+            handles.push(tokio::spawn(async move {
+                s.record_batch(1, &ops, &[], &facts, &format!("cursor {round}"))
+                    .await
+            }));
+        }
+        for h in handles {
+            h.await.unwrap().unwrap();
+        }
+    }
+    assert_eq!(s.cursor(1).await.unwrap().as_deref(), Some("cursor 4"));
+    assert_eq!(s.auth_fact(1, &[7; 20], 0).await.unwrap(), Some([9; 32]));
+    let mut changed = ops.clone();
+    changed[3].1 = b"another".to_vec();
+    assert!(matches!(
+        s.record_batch(1, &changed, &[], &facts, "cursor 5").await,
+        Err(StorageError::Corrupt(_))
+    ));
+}
