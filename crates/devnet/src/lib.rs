@@ -117,6 +117,22 @@ pub struct DevnetConfig {
     pub ha: bool,
 }
 
+impl DevnetConfig {
+    /// A devnet in `data_dir` with keys from `keys_dir`, every address on a free port (tests,
+    /// the load generator).
+    pub fn on_free_ports(data_dir: PathBuf, keys_dir: PathBuf, ha: bool) -> DevnetConfig {
+        let any: SocketAddr = ([127, 0, 0, 1], 0).into();
+        DevnetConfig {
+            data_dir,
+            keys_dir,
+            api_addr: any,
+            metrics_addr: any,
+            auditor_addr: any,
+            ha,
+        }
+    }
+}
+
 /// One `rollup-node run` process of the operator.
 struct Server {
     /// Its name: its node id (lease holder) and log file.

@@ -23,14 +23,7 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     let repo = rollup_l1::solc::repo_root();
     let dir = std::env::temp_dir().join(format!("rollup-devnet-{}", std::process::id()));
     let mut net = Devnet::start(
-        &DevnetConfig {
-            data_dir: dir.clone(),
-            keys_dir: repo.join(".data/keys"),
-            api_addr: "127.0.0.1:0".parse().unwrap(),
-            metrics_addr: "127.0.0.1:0".parse().unwrap(),
-            auditor_addr: "127.0.0.1:0".parse().unwrap(),
-            ha: false,
-        },
+        &DevnetConfig::on_free_ports(dir.clone(), repo.join(".data/keys"), false),
         &|s| println!("{s}"),
     )
     .await

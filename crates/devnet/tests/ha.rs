@@ -43,14 +43,7 @@ async fn ha_failovers_under_load() {
     let repo = rollup_l1::solc::repo_root();
     let dir = std::env::temp_dir().join(format!("rollup-ha-{}", std::process::id()));
     let mut net = Devnet::start(
-        &DevnetConfig {
-            data_dir: dir.clone(),
-            keys_dir: repo.join(".data/keys"),
-            api_addr: "127.0.0.1:0".parse().unwrap(),
-            metrics_addr: "127.0.0.1:0".parse().unwrap(),
-            auditor_addr: "127.0.0.1:0".parse().unwrap(),
-            ha: true,
-        },
+        &DevnetConfig::on_free_ports(dir.clone(), repo.join(".data/keys"), true),
         &|s| println!("{s}"),
     )
     .await

@@ -175,7 +175,7 @@ impl Wallet {
         fee_token: TokenId,
         fee: u128,
     ) -> Result<Tx, SdkError> {
-        if self.account.is_some() {
+        if self.is_contract_account() {
             return Err(SdkError::Invalid(
                 "a contract wallet's key change is authorised on-chain, not signed".into(),
             ));

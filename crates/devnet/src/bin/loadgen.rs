@@ -56,14 +56,7 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(cli.txs > 0 && cli.recipients > 0, "nothing to send");
     let say = |s: &str| println!("[loadgen] {s}");
     let mut net = Devnet::start(
-        &DevnetConfig {
-            data_dir: cli.data_dir,
-            keys_dir: cli.keys_dir,
-            api_addr: "127.0.0.1:0".parse()?,
-            metrics_addr: "127.0.0.1:0".parse()?,
-            auditor_addr: "127.0.0.1:0".parse()?,
-            ha: cli.ha,
-        },
+        &DevnetConfig::on_free_ports(cli.data_dir, cli.keys_dir, cli.ha),
         &say,
     )
     .await?;
