@@ -2,11 +2,23 @@
 pragma solidity ^0.8.24;
 
 import {PoseidonT5} from "./PoseidonT5.sol";
+import {ExitVerifier} from "./ExitVerifier.sol";
 
 /// Minimal ERC-20 surface the vault uses.
 interface IERC20 {
     function balanceOf(address owner) external view returns (uint256);
     function decimals() external view returns (uint8);
+}
+
+/// The generated block verifier (crates/prover/src/verifier.rs): every chain proof (one key) and
+/// every binding proof (the other key) against its public input, in one batched pairing check.
+interface IBlockVerifier {
+    function verifyProofs(
+        uint256[] calldata chainInputs,
+        uint256[8][] calldata chainProofs,
+        uint256[] calldata bindingInputs,
+        uint256[8][] calldata bindingProofs
+    ) external view returns (bool);
 }
 
 /// The rollup's contract on one connected chain: this chain's token vault, its priority queue, and
@@ -21,7 +33,8 @@ contract Rollup {
     uint256 internal constant MAX_ACCOUNTS = (1 << 24) - 512;
     uint256 internal constant ACCOUNT_TREE_DEPTH = 12;
     uint256 internal constant BALANCE_TREE_DEPTH = 5;
-    /// The largest chain-circuit capacity (chunks); pubdata beyond it cannot be proven.
+    /// The most chunks of one chain's part of a block (a bound on the commit's calldata and walk;
+    /// the part is proven in sub-blocks of `proofChunks`).
     uint256 internal constant MAX_CHUNKS = 65536;
     /// Inputs of the proofs are reduced below 2^253 (the top three bits of a SHA-256 cleared).
     uint256 internal constant INPUT_MASK = (1 << 253) - 1;
@@ -44,7 +57,7 @@ contract Rollup {
         uint64 priorityOperations;
         bytes32 oldFinalRoot;
         bytes32 newFinalRoot;
-        /// sha256 of this chain's pubdata padded to its capacity.
+        /// This chain's pubdata hash: sha256 of its sub-block hashes (`pubdataHashOf`).
         bytes32 pubdataHash;
         bytes32 onchainOpsHash;
         bytes32 commitment;
@@ -66,16 +79,24 @@ contract Rollup {
         bytes[] changePubKeyAuth;
     }
 
-    /// The proofs of a committed block with the per-chain public values they are checked against.
+    /// One chain's public values in a block: its part split into S >= 1 sub-blocks, each proven by
+    /// its own chain proof (docs/CONTRACTS.md, "Sub-blocks").
+    struct ChainProof {
+        /// S + 1 roots: the chain's old root, the roots between sub-blocks, its new root.
+        bytes32[] roots;
+        /// The S sub-block hashes h_k; their sha256 is the chain's committed pubdata hash.
+        bytes32[] pubdataHashes;
+        /// The S - 1 carries between sub-blocks (opaque to the contract: each is passed to the
+        /// proofs of the two sub-blocks it joins).
+        bytes32[] carries;
+        /// The chain's final links fold, shared with the binding proof.
+        bytes32 linksHash;
+    }
+
+    /// A committed block to prove, with the public values of every connected chain (ascending id).
     struct ProofInput {
         StoredBlockInfo storedBlock;
-        bytes32[] oldChainRoots;
-        bytes32[] newChainRoots;
-        bytes32[] pubdataHashes;
-        bytes32[] linksHashes;
-        /// One Groth16 proof per connected chain (ascending id), then the binding proof:
-        /// (A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y).
-        uint256[8][] proofs;
+        ChainProof[] chains;
     }
 
     /// A synced block to execute, with this chain's onchain operations (their pubdata bytes).
@@ -133,6 +154,9 @@ contract Rollup {
         uint64 proveWindow;
         bytes32 genesisFinalRoot;
         bytes32 genesisChainRoot;
+        /// P: the chunks of one sub-block, i.e. the chain circuit's capacity (4 ..= 4096; every
+        /// operation has at most 4 chunks, so every split is possible).
+        uint16 proofChunks;
     }
 
     // ---------------------------------------------------------------- errors
@@ -209,8 +233,11 @@ contract Rollup {
     /// Position of this chain among the connected chains.
     uint256 internal immutable ownIndex;
     address public immutable verifier;
-    bytes4 internal immutable verifySelector;
     PoseidonT5 public immutable poseidon;
+    /// The Merkle part of exodus exits, created by the constructor (see `ExitVerifier`).
+    ExitVerifier public immutable exitVerifier;
+    /// Chunks per sub-block (`Config.proofChunks`).
+    uint16 public immutable proofChunks;
     uint64 public immutable priorityExpiry;
     uint64 public immutable proveWindow;
     bytes32 public immutable networkId;
@@ -314,18 +341,18 @@ contract Rollup {
         if (c.priorityExpiry == 0) revert BadConfig("priority expiry");
         if (c.auditor == address(0)) revert BadConfig("auditor");
         if (c.proveWindow == 0 || c.proveWindow > 365 days) revert BadConfig("prove window");
+        if (c.proofChunks < 4 || c.proofChunks > 4096) revert BadConfig("proof chunks");
         chainId = c.chainId;
         chainsMask = mask;
         chainCount = c.chains.length;
         ownIndex = own;
         verifier = c.verifier;
         poseidon = PoseidonT5(c.poseidon);
+        exitVerifier = new ExitVerifier(PoseidonT5(c.poseidon));
+        proofChunks = c.proofChunks;
         priorityExpiry = c.priorityExpiry;
         proveWindow = c.proveWindow;
         networkId = c.networkId;
-        // verifyBlock(uint256[N],uint256[8][N]) with N = chains + 1 (at most 9: one digit).
-        bytes1 n = bytes1(uint8(48 + c.chains.length + 1));
-        verifySelector = bytes4(keccak256(abi.encodePacked("verifyBlock(uint256[", n, "],uint256[8][", n, "])")));
         governor = c.governor;
         auditor = c.auditor;
         emit AuditorSet(c.auditor);
@@ -526,8 +553,8 @@ contract Rollup {
         if (b.pubdataHashes.length != chainCount || b.onchainOpsHashes.length != chainCount) {
             revert ChainValues("hash count");
         }
-        (bytes32 onchainOpsHash, uint64 priorityOps) = _processPubdata(b.pubdata, b.changePubKeyAuth);
-        bytes32 pubdataHash = paddedPubdataHash(b.pubdata);
+        (bytes32 onchainOpsHash, uint64 priorityOps, bytes32 pubdataHash) =
+            _processPubdata(b.pubdata, b.changePubKeyAuth);
         if (b.pubdataHashes[ownIndex] != pubdataHash) revert ChainValues("own pubdata hash");
         if (b.onchainOpsHashes[ownIndex] != onchainOpsHash) revert ChainValues("own onchain ops hash");
         s.blockNumber = b.blockNumber;
@@ -542,15 +569,16 @@ contract Rollup {
     }
 
     /// Walks this chain's pubdata: every op code known and whole; priority ops equal to the queue
-    /// in order; ChangePubKey authorised by its owner. Returns the onchain-ops hash and the number
-    /// of priority requests consumed.
+    /// in order; ChangePubKey authorised by its owner; the split into sub-blocks. Returns the
+    /// onchain-ops hash, the number of priority requests consumed and the pubdata hash.
     function _processPubdata(bytes calldata pd, bytes[] calldata auth)
         internal
-        returns (bytes32 h, uint64 priorityOps)
+        returns (bytes32 h, uint64 priorityOps, bytes32 pubdataHash)
     {
         if (pd.length % CHUNK_BYTES != 0) revert BadPubdata("not whole chunks", pd.length);
         if (pd.length > MAX_CHUNKS * CHUNK_BYTES) revert BadPubdata("above the largest capacity", pd.length);
         h = keccak256("");
+        Split memory split = _newSplit(pd.length / CHUNK_BYTES);
         uint64 serial = totalCommittedPriorityRequests;
         uint256 authUsed;
         uint256 off;
@@ -558,6 +586,7 @@ contract Rollup {
             uint8 code = uint8(pd[off]);
             uint256 len = opChunks(code, off) * CHUNK_BYTES;
             if (off + len > pd.length) revert BadPubdata("truncated operation", off);
+            _take(split, pd, off, len);
             bytes calldata op = pd[off:off + len];
             if (code == OP_DEPOSIT || code == OP_DEPOSIT_REFUND || code == OP_FULL_EXIT) {
                 if (serial >= totalPriorityRequests) revert NotEnoughPriorityRequests();
@@ -580,6 +609,79 @@ contract Rollup {
         }
         if (authUsed != auth.length) revert BadChangePubKeyAuth(pd.length);
         totalCommittedPriorityRequests = serial;
+        pubdataHash = _finish(split, pd);
+    }
+
+    /// The greedy split of one chain's pubdata into sub-blocks of at most `proofChunks` chunks, in
+    /// progress: the open sub-block starts at byte `start` and holds `used` bytes; `count` closed
+    /// sub-blocks have their hashes in `hashes`; `buf` is the scratch of one padded sub-block
+    /// (P chunks).
+    struct Split {
+        uint256 start;
+        uint256 used;
+        uint256 count;
+        bytes32[] hashes;
+        bytes buf;
+    }
+
+    /// A split of a part of `chunks` chunks. Room for the hashes: two neighbouring sub-blocks hold
+    /// more than P chunks together (the second's first op did not fit in the first), so S sub-blocks
+    /// hold at least floor(S/2)·(P+1) chunks and S <= 2·floor(chunks/(P+1)) + 1.
+    function _newSplit(uint256 chunks) internal view returns (Split memory s) {
+        s.hashes = new bytes32[](2 * (chunks / (uint256(proofChunks) + 1)) + 1);
+        s.buf = new bytes(uint256(proofChunks) * CHUNK_BYTES);
+    }
+
+    /// Adds the op of `len` bytes at byte `off` of `pd`: into the open sub-block if it fits,
+    /// otherwise it closes that sub-block and opens the next. (An op never exceeds P chunks, so an
+    /// empty sub-block is never closed here.)
+    function _take(Split memory s, bytes calldata pd, uint256 off, uint256 len) internal view {
+        if (s.used + len > s.buf.length) {
+            _close(s, pd, off);
+        }
+        s.used += len;
+    }
+
+    /// Closes the open sub-block at byte `end`: h = sha256(its bytes zero-padded to P chunks).
+    function _close(Split memory s, bytes calldata pd, uint256 end) internal view {
+        bytes memory buf = s.buf;
+        uint256 start = s.start;
+        assembly ("memory-safe") {
+            let p := add(buf, 32)
+            let len := sub(end, start)
+            calldatacopy(p, add(pd.offset, start), len)
+            // Calldata reads as zeros past its end: this zeroes what an earlier sub-block left.
+            calldatacopy(add(p, len), calldatasize(), sub(mload(buf), len))
+        }
+        s.hashes[s.count++] = sha256(buf);
+        s.start = end;
+        s.used = 0;
+    }
+
+    /// Closes the last sub-block (an empty part has one, empty, sub-block) and returns the chain's
+    /// pubdata hash: sha256(h_0 ‖ … ‖ h_{S-1}).
+    function _finish(Split memory s, bytes calldata pd) internal view returns (bytes32) {
+        _close(s, pd, pd.length);
+        bytes32[] memory hashes = s.hashes;
+        uint256 count = s.count;
+        assembly ("memory-safe") {
+            mstore(hashes, count)
+        }
+        return sha256(abi.encodePacked(hashes));
+    }
+
+    /// The pubdata hash of a chain's part `pubdata` (valid pubdata, as a commit checks it): split
+    /// greedily into sub-blocks of at most `proofChunks` chunks, h_k = sha256(sub-block k
+    /// zero-padded to `proofChunks` chunks), the hash sha256(h_0 ‖ … ‖ h_{S-1}).
+    function pubdataHashOf(bytes calldata pubdata) public view returns (bytes32) {
+        Split memory split = _newSplit(pubdata.length / CHUNK_BYTES);
+        uint256 off;
+        while (off < pubdata.length) {
+            uint256 len = opChunks(uint8(pubdata[off]), off) * CHUNK_BYTES;
+            _take(split, pubdata, off, len);
+            off += len;
+        }
+        return _finish(split, pubdata);
     }
 
     /// What the auditor signs to approve block `blockNumber` (a raw hash, no personal_sign
@@ -619,19 +721,7 @@ contract Rollup {
         revert UnknownOp(code, off);
     }
 
-    /// sha256 of `pubdata` zero-padded to the smallest capacity (16, 64, ... 65536 chunks).
-    function paddedPubdataHash(bytes calldata pubdata) public pure returns (bytes32) {
-        uint256 chunks = pubdata.length / CHUNK_BYTES;
-        uint256 capacity = 16;
-        while (capacity < chunks) capacity *= 4;
-        bytes memory buf = new bytes(capacity * CHUNK_BYTES);
-        assembly {
-            calldatacopy(add(buf, 32), pubdata.offset, pubdata.length)
-        }
-        return sha256(buf);
-    }
-
-    function _commitment(uint32 n, uint64 ts, bytes32 oldFinal, bytes32 newFinal, bytes32[] calldata hashes)
+    function _commitment(uint32 n, uint64 ts, bytes32 oldFinal, bytes32 newFinal, bytes32[] memory hashes)
         internal
         pure
         returns (bytes32)
@@ -640,66 +730,117 @@ contract Rollup {
     }
 
     // ================================================================ stage 2: prove
-    function proveBlocks(ProofInput[] calldata inputs) external onlyOperator active {
+    /// Proves `inputs`, the next committed blocks in order, with every sub-block's chain proof
+    /// (`chainProofs`: per block, per chain in ascending id, its S proofs in order) and one binding
+    /// proof per block (`bindingProofs`, in order): (A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x,
+    /// C.y). The contract computes every public input itself from the calldata it checks against
+    /// the commitments, and checks all the proofs with one call to the verifier (one batched
+    /// pairing check), so a batch costs one set of fixed pairings however many blocks it holds.
+    function proveBlocks(
+        ProofInput[] calldata inputs,
+        uint256[8][] calldata chainProofs,
+        uint256[8][] calldata bindingProofs
+    ) external onlyOperator active {
+        uint256 total;
         for (uint256 i = 0; i < inputs.length; i++) {
-            _proveOne(inputs[i]);
+            ChainProof[] calldata chains = inputs[i].chains;
+            if (chains.length != chainCount) revert ChainValues("lengths");
+            for (uint256 c = 0; c < chains.length; c++) {
+                total += chains[c].pubdataHashes.length;
+            }
         }
+        if (chainProofs.length != total || bindingProofs.length != inputs.length) revert ChainValues("proof count");
+        if (inputs.length == 0) return;
+        uint32 first = totalBlocksProven + 1;
+        uint256[] memory chainInputs = new uint256[](total);
+        uint256[] memory bindingInputs = new uint256[](inputs.length);
+        uint256 next;
+        for (uint256 i = 0; i < inputs.length; i++) {
+            (bindingInputs[i], next) = _blockInputs(inputs[i], first + uint32(i), chainInputs, next);
+        }
+        (bool ok, bytes memory ret) = verifier.staticcall(
+            abi.encodeWithSelector(
+                IBlockVerifier.verifyProofs.selector, chainInputs, chainProofs, bindingInputs, bindingProofs
+            )
+        );
+        if (!ok || ret.length != 32 || abi.decode(ret, (uint256)) != 1) revert InvalidProof(first);
+        for (uint256 i = 0; i < inputs.length; i++) {
+            _markProven(inputs[i]);
+        }
+        totalBlocksProven = first + uint32(inputs.length - 1);
     }
 
-    function _proveOne(ProofInput calldata p) internal {
+    /// Records a verified block: its sync hash, this chain's new root and its prove deadline.
+    function _markProven(ProofInput calldata p) internal {
         StoredBlockInfo calldata b = p.storedBlock;
-        uint32 n = totalBlocksProven + 1;
+        bytes32[] calldata roots = p.chains[ownIndex].roots;
+        uint32 n = b.blockNumber;
+        provenSyncHash[n] = b.syncHash;
+        provenChainRoot[n] = roots[roots.length - 1];
+        proveDeadline[n] = b.timestamp + proveWindow;
+        emit BlockProven(n, b.newFinalRoot, b.syncHash);
+    }
+
+    /// Checks block `n`'s input (the next block, committed, within its prove window, its per-chain
+    /// sub-block hashes hashing to the committed pubdata hashes), writes its chain proofs' public
+    /// inputs into `chainInputs` from `next` on, and returns its binding input and the next free
+    /// slot.
+    function _blockInputs(ProofInput calldata p, uint32 n, uint256[] memory chainInputs, uint256 next)
+        internal
+        view
+        returns (uint256 bindingInput, uint256)
+    {
+        StoredBlockInfo calldata b = p.storedBlock;
         if (b.blockNumber != n || n > totalBlocksCommitted) revert BlockNumber(n, b.blockNumber);
         _checkStored(b);
         uint64 deadline = b.timestamp + proveWindow;
         if (block.timestamp > deadline) revert ProveWindowPassed(n, deadline);
         uint256 k = chainCount;
-        if (
-            p.oldChainRoots.length != k || p.newChainRoots.length != k || p.pubdataHashes.length != k
-                || p.linksHashes.length != k || p.proofs.length != k + 1
-        ) revert ChainValues("lengths");
-        if (_commitment(n, b.timestamp, b.oldFinalRoot, b.newFinalRoot, p.pubdataHashes) != b.commitment) {
+        bytes32[] memory pubdataHashes = new bytes32[](k);
+        for (uint256 c = 0; c < k; c++) {
+            ChainProof calldata cp = p.chains[c];
+            uint256 s = cp.pubdataHashes.length;
+            if (s == 0 || cp.roots.length != s + 1 || cp.carries.length != s - 1) revert ChainValues("lengths");
+            pubdataHashes[c] = sha256(abi.encodePacked(cp.pubdataHashes));
+        }
+        // The sub-block hashes are bound to what was committed: the commitment holds their hashes.
+        if (_commitment(n, b.timestamp, b.oldFinalRoot, b.newFinalRoot, pubdataHashes) != b.commitment) {
             revert CommitmentMismatch(n);
         }
-        uint256[] memory publicInputs = new uint256[](k + 1);
+        bytes memory perChain;
         for (uint256 c = 0; c < k; c++) {
-            publicInputs[c] = uint256(
+            ChainProof calldata cp = p.chains[c];
+            next = _chainInputs(cp, chainIds[c], n, chainInputs, next);
+            perChain = abi.encodePacked(perChain, cp.roots[0], cp.roots[cp.roots.length - 1], cp.linksHash);
+        }
+        bindingInput = uint256(sha256(abi.encodePacked(n, b.oldFinalRoot, b.newFinalRoot, perChain))) & INPUT_MASK;
+        return (bindingInput, next);
+    }
+
+    /// Writes the public inputs of chain `chain`'s S sub-block proofs into `out` from `next` on:
+    /// sha256(domain ‖ chain ‖ n ‖ last ‖ root_k ‖ root_{k+1} ‖ h_k ‖ carry_in ‖ carry_out) mod
+    /// 2^253, where the first sub-block's carry_in is 0 and the last one's carry_out is the
+    /// chain's links hash (which the binding proof takes), so the sub-blocks' proofs chain from
+    /// the old root to the new root and into the binding proof. Returns the next free slot.
+    function _chainInputs(ChainProof calldata cp, uint8 chain, uint32 n, uint256[] memory out, uint256 next)
+        internal
+        view
+        returns (uint256)
+    {
+        uint256 last = cp.pubdataHashes.length - 1;
+        for (uint256 k = 0; k <= last; k++) {
+            bytes memory values = abi.encodePacked(
+                domain, chain, n, k == last, cp.roots[k], cp.roots[k + 1], cp.pubdataHashes[k]
+            );
+            out[next++] = uint256(
                 sha256(
                     abi.encodePacked(
-                        domain,
-                        chainIds[c],
-                        n,
-                        p.oldChainRoots[c],
-                        p.newChainRoots[c],
-                        p.pubdataHashes[c],
-                        p.linksHashes[c]
+                        values, k == 0 ? bytes32(0) : cp.carries[k - 1], k == last ? cp.linksHash : cp.carries[k]
                     )
                 )
             ) & INPUT_MASK;
         }
-        bytes memory perChain;
-        for (uint256 c = 0; c < k; c++) {
-            perChain = abi.encodePacked(perChain, p.oldChainRoots[c], p.newChainRoots[c], p.linksHashes[c]);
-        }
-        publicInputs[k] = uint256(sha256(abi.encodePacked(n, b.oldFinalRoot, b.newFinalRoot, perChain))) & INPUT_MASK;
-        // The generated verifier takes fixed-size arrays, which ABI-encode inline.
-        (bool ok, bytes memory ret) =
-            verifier.staticcall(abi.encodePacked(verifySelector, publicInputs, _flatten(p.proofs)));
-        if (!ok || ret.length != 32 || abi.decode(ret, (uint256)) != 1) revert InvalidProof(n);
-        totalBlocksProven = n;
-        provenSyncHash[n] = b.syncHash;
-        provenChainRoot[n] = p.newChainRoots[ownIndex];
-        proveDeadline[n] = deadline;
-        emit BlockProven(n, b.newFinalRoot, b.syncHash);
-    }
-
-    function _flatten(uint256[8][] calldata proofs) internal pure returns (uint256[] memory out) {
-        out = new uint256[](proofs.length * 8);
-        for (uint256 i = 0; i < proofs.length; i++) {
-            for (uint256 j = 0; j < 8; j++) {
-                out[i * 8 + j] = proofs[i][j];
-            }
-        }
+        return next;
     }
 
     // ================================================================ stage 3: consensus
@@ -878,39 +1019,13 @@ contract Rollup {
     function exit(ExitProof calldata p) external settled {
         if (p.accountId >= MAX_ACCOUNTS || p.token >= tokenCount) revert BadExitProof();
         if (exited[p.accountId][p.token]) revert AlreadyExited(p.accountId, p.token);
-        uint256 balanceRoot = _root(p.amount, p.token, p.balancePath);
-        uint256 leaf = poseidon.hash([uint256(uint160(p.owner)), p.pubkeyHash, p.nonce, balanceRoot]);
-        if (bytes32(_root(leaf, p.accountId, p.accountPath)) != lastExecutedChainRoot) revert BadExitProof();
+        bytes32 root = exitVerifier.chainRoot(
+            p.accountId, p.token, p.amount, p.owner, p.pubkeyHash, p.nonce, p.balancePath, p.accountPath
+        );
+        if (root != lastExecutedChainRoot) revert BadExitProof();
         exited[p.accountId][p.token] = true;
         _credit(p.owner, p.token, p.amount);
         emit ExodusExit(p.accountId, p.token, p.owner, p.amount);
-    }
-
-    function _root(uint256 leaf, uint256 index, uint256[3][5] calldata path) internal view returns (uint256) {
-        uint256 cur = leaf;
-        for (uint256 h = 0; h < 5; h++) {
-            cur = _node(cur, index % 4, path[h]);
-            index /= 4;
-        }
-        return cur;
-    }
-
-    function _root(uint256 leaf, uint256 index, uint256[3][12] calldata path) internal view returns (uint256) {
-        uint256 cur = leaf;
-        for (uint256 h = 0; h < 12; h++) {
-            cur = _node(cur, index % 4, path[h]);
-            index /= 4;
-        }
-        return cur;
-    }
-
-    function _node(uint256 cur, uint256 pos, uint256[3] calldata sib) internal view returns (uint256) {
-        uint256[4] memory c;
-        uint256 k;
-        for (uint256 i = 0; i < 4; i++) {
-            c[i] = i == pos ? cur : sib[k++];
-        }
-        return poseidon.hash(c);
     }
 
     /// Exodus: refunds a deposit that no executed block processed, to its depositor. The caller

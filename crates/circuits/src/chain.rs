@@ -1,10 +1,14 @@
-//! The per-chain block circuit: one chain's state transition over a block, one step per pubdata
-//! chunk (docs/CIRCUITS.md).
+//! The per-chain block circuit: one sub-block of one chain's part of a block, one step per
+//! pubdata chunk (docs/CIRCUITS.md).
 //!
-//! Public input: `sha256(domain ‖ chain_id ‖ block_number ‖ old_root ‖ new_root ‖ pubdata_hash ‖
-//! links_hash) mod 2^253` ([`public_input`]), where `domain` is the deployment domain every
-//! signature's message hash starts with and `pubdata_hash` is the SHA-256 of the chain's pubdata
-//! zero-padded to the circuit's capacity — both what the chain's contract computes itself.
+//! A chain's part of a block is split greedily into sub-blocks of the circuit's capacity
+//! ([`rollup_types::op::sub_blocks`]), each proven on its own, so a block may be far larger than
+//! one proof. Public input: `sha256(domain ‖ chain_id ‖ block_number ‖ last ‖ old_root ‖ new_root
+//! ‖ pubdata_hash ‖ carry_in ‖ carry_out) mod 2^253` ([`public_input`]), where `domain` is the
+//! deployment domain every signature's message hash starts with, `pubdata_hash` the SHA-256 of the
+//! sub-block's pubdata zero-padded to the capacity, and the carries chain the sub-blocks: 0 into
+//! the first, [`CarryState::hash`] between two, the chain's links hash out of the last — all
+//! values the chain's contract computes or checks itself. Only the last sub-block settles fees.
 //!
 //! Every operation of docs/PROTOCOL.md is proven, with per-block fee settlement. Not provable: a
 //! deposit refunded because the account space is exhausted (the circuit does not track the account
@@ -32,7 +36,8 @@ use rollup_crypto::field::fr_to_be_bytes;
 use rollup_state::ChainBlock;
 use rollup_state::smt::empty_hash;
 use rollup_state::witness::Update;
-use rollup_types::op::{CHUNK_BYTES, code};
+use rollup_types::link::links_hash;
+use rollup_types::op::{self, CHUNK_BYTES, code};
 use rollup_types::*;
 use sha2::{Digest, Sha256};
 
@@ -91,6 +96,17 @@ pub enum CircuitError {
         /// The circuit's capacity.
         capacity: usize,
     },
+    /// A capacity outside [`op::PROOF_CHUNKS`].
+    #[error("a chain circuit of {0} chunks (chain proofs cover 4..=4096)")]
+    Capacity(usize),
+    /// The block was split for chain proofs of another size.
+    #[error("the block was built as {built} sub-blocks for another proof size than {capacity} chunks")]
+    SubBlocks {
+        /// Sub-blocks in the block.
+        built: usize,
+        /// This circuit's capacity.
+        capacity: usize,
+    },
     /// More fee tokens than fee slots (the builder prevents this).
     #[error("more than {FEE_TOKENS_PER_BLOCK} fee tokens")]
     FeeSlots,
@@ -131,42 +147,203 @@ impl StepWitness {
     }
 }
 
-/// The native values of a whole chain circuit.
+/// The values one sub-block hands to the next (docs/CIRCUITS.md, "Sub-blocks"): the links fold so
+/// far, the smallest id the next link may have, and the fee sums per slot. The fee tokens are the
+/// block's and are hashed with them into the carry.
+#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct CarryState {
+    /// The chain's links fold over the sub-blocks before.
+    pub links: F,
+    /// One more than the last link id so far (0 before any link).
+    pub next_link_id: F,
+    /// Fees collected so far, per fee slot.
+    pub fee_sums: Vec<F>,
+}
+
+impl CarryState {
+    /// The state at the start of a chain's part of a block.
+    pub fn start() -> Self {
+        CarryState {
+            links: F::from(0u8),
+            next_link_id: F::from(0u8),
+            fee_sums: vec![F::from(0u8); FEE_TOKENS_PER_BLOCK],
+        }
+    }
+
+    /// `Poseidon(CARRY_TAG, links, next_link_id, fee tokens…, fee sums…)`: the opaque 32-byte value
+    /// the contract passes between two neighbouring sub-blocks' proofs.
+    pub fn hash(&self, fee_tokens: &[F]) -> F {
+        let mut x = vec![F::from(CARRY_TAG), self.links, self.next_link_id];
+        x.extend_from_slice(fee_tokens);
+        x.extend_from_slice(&self.fee_sums);
+        rollup_crypto::poseidon::hash(&x)
+    }
+}
+
+/// Separates carries from every other Poseidon value ("carry").
+const CARRY_TAG: u64 = 0x6361_7272_79;
+
+/// The native values of one chain proof: one sub-block of a chain's part of a block.
 #[derive(Clone, Debug, CanonicalSerialize, CanonicalDeserialize)]
 pub struct ChainWitness {
     /// Chain.
     pub chain: ChainId,
     /// Block number.
     pub block_number: BlockNumber,
-    /// Root before the block.
+    /// Whether this is the chain's last sub-block in the block (it settles the fees and ends in
+    /// the links hash).
+    pub last: bool,
+    /// Root before the sub-block.
     pub old_root: F,
-    /// Root after the block.
+    /// Root after the sub-block (the chain's new root for the last one).
     pub new_root: F,
-    /// The links hash.
+    /// The chain's links hash over the whole block (the last sub-block's carry out).
     pub links_hash: F,
+    /// The carry from the previous sub-block; 0 for the first.
+    pub carry_in: F,
+    /// The carry to the next sub-block (unused by the last, which hands on `links_hash`).
+    pub carry_out: F,
+    /// The values `carry_in` hashes (the start state for the first).
+    pub start: CarryState,
     /// The deployment domain every signature of the block signs (a public value: the
     /// contracts derive it from their own chain id and address).
     pub domain: F,
-    /// The capacity-padded pubdata.
+    /// The sub-block's pubdata, padded to the capacity.
     pub pubdata: Vec<u8>,
     pub(crate) steps: Vec<StepWitness>,
     pub(crate) fees: Vec<(u16, U128, UpdateWitness)>,
 }
 
+/// One operation's steps with what it adds to the carry.
+struct OpSteps {
+    steps: Vec<StepWitness>,
+    /// (fee slot, fee) when it pays a fee.
+    fee: Option<(usize, u128)>,
+    /// Its link's id, when it emits one.
+    link: Option<u32>,
+    /// The root after its last update.
+    root_after: Option<F>,
+}
+
 impl ChainWitness {
-    /// The witness of chain block `cb` of block `number` for a circuit of `capacity` chunks.
+    /// The witnesses of chain block `cb` of block `number` for a circuit of `capacity` chunks:
+    /// one per sub-block, split as the builder did (the block must have been built with
+    /// `proof_chunks = capacity`).
+    pub fn sub_blocks(
+        cb: &ChainBlock,
+        number: BlockNumber,
+        domain: &Domain,
+        capacity: usize,
+    ) -> Result<Vec<Self>, CircuitError> {
+        let out = Self::split(cb, number, domain, capacity)?;
+        let same = out.len() == cb.sub_blocks.len()
+            && out
+                .iter()
+                .zip(&cb.sub_blocks)
+                .all(|(w, s)| Sha256::digest(&w.pubdata)[..] == s.pubdata_hash[..]);
+        if !same {
+            return Err(CircuitError::SubBlocks {
+                built: cb.sub_blocks.len(),
+                capacity,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The witness of a chain block that one circuit of `capacity` chunks proves whole (the
+    /// block's own split is not consulted: tests prove a part with a smaller circuit).
     pub fn new(
         cb: &ChainBlock,
         number: BlockNumber,
         domain: &Domain,
         capacity: usize,
     ) -> Result<Self, CircuitError> {
-        let ops = cb.witness.as_ref().ok_or(CircuitError::NoWitness)?;
-        let fee_updates = cb.fee_witness.as_ref().ok_or(CircuitError::NoWitness)?;
-        let used: usize = ops.iter().map(|o| o.op.chunks()).sum();
-        if used > capacity {
+        let mut out = Self::split(cb, number, domain, capacity)?;
+        if out.len() > 1 {
+            let used = cb.pubdata.len() / CHUNK_BYTES;
             return Err(CircuitError::TooLarge { used, capacity });
         }
+        Ok(out.pop().expect("at least one sub-block"))
+    }
+
+    fn split(
+        cb: &ChainBlock,
+        number: BlockNumber,
+        domain: &Domain,
+        capacity: usize,
+    ) -> Result<Vec<Self>, CircuitError> {
+        if !op::PROOF_CHUNKS.contains(&capacity) {
+            return Err(CircuitError::Capacity(capacity));
+        }
+        let (ops, fees) = Self::op_steps(cb)?;
+        let ranges = op::sub_blocks(ops.iter().map(|o| o.steps.len()), capacity);
+        let fee_tokens: Vec<F> = fees.iter().map(|f| F::from(f.0)).collect();
+        let mut state = CarryState::start();
+        let (mut carry_in, mut root) = (F::from(0u8), cb.old_root);
+        let (mut link_count, mut at) = (0, 0);
+        let last = ranges.len() - 1;
+        let mut out = Vec::with_capacity(ranges.len());
+        for (k, r) in ranges.into_iter().enumerate() {
+            let start = state.clone();
+            let old_root = root;
+            let mut steps = Vec::with_capacity(capacity);
+            for o in &ops[r.clone()] {
+                steps.extend(o.steps.iter().cloned());
+                if let Some((slot, fee)) = o.fee {
+                    state.fee_sums[slot] += F::from(fee);
+                }
+                if let Some(id) = o.link {
+                    link_count += 1;
+                    state.next_link_id = F::from(id) + F::from(1u8);
+                }
+                root = o.root_after.unwrap_or(root);
+            }
+            state.links = links_hash(&cb.links[..link_count]);
+            let bytes = steps.len() * CHUNK_BYTES;
+            steps.resize(capacity, StepWitness::noop());
+            let mut pubdata = cb.pubdata[at..at + bytes].to_vec();
+            at += bytes;
+            pubdata.resize(capacity * CHUNK_BYTES, 0);
+            let is_last = k == last;
+            let carry_out = if is_last {
+                F::from(0u8)
+            } else {
+                state.hash(&fee_tokens)
+            };
+            out.push(ChainWitness {
+                chain: cb.chain,
+                block_number: number,
+                last: is_last,
+                old_root,
+                new_root: if is_last { cb.new_root } else { root },
+                links_hash: cb.links_hash,
+                carry_in,
+                carry_out,
+                start,
+                domain: domain.to_field(),
+                pubdata,
+                steps,
+                // Only the last sub-block settles the fees; the others need the tokens alone.
+                fees: if is_last {
+                    fees.clone()
+                } else {
+                    fees.iter()
+                        .map(|f| (f.0, f.1, UpdateWitness::padding()))
+                        .collect()
+                },
+            });
+            carry_in = carry_out;
+        }
+        Ok(out)
+    }
+
+    /// Every operation's steps, and the fee slots (token, block total, settlement update).
+    #[allow(clippy::type_complexity)]
+    fn op_steps(
+        cb: &ChainBlock,
+    ) -> Result<(Vec<OpSteps>, Vec<(u16, U128, UpdateWitness)>), CircuitError> {
+        let ops = cb.witness.as_ref().ok_or(CircuitError::NoWitness)?;
+        let fee_updates = cb.fee_witness.as_ref().ok_or(CircuitError::NoWitness)?;
         if fee_updates.len() > FEE_TOKENS_PER_BLOCK {
             return Err(CircuitError::FeeSlots);
         }
@@ -190,9 +367,10 @@ impl ChainWitness {
             (!fee.is_zero())
                 .then(|| fees.iter().position(|f| f.0 == token.0 && *f.1 > 0))
                 .flatten()
+                .map(|slot| (slot, fee.get()))
         };
         let mut links = cb.links.iter().map(Link::id);
-        let mut steps = Vec::with_capacity(capacity);
+        let mut out = Vec::with_capacity(ops.len());
         for w in ops {
             let code = w.op.code();
             if !SUPPORTED.iter().any(|(c, _, _)| *c == code) {
@@ -211,7 +389,7 @@ impl ChainWitness {
                 Some(Update::Pool { after, .. }) => after.token,
                 _ => TokenId(0),
             };
-            let fee_slot = match &w.op {
+            let fee = match &w.op {
                 Op::Transfer { token, fee, .. } | Op::Withdraw { token, fee, .. } => {
                     slot_of(*token, *fee)
                 }
@@ -232,11 +410,12 @@ impl ChainWitness {
                     | Op::CreatePool { .. }
                     | Op::CreatePoolPeer { .. }
             );
-            let link_id = if emits {
-                F::from(links.next().ok_or(CircuitError::NoWitness)?)
+            let link = if emits {
+                Some(links.next().ok_or(CircuitError::NoWitness)?)
             } else {
-                F::from(0u8)
+                None
             };
+            let link_id = F::from(link.unwrap_or(0));
             let aux = match &w.signed {
                 Some(L2Tx::AddLiquidity(t)) => t.min_shares.get(),
                 Some(L2Tx::RemoveLiquidity(t)) => t.min_out.get(),
@@ -251,39 +430,34 @@ impl ChainWitness {
                 }
                 _ => (upd(0), upd(1), upd(2)),
             };
-            for chunk in 0..w.op.chunks() {
-                let (a, b) = match chunk {
-                    0 => (a0.clone(), b0.clone()),
-                    1 => (a1.clone(), UpdateWitness::padding()),
-                    _ => (UpdateWitness::padding(), UpdateWitness::padding()),
-                };
-                let first = chunk == 0;
-                steps.push(StepWitness {
-                    op: bytes,
-                    chunk: chunk as u8,
-                    a,
-                    b,
-                    signature: if first { w.signature } else { None },
-                    fee_slot: if first { fee_slot } else { None },
-                    link_id,
-                    aux: U128(aux),
-                });
-            }
+            let steps = (0..w.op.chunks())
+                .map(|chunk| {
+                    let (a, b) = match chunk {
+                        0 => (a0.clone(), b0.clone()),
+                        1 => (a1.clone(), UpdateWitness::padding()),
+                        _ => (UpdateWitness::padding(), UpdateWitness::padding()),
+                    };
+                    let first = chunk == 0;
+                    StepWitness {
+                        op: bytes,
+                        chunk: chunk as u8,
+                        a,
+                        b,
+                        signature: if first { w.signature } else { None },
+                        fee_slot: if first { fee.map(|f| f.0) } else { None },
+                        link_id,
+                        aux: U128(aux),
+                    }
+                })
+                .collect();
+            out.push(OpSteps {
+                steps,
+                fee,
+                link,
+                root_after: w.updates.last().map(Update::root_after),
+            });
         }
-        steps.resize(capacity, StepWitness::noop());
-        let mut pubdata = cb.pubdata.clone();
-        pubdata.resize(capacity * CHUNK_BYTES, 0);
-        Ok(ChainWitness {
-            chain: cb.chain,
-            block_number: number,
-            old_root: cb.old_root,
-            new_root: cb.new_root,
-            links_hash: cb.links_hash,
-            domain: domain.to_field(),
-            pubdata,
-            steps,
-            fees,
-        })
+        Ok((out, fees))
     }
 
     /// Checks that this witness synthesises the circuit of `capacity` (a witness read from
@@ -297,6 +471,9 @@ impl ChainWitness {
         }
         if self.pubdata.len() != capacity * CHUNK_BYTES {
             return Err(CircuitError::Shape("pubdata length"));
+        }
+        if self.start.fee_sums.len() != FEE_TOKENS_PER_BLOCK {
+            return Err(CircuitError::Shape("carried fee sums"));
         }
         let updates = self
             .steps
@@ -313,39 +490,56 @@ impl ChainWitness {
         Ok(())
     }
 
-    /// The public input of this chain's proof.
+    /// The carry this proof ends in: the links hash for the last sub-block, else `carry_out`.
+    pub fn carry_end(&self) -> F {
+        if self.last {
+            self.links_hash
+        } else {
+            self.carry_out
+        }
+    }
+
+    /// The public input of this chain proof.
     pub fn public_input(&self) -> F {
         public_input(
             &self.domain,
             self.chain,
             self.block_number,
+            self.last,
             &self.old_root,
             &self.new_root,
             &Sha256::digest(&self.pubdata).into(),
-            &self.links_hash,
+            &self.carry_in,
+            &self.carry_end(),
         )
     }
 }
 
-/// `sha256(domain ‖ chain_id ‖ block_number ‖ old_root ‖ new_root ‖ pubdata_hash ‖ links_hash)
-/// mod 2^253` — the one public input of a chain proof, recomputed by the contracts.
+/// `sha256(domain ‖ chain_id ‖ block_number ‖ last ‖ old_root ‖ new_root ‖ pubdata_hash ‖
+/// carry_in ‖ carry_out) mod 2^253` — the one public input of a sub-block's chain proof,
+/// recomputed by the contracts (docs/CIRCUITS.md, "Sub-blocks").
+#[allow(clippy::too_many_arguments)]
 pub fn public_input(
     domain: &F,
     chain: ChainId,
     number: BlockNumber,
+    last: bool,
     old_root: &F,
     new_root: &F,
     pubdata_hash: &[u8; 32],
-    links_hash: &F,
+    carry_in: &F,
+    carry_out: &F,
 ) -> F {
     let mut h = Sha256::new();
     h.update(fr_to_be_bytes(domain));
     h.update([chain.0]);
     h.update(number.0.to_be_bytes());
+    h.update([last as u8]);
     h.update(fr_to_be_bytes(old_root));
     h.update(fr_to_be_bytes(new_root));
     h.update(pubdata_hash);
-    h.update(fr_to_be_bytes(links_hash));
+    h.update(fr_to_be_bytes(carry_in));
+    h.update(fr_to_be_bytes(carry_out));
     truncate_253(&h.finalize().into())
 }
 
@@ -449,14 +643,32 @@ impl ChainCircuit {
         let fee_tokens = (0..FEE_TOKENS_PER_BLOCK)
             .map(|j| FpVar::new_witness(cs.clone(), || get(&|w| F::from(w.fees[j].0))))
             .collect::<Result<Vec<_>, _>>()?;
+        // Where the sub-block starts: from nothing (carry_in = 0, the first sub-block: the
+        // contract passes 0 there and a Poseidon output is never 0), or from the values the
+        // previous sub-block's proof hashed into its carry_out.
+        let last = Boolean::new_witness(cs.clone(), || w.map(|w| w.last).ok_or(SynthesisError::AssignmentMissing))?;
+        let carry_in = FpVar::new_witness(cs.clone(), || get(&|w| w.carry_in))?;
+        let start_links = FpVar::new_witness(cs.clone(), || get(&|w| w.start.links))?;
+        let start_next = FpVar::new_witness(cs.clone(), || get(&|w| w.start.next_link_id))?;
+        let start_sums = (0..FEE_TOKENS_PER_BLOCK)
+            .map(|j| FpVar::new_witness(cs.clone(), || get(&|w| w.start.fee_sums[j])))
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = carry_in.is_zero()?;
+        let starts = carry_hash(&start_links, &start_next, &fee_tokens, &start_sums)?;
+        first
+            .select(&FpVar::zero(), &starts)?
+            .enforce_equal(&carry_in)?;
+        for x in start_sums.iter().chain([&start_links, &start_next]) {
+            x.conditional_enforce_equal(&FpVar::zero(), &first)?;
+        }
         let mut carry = Carry {
             root: old_root.clone(),
             packed: [FpVar::zero(), FpVar::zero(), FpVar::zero()],
             chunk: FpVar::zero(),
             chunks: FpVar::one(),
-            fee_sums: vec![FpVar::zero(); FEE_TOKENS_PER_BLOCK],
-            links: FpVar::zero(),
-            next_link_id: FpVar::zero(),
+            fee_sums: start_sums,
+            links: start_links,
+            next_link_id: start_next,
             pending: (FpVar::zero(), FpVar::zero()),
             pubdata: Vec::with_capacity(self.capacity * CHUNK_BYTES),
         };
@@ -467,11 +679,11 @@ impl ChainCircuit {
         }
         // The block ends at an operation boundary.
         (&carry.chunk + FpVar::one()).enforce_equal(&carry.chunks)?;
-        // Settle the fees: one fee-account update per used slot.
+        // The last sub-block settles the fees: one fee-account update per used slot.
         for (j, token) in fee_tokens.iter().enumerate() {
             let pad = UpdateWitness::padding();
             let u = UpdateVar::witness(cs.clone(), w.map_or(&pad, |w| &w.fees[j].2))?;
-            let on = !carry.fee_sums[j].is_zero()?;
+            let on = &last & &!carry.fee_sums[j].is_zero()?;
             u.index.conditional_enforce_equal(&FpVar::zero(), &on)?;
             u.before_empty
                 .conditional_enforce_equal(&Boolean::FALSE, &on)?;
@@ -486,6 +698,15 @@ impl ChainCircuit {
             carry.root = u.apply(&carry.root, &on, &on)?;
         }
         let new_root = carry.root;
+        // The last sub-block ends in the chain's links hash (the binding proof's); the others
+        // hand their state to the next.
+        let ends = carry_hash(
+            &carry.links,
+            &carry.next_link_id,
+            &fee_tokens,
+            &carry.fee_sums,
+        )?;
+        let carry_out = last.select(&carry.links, &ends)?;
         let implied = Implied {
             new_root: new_root.clone(),
             links_hash: carry.links.clone(),
@@ -499,13 +720,32 @@ impl ChainCircuit {
         let mut pre = be_bytes(&domain)?;
         pre.extend(small_be_bytes(&chain_id, 1)?);
         pre.extend(small_be_bytes(&number, 4)?);
+        pre.extend(small_be_bytes(&FpVar::from(last), 1)?);
         pre.extend(be_bytes(&old_root)?);
         pre.extend(be_bytes(&new_root)?);
         pre.extend(pubdata_hash.0);
-        pre.extend(be_bytes(&carry.links)?);
+        pre.extend(be_bytes(&carry_in)?);
+        pre.extend(be_bytes(&carry_out)?);
         bytes::enforce_sha256_input(&pre, &public)?;
         Ok(implied)
     }
+}
+
+/// The gadget twin of [`CarryState::hash`].
+fn carry_hash(
+    links: &FpVar<F>,
+    next_link_id: &FpVar<F>,
+    fee_tokens: &[FpVar<F>],
+    fee_sums: &[FpVar<F>],
+) -> Result<FpVar<F>, SynthesisError> {
+    let mut x = vec![
+        FpVar::constant(F::from(CARRY_TAG)),
+        links.clone(),
+        next_link_id.clone(),
+    ];
+    x.extend_from_slice(fee_tokens);
+    x.extend_from_slice(fee_sums);
+    poseidon::hash(&x)
 }
 
 /// Bits `[lo, lo + n)` of a little-endian bit vector as a number (linear, free).

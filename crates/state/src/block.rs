@@ -7,8 +7,11 @@
 //! another goes to [`Block::deferred`]). A replayer applies the pubdata's ops and then
 //! `settle_fees`, exactly as the builder did.
 //!
-//! * `pubdata_hash_c = sha256(pubdata_c ‖ zero chunks up to its capacity)` — recomputed by chain
-//!   `c`'s contract from calldata with the SHA-256 precompile (cheap on every EVM chain).
+//! * Chain `c`'s pubdata is split greedily into sub-blocks of `proof_chunks` chunks (one chain
+//!   proof each, [`op::sub_blocks`]); `h_k = sha256(sub-block k ‖ zero chunks up to
+//!   proof_chunks)` and `pubdata_hash_c = sha256(h_0 ‖ … ‖ h_{S−1})` — recomputed by chain `c`'s
+//!   contract from calldata with the SHA-256 precompile (cheap on every EVM chain); the other
+//!   chains' contracts get the `h_k` in calldata and check them against it.
 //! * `onchain_ops_hash_c = fold keccak(h ‖ op)` from `keccak("")` over chain `c`'s onchain ops.
 //! * `commitment = keccak(u32 number ‖ u64 timestamp ‖ old_final_root ‖ new_final_root ‖
 //!   pubdata_hash_c for each connected chain c, ascending)`.
@@ -64,8 +67,10 @@ pub struct ChainBlock {
     pub ops: Vec<Op>,
     /// Their pubdata.
     pub pubdata: Vec<u8>,
-    /// `sha256` of the pubdata zero-padded to its capacity ([`padded_pubdata_hash`]).
+    /// `sha256` over the sub-blocks' hashes ([`chain_pubdata_hash`]).
     pub pubdata_hash: [u8; 32],
+    /// The chain proofs this part is split into, in order (at least one).
+    pub sub_blocks: Vec<SubBlock>,
     /// Operations the contract processes.
     pub onchain_ops: Vec<OnchainOp>,
     /// Fold-keccak of the onchain operations.
@@ -81,6 +86,17 @@ pub struct ChainBlock {
     /// The fee-account updates that settle the block's fees (one per fee token, in token order),
     /// when the witness is requested.
     pub fee_witness: Option<Vec<Update>>,
+}
+
+/// One chain proof's share of a chain's part of a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubBlock {
+    /// Indices into [`ChainBlock::ops`] (and its witness).
+    pub ops: std::ops::Range<usize>,
+    /// Byte range of its pubdata in [`ChainBlock::pubdata`].
+    pub pubdata: std::ops::Range<usize>,
+    /// `sha256` of that pubdata zero-padded to the proof's chunks.
+    pub pubdata_hash: [u8; 32],
 }
 
 /// A sealed block.
@@ -118,15 +134,35 @@ pub struct Block {
 pub struct BuildOptions {
     /// Record the circuit witness (per-update paths; costs a root recomputation per update).
     pub witness: bool,
-    /// Most pubdata chunks per chain (the largest capacity the provers have keys for).
+    /// Chunks per chain proof (the chain circuit's capacity): each chain's part is split into
+    /// sub-blocks of this size.
+    pub proof_chunks: usize,
+    /// Most pubdata chunks per chain and block, sub-block padding included.
     pub max_chunks: usize,
+    /// Most cross-chain links per chain and block (the binding circuit's link slots).
+    pub max_links: usize,
+}
+
+impl BuildOptions {
+    /// Options for blocks of at most `sub_blocks` chain proofs of `proof_chunks` per chain, with
+    /// `max_links` binding slots.
+    pub fn new(witness: bool, proof_chunks: usize, sub_blocks: usize, max_links: usize) -> Self {
+        BuildOptions {
+            witness,
+            proof_chunks,
+            max_chunks: proof_chunks * sub_blocks,
+            max_links,
+        }
+    }
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
             witness: false,
-            max_chunks: *op::CHUNK_CAPACITIES.last().expect("non-empty"),
+            proof_chunks: 16,
+            max_chunks: op::MAX_BLOCK_CHUNKS,
+            max_links: usize::MAX,
         }
     }
 }
@@ -153,7 +189,7 @@ pub fn build_block(
     if opts.witness {
         state.start_witness();
     }
-    state.set_chunk_limit(opts.max_chunks);
+    state.set_block_limits(opts.proof_chunks, opts.max_chunks, opts.max_links);
     // Signatures are checked in parallel; the state rules then run in order.
     let domain = state.domain();
     let verified: Vec<Result<_, TxError>> =
@@ -246,7 +282,7 @@ pub fn build_block(
         .zip(fee_witness)
         .map(|(((c, old_root), a), fees)| {
             let new_root = state.chain_mut(*c).expect("connected").root();
-            let mut cb = seal_chain(*c, old_root, new_root, a, opts.witness);
+            let mut cb = seal_chain(*c, old_root, new_root, a, opts);
             cb.fee_witness = opts.witness.then_some(fees);
             cb
         })
@@ -274,7 +310,7 @@ fn seal_chain(
     old_root: Fr,
     new_root: Fr,
     a: ChainAcc,
-    witness: bool,
+    opts: BuildOptions,
 ) -> ChainBlock {
     let mut pubdata = Vec::new();
     let mut onchain_ops = Vec::new();
@@ -290,11 +326,14 @@ fn seal_chain(
         priority_ops += op.is_priority() as u32;
         pubdata.extend_from_slice(&bytes);
     }
+    let sub_blocks = split(&a.ops, &pubdata, opts.proof_chunks);
+    let hashes: Vec<[u8; 32]> = sub_blocks.iter().map(|s| s.pubdata_hash).collect();
     ChainBlock {
         chain,
         old_root,
         new_root,
-        pubdata_hash: padded_pubdata_hash(&pubdata),
+        pubdata_hash: chain_pubdata_hash(&hashes),
+        sub_blocks,
         onchain_ops_hash: onchain_ops_hash(onchain_ops.iter().map(|o| o.bytes.as_slice())),
         links_hash: links_hash(&a.links),
         ops: a.ops,
@@ -302,20 +341,68 @@ fn seal_chain(
         onchain_ops,
         priority_ops,
         links: a.links,
-        witness: witness.then_some(a.witness),
+        witness: opts.witness.then_some(a.witness),
         fee_witness: None,
     }
 }
 
-/// `sha256(pubdata ‖ zero chunks up to its capacity)` — see [`op::CHUNK_CAPACITIES`].
-pub fn padded_pubdata_hash(pubdata: &[u8]) -> [u8; 32] {
-    let chunks = pubdata.len() / op::CHUNK_BYTES;
-    let capacity =
-        op::capacity_for(chunks).expect("the builder never exceeds the largest capacity");
+fn split(ops: &[Op], pubdata: &[u8], proof_chunks: usize) -> Vec<SubBlock> {
+    let mut at = 0;
+    op::sub_blocks(ops.iter().map(Op::chunks), proof_chunks)
+        .into_iter()
+        .map(|r| {
+            let len: usize = ops[r.clone()].iter().map(|o| o.chunks() * op::CHUNK_BYTES).sum();
+            let bytes = at..at + len;
+            at += len;
+            SubBlock {
+                pubdata_hash: padded_hash(&pubdata[bytes.clone()], proof_chunks),
+                ops: r,
+                pubdata: bytes,
+            }
+        })
+        .collect()
+}
+
+/// `sha256(pubdata ‖ zero chunks up to proof_chunks)`: one sub-block's hash.
+pub fn padded_hash(pubdata: &[u8], proof_chunks: usize) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(pubdata);
-    h.update(vec![0u8; (capacity - chunks) * op::CHUNK_BYTES]);
+    h.update(vec![
+        0u8;
+        (proof_chunks * op::CHUNK_BYTES).saturating_sub(pubdata.len())
+    ]);
     h.finalize().into()
+}
+
+/// `sha256(h_0 ‖ … ‖ h_{S−1})`: a chain part's pubdata hash from its sub-blocks' hashes.
+pub fn chain_pubdata_hash(sub_block_hashes: &[[u8; 32]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for x in sub_block_hashes {
+        h.update(x);
+    }
+    h.finalize().into()
+}
+
+/// The sub-block hashes of a chain's pubdata as its contract computes them from calldata (the
+/// greedy split of [`op::sub_blocks`] over the op codes); an unknown code or a truncated
+/// operation is an error.
+pub fn sub_block_hashes(
+    pubdata: &[u8],
+    proof_chunks: usize,
+) -> Result<Vec<[u8; 32]>, rollup_types::DecodeError> {
+    let ops = op::decode_pubdata(pubdata)?;
+    Ok(split(&ops, pubdata, proof_chunks)
+        .into_iter()
+        .map(|s| s.pubdata_hash)
+        .collect())
+}
+
+/// A chain's pubdata hash from its pubdata ([`sub_block_hashes`], [`chain_pubdata_hash`]).
+pub fn pubdata_hash(
+    pubdata: &[u8],
+    proof_chunks: usize,
+) -> Result<[u8; 32], rollup_types::DecodeError> {
+    Ok(chain_pubdata_hash(&sub_block_hashes(pubdata, proof_chunks)?))
 }
 
 /// `fold keccak(h ‖ op)` from `keccak("")`.

@@ -51,8 +51,13 @@ pub struct ChainState {
     next_priority_serial: u64,
     /// Fees collected in the current block, credited to the fee account when the block is sealed.
     pending_fees: Vec<(TokenId, Amount)>,
-    /// Pubdata chunks used by the current block.
+    /// Pubdata chunks used by the current block, the padding of its sub-blocks included.
     block_chunks: usize,
+    /// Cross-chain links emitted on this chain by the current block.
+    block_links: usize,
+    /// Chunks per chain proof: the current block's pubdata is split greedily into sub-blocks of
+    /// this many chunks ([`rollup_types::op::op_start`]).
+    proof_chunks: usize,
     journal: Vec<Undo>,
     witness: Option<Vec<Update>>,
 }
@@ -74,6 +79,8 @@ impl ChainState {
             next_priority_serial: 0,
             pending_fees: Vec::new(),
             block_chunks: 0,
+            block_links: 0,
+            proof_chunks: 16,
             journal: Vec::new(),
             witness: None,
         }
@@ -440,9 +447,24 @@ impl ChainState {
             .is_some_and(|a| a.balance(token).checked_add(amount).is_some())
     }
 
-    /// Pubdata chunks the current block uses on this chain.
+    /// Pubdata chunks the current block uses on this chain, sub-block padding included.
     pub fn block_chunks(&self) -> usize {
         self.block_chunks
+    }
+
+    /// Cross-chain links the current block emits on this chain.
+    pub fn block_links(&self) -> usize {
+        self.block_links
+    }
+
+    /// Counts links emitted by a transaction that has been applied (the network layer's limit).
+    pub(crate) fn add_block_links(&mut self, n: usize) {
+        self.block_links += n;
+    }
+
+    /// Sets the chunks per chain proof (the sub-block size the current block is split by).
+    pub(crate) fn set_proof_chunks(&mut self, proof_chunks: usize) {
+        self.proof_chunks = proof_chunks;
     }
 
     /// Fees collected in the current block, by token (not yet in the fee account's balance).
@@ -492,6 +514,7 @@ impl ChainState {
     /// anyone replaying a block from its pubdata.
     pub fn settle_fees(&mut self) {
         self.block_chunks = 0;
+        self.block_links = 0;
         let mut fees = std::mem::take(&mut self.pending_fees);
         fees.sort();
         for (token, amount) in fees {
@@ -571,7 +594,9 @@ impl ChainState {
     /// with [`Self::mark`]/[`Self::rollback`] (the network layer does).
     pub fn apply_op(&mut self, op: &Op) -> Result<(), TxError> {
         self.journal.push(Undo::Chunks(self.block_chunks));
-        self.block_chunks += op.chunks();
+        self.block_chunks =
+            rollup_types::op::op_start(self.block_chunks, op.chunks(), self.proof_chunks)
+                + op.chunks();
         match *op {
             Op::Noop => Ok(()),
             Op::CreateAccount { account, address } => self.create_account(account, address),

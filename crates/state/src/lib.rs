@@ -22,7 +22,9 @@ pub mod smt;
 pub mod snapshot;
 pub mod witness;
 
-pub use block::{Block, BlockContext, BuildOptions, ChainBlock, build_block, genesis_sync_hash};
+pub use block::{
+    Block, BlockContext, BuildOptions, ChainBlock, SubBlock, build_block, genesis_sync_hash,
+};
 pub use chain::ChainState;
 pub use error::TxError;
 pub use network::{NetworkConfig, NetworkState, VerifiedTx, verify};

@@ -124,6 +124,7 @@ pub struct NetworkState {
     created: Vec<Address>,
     recording: bool,
     max_chunks: usize,
+    max_links: usize,
     domain: Domain,
 }
 
@@ -149,7 +150,8 @@ impl NetworkState {
             addresses: FxHashMap::default(),
             created: Vec::new(),
             recording: false,
-            max_chunks: *op::CHUNK_CAPACITIES.last().expect("non-empty"),
+            max_chunks: op::MAX_BLOCK_CHUNKS,
+            max_links: usize::MAX,
             domain: config.domain,
         };
         let mut out = TxOutput::default();
@@ -220,10 +222,16 @@ impl NetworkState {
         poseidon::hash(&self.chain_roots())
     }
 
-    /// Limits the pubdata chunks a block may use per chain (a transaction that would pass it gets
-    /// [`TxError::BlockFull`]); clamped to the largest capacity.
-    pub fn set_chunk_limit(&mut self, max_chunks: usize) {
-        self.max_chunks = max_chunks.min(*op::CHUNK_CAPACITIES.last().expect("non-empty"));
+    /// Sets how a block's part on each chain is split into chain proofs (`proof_chunks` each) and
+    /// limits what a block may use per chain: `max_chunks` pubdata chunks, sub-block padding
+    /// included (clamped to [`op::MAX_BLOCK_CHUNKS`]), and `max_links` cross-chain links (the
+    /// binding circuit's slots). A transaction that would pass a limit gets [`TxError::BlockFull`].
+    pub fn set_block_limits(&mut self, proof_chunks: usize, max_chunks: usize, max_links: usize) {
+        self.max_chunks = max_chunks.min(op::MAX_BLOCK_CHUNKS);
+        self.max_links = max_links;
+        for c in &mut self.chains {
+            c.set_proof_chunks(proof_chunks);
+        }
     }
 
     /// Credits every chain's collected fees to the fee account (the end of a block).
@@ -313,9 +321,12 @@ impl NetworkState {
     pub fn apply(&mut self, vtx: &VerifiedTx, link_id: u32) -> Result<TxOutput, TxError> {
         let marks = self.marks();
         let mut out = TxOutput::default();
-        let fits = |s: &Self| {
+        let fits = |s: &Self, out: &TxOutput| {
             s.chains.iter().all(|c| {
-                c.pending_fees().len() <= FEE_TOKENS_PER_BLOCK && c.block_chunks() <= s.max_chunks
+                let links = out.links.iter().filter(|(l, _)| *l == c.id()).count();
+                c.pending_fees().len() <= FEE_TOKENS_PER_BLOCK
+                    && c.block_chunks() <= s.max_chunks
+                    && c.block_links() + links <= s.max_links
             })
         };
         let result = self.rules(vtx, link_id, &mut out);
@@ -331,7 +342,7 @@ impl NetworkState {
             }
         }
         match result.and_then(|()| {
-            if fits(self) {
+            if fits(self, &out) {
                 Ok(())
             } else {
                 Err(TxError::BlockFull)
@@ -339,6 +350,10 @@ impl NetworkState {
         }) {
             Ok(()) => {
                 self.commit();
+                for c in &mut self.chains {
+                    let id = c.id();
+                    c.add_block_links(out.links.iter().filter(|(l, _)| *l == id).count());
+                }
                 Ok(out)
             }
             Err(e) => {

@@ -15,16 +15,45 @@ use rollup_crypto::{Address, PubKeyHash};
 /// Bytes per pubdata chunk.
 pub const CHUNK_BYTES: usize = 16;
 
-/// The block capacities in chunks per chain. A chain's pubdata is zero-padded (Noop chunks) to the
-/// smallest capacity that holds it, and that padded form is what `pubdata_hash` covers; the
-/// contract pads its calldata the same way. The largest is the most a block may ever put on one
-/// chain; a deployment proves only the capacities it has keys for and tells the block builder its
-/// limit (`BuildOptions::max_chunks`).
-pub const CHUNK_CAPACITIES: [usize; 7] = [16, 64, 256, 1024, 4096, 16384, 65536];
+/// The chunks one chain proof covers (the chain circuit's capacity, a deployment parameter) may
+/// be any value in this range: at least the longest operation (4 chunks), at most what a prover
+/// can hold in memory.
+pub const PROOF_CHUNKS: std::ops::RangeInclusive<usize> = 4..=4096;
 
-/// The capacity a chain's pubdata of `chunks` chunks is padded to, if it fits any.
-pub fn capacity_for(chunks: usize) -> Option<usize> {
-    CHUNK_CAPACITIES.iter().copied().find(|c| *c >= chunks)
+/// The most pubdata chunks one block may put on one chain (the contracts refuse more), counted
+/// with the padding of its sub-blocks.
+pub const MAX_BLOCK_CHUNKS: usize = 65536;
+
+/// Where an operation of `chunks` chunks starts when a chain's part of a block has used `used`
+/// chunks (padding included) and is split greedily into sub-blocks of `proof_chunks`: in the
+/// current sub-block if it fits, else at the start of the next one (an operation never spans two
+/// chain proofs). The contracts split a chain's pubdata by the same rule.
+pub fn op_start(used: usize, chunks: usize, proof_chunks: usize) -> usize {
+    if used % proof_chunks + chunks > proof_chunks {
+        used.div_ceil(proof_chunks) * proof_chunks
+    } else {
+        used
+    }
+}
+
+/// The greedy split of a chain's operations (their chunk counts, in pubdata order) into
+/// sub-blocks of `proof_chunks`: the range of operation indices of each sub-block. At least one
+/// sub-block (an empty chain part is one empty sub-block).
+pub fn sub_blocks(
+    op_chunks: impl IntoIterator<Item = usize>,
+    proof_chunks: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut out = vec![0..0];
+    let mut used = 0;
+    for (i, n) in op_chunks.into_iter().enumerate() {
+        let start = op_start(used, n, proof_chunks);
+        if start != used || (used > 0 && used % proof_chunks == 0) {
+            out.push(i..i);
+        }
+        out.last_mut().expect("non-empty").end = i + 1;
+        used = start + n;
+    }
+    out
 }
 
 /// Operation type bytes (first byte of each operation's pubdata).
@@ -570,4 +599,23 @@ pub fn decode_pubdata(mut bytes: &[u8]) -> Result<Vec<Op>, DecodeError> {
         bytes = &bytes[used..];
     }
     Ok(ops)
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn greedy_split_starts_a_sub_block_when_an_op_does_not_fit() {
+        // P = 4: [1,1,1] fills 3, the 3-chunk op goes to the next sub-block; [4] exactly fills
+        // one; an op after an exactly full sub-block starts a new one.
+        assert_eq!(sub_blocks([1, 1, 1, 3, 4, 1], 4), vec![0..3, 3..4, 4..5, 5..6]);
+        assert_eq!(op_start(3, 3, 4), 4);
+        assert_eq!(op_start(3, 1, 4), 3);
+        assert_eq!(op_start(4, 4, 4), 4);
+        // Nothing: one empty sub-block.
+        assert_eq!(sub_blocks([], 16), vec![0..0]);
+        assert_eq!(sub_blocks([1; 16], 16), vec![0..16]);
+        assert_eq!(sub_blocks([1; 17], 16), vec![0..16, 16..17]);
+    }
 }
