@@ -39,7 +39,8 @@ pub struct AuditorConfig {
     pub api_addr: String,
     /// The network id the contracts were deployed with (hex).
     pub network_id: String,
-    /// Chain-circuit capacity in chunks.
+    /// Chain-circuit capacity in chunks (the contracts' `proofChunks`: pubdata is hashed in
+    /// sub-blocks of this size).
     #[serde(default = "default_capacity")]
     pub capacity: usize,
     /// L1 address of the fee account (account 0).

@@ -2,7 +2,7 @@
 
 use rollup_crypto::field::fr_to_be_bytes;
 use rollup_l1::bindings::Rollup::CommitBlockInfo;
-use rollup_state::block::{commitment_of, onchain_ops_hash, padded_pubdata_hash, sync_hash_of};
+use rollup_state::block::{commitment_of, onchain_ops_hash, pubdata_hash, sync_hash_of};
 use rollup_state::network::ConfigError;
 use rollup_state::pool::swap_invariant_holds;
 use rollup_state::{NetworkConfig, NetworkState, genesis_sync_hash};
@@ -52,7 +52,8 @@ pub enum Mismatch {
         /// Proposed.
         got: u64,
     },
-    /// A chain's pubdata does not decode, exceeds the capacity, or hashes differently.
+    /// A chain's pubdata does not decode, exceeds the most chunks of a block, or hashes
+    /// differently.
     #[error("block {number}, chain {chain}: pubdata {reason}")]
     Pubdata {
         /// Block.
@@ -188,7 +189,8 @@ fn hex32(b: &[u8; 32]) -> String {
 }
 
 impl Auditor {
-    /// The auditor at genesis; blocks have at most `capacity` chunks per chain.
+    /// The auditor at genesis; each chain's pubdata is hashed in sub-blocks of `capacity` chunks
+    /// (the chain circuit's capacity, the contracts' `proofChunks`).
     pub fn genesis(network: &NetworkConfig, capacity: usize) -> Result<Self, ConfigError> {
         let mut state = NetworkState::genesis(network)?;
         let final_root = fr_to_be_bytes(&state.final_root());
@@ -326,14 +328,15 @@ impl Auditor {
             if pubdata.len() % op::CHUNK_BYTES != 0 {
                 return Err(bad("is not whole chunks".into()));
             }
-            if pubdata.len() / op::CHUNK_BYTES > self.capacity {
+            if pubdata.len() / op::CHUNK_BYTES > op::MAX_BLOCK_CHUNKS {
                 return Err(bad(format!(
-                    "has {} chunks, capacity {}",
+                    "has {} chunks, at most {} per block",
                     pubdata.len() / op::CHUNK_BYTES,
-                    self.capacity
+                    op::MAX_BLOCK_CHUNKS
                 )));
             }
-            let hash = padded_pubdata_hash(pubdata);
+            // The contracts' hash: sub-blocks of the circuit's capacity (`proofChunks`).
+            let hash = pubdata_hash(pubdata, self.capacity).map_err(|e| bad(e.to_string()))?;
             if hash != first.pubdataHashes[i].0 {
                 return Err(bad("hash differs from the committed one".into()));
             }

@@ -11,7 +11,7 @@ use rollup_auditor::{Auditor, Mismatch};
 use rollup_crypto::field::fr_to_be_bytes;
 use rollup_l1::bindings::Rollup::CommitBlockInfo;
 use rollup_l1::encode::commit_info;
-use rollup_state::block::{onchain_ops_hash, padded_pubdata_hash};
+use rollup_state::block::{onchain_ops_hash, pubdata_hash};
 use rollup_state::dev::{DevWallet, amount, deposit};
 use rollup_state::{Block, BlockContext, BuildOptions, NetworkConfig, NetworkState, build_block};
 use rollup_types::tx::*;
@@ -67,10 +67,7 @@ impl Node {
             &mut self.state,
             &ctx,
             txs,
-            BuildOptions {
-                witness: false,
-                max_chunks: CAPACITY,
-            },
+            BuildOptions::new(false, CAPACITY, 1, CAPACITY),
         );
         assert!(block.rejected.is_empty(), "{:?}", block.rejected);
         assert_eq!(block.txs.len(), n);
@@ -95,7 +92,7 @@ fn inputs(block: &Block) -> Vec<(ChainId, CommitBlockInfo)> {
 fn forge(inputs: &mut [(ChainId, CommitBlockInfo)], chain: ChainId, ops: &[Op], root: [u8; 32]) {
     let pubdata: Vec<u8> = ops.iter().flat_map(Op::to_pubdata).collect();
     let i = inputs.iter().position(|(c, _)| *c == chain).unwrap();
-    let hash = padded_pubdata_hash(&pubdata);
+    let hash = pubdata_hash(&pubdata, CAPACITY).unwrap();
     let onchain = onchain_ops_hash(
         ops.iter()
             .filter(|o| o.is_onchain())

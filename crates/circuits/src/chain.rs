@@ -1762,6 +1762,13 @@ mod tests {
     /// Block 2 on chains 1 and 2 after a setup block (alice: 10^6 of token 0 on chain 1 and of
     /// token 1 on chain 2, with a key; bob: 2^112 − 101 and carol: 1 of token 0 on chain 1).
     fn block_with(txs: impl FnOnce(&DevWallet) -> Vec<Tx>) -> (Block, ChainWitness) {
+        let block = build_with(txs);
+        let w = ChainWitness::new(&block.chains[0], block.number, &block.domain, CAPACITY).unwrap();
+        (block, w)
+    }
+
+    /// Block 2 after the setup of [`block_with`], split into sub-blocks of `CAPACITY` chunks.
+    fn build_with(txs: impl FnOnce(&DevWallet) -> Vec<Tx>) -> Block {
         let alice = DevWallet::new(1);
         let carol = DevWallet::new(3).address();
         let mut state = NetworkState::genesis(&NetworkConfig {
@@ -1794,13 +1801,104 @@ mod tests {
         };
         let opts = BuildOptions {
             witness: true,
+            proof_chunks: CAPACITY,
             ..Default::default()
         };
         let block = build_block(&mut state, &ctx, txs(&alice), opts);
         assert!(block.rejected.is_empty(), "{:?}", block.rejected);
-        let w = ChainWitness::new(&block.chains[0], block.number, &block.domain, CAPACITY).unwrap();
-        (block, w)
+        block
     }
+
+    /// A part of several sub-blocks: a cross-chain pool (so links are carried), then alice's
+    /// transfers to carol on chain 1 with fee 1 each (so fees are carried).
+    fn split_block() -> (Block, Vec<ChainWitness>) {
+        let block = build_with(|a| {
+            let mut txs = vec![
+                create_pool(a),
+                add_liquidity(a, C1, 50_000, 2),
+                add_liquidity(a, ChainId(2), 50_000, 0),
+            ];
+            txs.extend((3..24).map(|nonce| {
+                a.sign(L2Tx::Transfer(Transfer {
+                    chain: C1,
+                    from: AccountId(1),
+                    to: DevWallet::new(3).address(),
+                    token: TokenId(0),
+                    amount: amount(10),
+                    fee: amount(1),
+                    nonce: Nonce(nonce),
+                }))
+            }));
+            txs
+        });
+        let cb = &block.chains[0];
+        let ws = ChainWitness::sub_blocks(cb, block.number, &block.domain, CAPACITY).unwrap();
+        (block, ws)
+    }
+
+    #[test]
+    fn control_sub_blocks_chain_and_each_is_satisfied() {
+        let (block, ws) = split_block();
+        let cb = &block.chains[0];
+        assert!(ws.len() >= 3, "{} sub-blocks", ws.len());
+        assert!(!cb.links.is_empty(), "the pool's adds link chain 1 to chain 2");
+        assert_eq!(ws[0].old_root, cb.old_root);
+        assert_eq!(ws[ws.len() - 1].new_root, cb.new_root);
+        assert_eq!(ws[0].carry_in, F::from(0u8));
+        for (k, pair) in ws.windows(2).enumerate() {
+            assert_eq!(pair[0].new_root, pair[1].old_root, "root gap after {k}");
+            assert_eq!(pair[0].carry_out, pair[1].carry_in, "carry after {k}");
+            assert_ne!(pair[0].carry_out, F::from(0u8));
+            assert!(!pair[0].last);
+        }
+        assert!(ws[ws.len() - 1].last);
+        for (k, w) in ws.into_iter().enumerate() {
+            assert!(satisfied(w), "sub-block {k}");
+        }
+        // The whole part does not fit one proof.
+        assert!(matches!(
+            ChainWitness::new(cb, block.number, &block.domain, CAPACITY),
+            Err(CircuitError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn sub_blocks_of_another_size_than_the_block_was_built_for_are_refused() {
+        let (block, _) = split_block();
+        assert!(matches!(
+            ChainWitness::sub_blocks(&block.chains[0], block.number, &block.domain, 16),
+            Err(CircuitError::SubBlocks { .. })
+        ));
+    }
+
+    /// A later sub-block that starts from forged carried values (fewer fees collected so far, so
+    /// the fee account is paid less; or a rewound link id) under the honest carry in.
+    #[test]
+    fn forged_carried_state_is_rejected() {
+        let (_, ws) = split_block();
+        let w = &ws[1];
+        assert!(satisfied(w.clone()), "control");
+        let mut fees = w.clone();
+        assert_ne!(fees.start.fee_sums[0], F::from(0u8));
+        fees.start.fee_sums[0] -= F::from(1u8);
+        assert!(!satisfied(fees));
+        let mut links = w.clone();
+        links.start.next_link_id = F::from(0u8);
+        assert!(!satisfied(links));
+        let mut fold = w.clone();
+        fold.start.links = F::from(0u8);
+        assert!(!satisfied(fold));
+    }
+
+    /// A later sub-block claiming to be the first (carry in 0) while starting from a carried state.
+    #[test]
+    fn a_middle_sub_block_without_its_carry_is_rejected() {
+        let (_, ws) = split_block();
+        let mut w = ws[1].clone();
+        w.carry_in = F::from(0u8);
+        assert!(!satisfied(w));
+    }
+
 
     /// Steps whose operation has `code`, with their chunk index.
     fn steps_of(w: &ChainWitness, code: u8) -> Vec<usize> {

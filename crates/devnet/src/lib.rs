@@ -42,6 +42,8 @@ use tokio::process::{Child, Command};
 
 /// Chain-circuit capacity of the devnet.
 pub const CAPACITY: usize = 16;
+/// Most sub-blocks (chain proofs) per chain in a devnet block.
+pub const SUB_BLOCKS: usize = 8;
 /// The devnet's chains.
 pub const CHAINS: [ChainId; 3] = [ChainId(1), ChainId(2), ChainId(3)];
 const OPERATOR: usize = 0;
@@ -320,7 +322,7 @@ impl Devnet {
         let data_dir = std::fs::canonicalize(&cfg.data_dir)?;
         progress("compiling the block verifier generated from the keys (solcjs)");
         let source =
-            rollup_prover::verifier::solidity_verifier(&keys.0.vk, &keys.1.vk, CHAINS.len());
+            rollup_prover::verifier::solidity_verifier(&keys.0.vk, &keys.1.vk);
         drop(keys);
         let verifier = solc::compile_source(
             &repo,
@@ -377,6 +379,7 @@ impl Devnet {
                     genesis_chain_root: encode::root(
                         &genesis.chain_mut(*id).context("chain")?.root(),
                     ),
+                    proof_chunks: CAPACITY as u16,
                 },
             ));
         }
@@ -449,6 +452,8 @@ impl Devnet {
             database_url: db.clone(),
             keys_dir: std::fs::canonicalize(&cfg.keys_dir)?,
             capacity: CAPACITY,
+            sub_blocks: SUB_BLOCKS,
+            batch: Default::default(),
             // HA: fewer, fuller blocks (the chaos test's load would otherwise make dozens of
             // blocks to prove on 2 cores); the keeper renews its lease more often than it seals.
             seal_interval_ms: if cfg.ha { 12_000 } else { 1500 },

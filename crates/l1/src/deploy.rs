@@ -44,6 +44,9 @@ pub struct DeployConfig {
     pub genesis_final_root: B256,
     /// This chain's state root at genesis.
     pub genesis_chain_root: B256,
+    /// Chunks per sub-block: the chain circuit's capacity, which the verifier's chain key was
+    /// made for (the contracts hash pubdata in sub-blocks of this size).
+    pub proof_chunks: u16,
 }
 
 /// Addresses of one chain's deployed contracts.
@@ -200,6 +203,7 @@ pub async fn deploy_rollup<P: Provider>(
         proveWindow: cfg.prove_window,
         genesisFinalRoot: cfg.genesis_final_root,
         genesisChainRoot: cfg.genesis_chain_root,
+        proofChunks: cfg.proof_chunks,
     };
     let rollup = Rollup::deploy(provider, config).await.map_err(rpc)?;
     if *rollup.address() != prepared.rollup {

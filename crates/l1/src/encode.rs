@@ -1,7 +1,9 @@
 //! The calldata of the four stages for one chain, from a block built by `rollup-state`.
 
 use crate::L1Error;
-use crate::bindings::Rollup::{CommitBlockInfo, ExecuteBlockInfo, ProofInput, StoredBlockInfo};
+use crate::bindings::Rollup::{
+    ChainProof, CommitBlockInfo, ExecuteBlockInfo, ProofInput, StoredBlockInfo,
+};
 use alloy::primitives::{B256, Bytes, U256};
 use ark_bn254::Fr;
 use rollup_crypto::field::fr_to_be_bytes;
@@ -113,35 +115,74 @@ pub fn commit_sync_hash(last: &StoredBlockInfo, info: &CommitBlockInfo) -> B256 
     ))
 }
 
-/// `proveBlocks` input for `chain`: the per-chain public values and the proofs (one per chain in
-/// the block's order, then the binding proof, as `verifier::proof_words`).
+/// One chain's sub-block boundaries in a block: the roots between its sub-blocks (S + 1: old
+/// root, the intermediate roots, new root) and the carries between them (S − 1), as the chain
+/// proofs state them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Boundaries {
+    /// S + 1 roots.
+    pub roots: Vec<Fr>,
+    /// S − 1 carries.
+    pub carries: Vec<Fr>,
+}
+
+/// `proveBlocks` input for `chain`: the block's stored info and, per chain in the block's order,
+/// its sub-block public values — the boundaries given (from the proofs' statements), the
+/// sub-block hashes and links hash the block has. Refuses boundaries that do not fit the block
+/// (another number of sub-blocks, or another old or new root).
 pub fn proof_input(
     block: &rollup_state::Block,
     chain: ChainId,
-    proofs: &[[[u8; 32]; 8]],
+    boundaries: &[Boundaries],
 ) -> Result<ProofInput, L1Error> {
-    if proofs.len() != block.chains.len() + 1 {
+    if boundaries.len() != block.chains.len() {
         return Err(L1Error::Invalid(format!(
-            "{} proofs for {} chains (one per chain and the binding proof)",
-            proofs.len(),
+            "sub-block boundaries of {} chains for a block of {}",
+            boundaries.len(),
             block.chains.len()
         )));
     }
+    let chains = block
+        .chains
+        .iter()
+        .zip(boundaries)
+        .map(|(cb, b)| {
+            let s = cb.sub_blocks.len();
+            let fits = b.roots.len() == s + 1
+                && b.carries.len() + 1 == s
+                && b.roots[0] == cb.old_root
+                && b.roots[s] == cb.new_root;
+            if !fits {
+                return Err(L1Error::Invalid(format!(
+                    "block {} chain {}: boundaries of {} roots and {} carries do not fit its {s} \
+                     sub-blocks from its old to its new root",
+                    block.number,
+                    cb.chain,
+                    b.roots.len(),
+                    b.carries.len()
+                )));
+            }
+            Ok(ChainProof {
+                roots: b.roots.iter().map(root).collect(),
+                pubdataHashes: cb
+                    .sub_blocks
+                    .iter()
+                    .map(|sb| B256::from(sb.pubdata_hash))
+                    .collect(),
+                carries: b.carries.iter().map(root).collect(),
+                linksHash: root(&cb.links_hash),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ProofInput {
         storedBlock: stored_block(block, chain)?,
-        oldChainRoots: block.chains.iter().map(|c| root(&c.old_root)).collect(),
-        newChainRoots: block.chains.iter().map(|c| root(&c.new_root)).collect(),
-        pubdataHashes: block
-            .chains
-            .iter()
-            .map(|c| B256::from(c.pubdata_hash))
-            .collect(),
-        linksHashes: block.chains.iter().map(|c| root(&c.links_hash)).collect(),
-        proofs: proofs
-            .iter()
-            .map(|p| p.map(|w| U256::from_be_bytes(w)))
-            .collect(),
+        chains,
     })
+}
+
+/// A proof as the contract takes it (`verifier::proof_words` of the prover crate).
+pub fn proof(words: &[[u8; 32]; 8]) -> [U256; 8] {
+    words.map(|w| U256::from_be_bytes(w))
 }
 
 /// `executeBlocks` input for `chain`: the stored block and this chain's onchain operations.

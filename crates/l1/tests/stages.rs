@@ -15,7 +15,7 @@ use rollup_l1::bindings::Rollup::{self, RollupErrors};
 use rollup_l1::bindings::TestToken;
 use rollup_l1::encode;
 use rollup_prover::verifier::proof_words;
-use rollup_prover::{BlockProofs, prove_block};
+use rollup_prover::prove_block;
 use rollup_state::dev::{DevWallet, amount};
 use rollup_state::{Block, BlockContext, BuildOptions, build_block};
 use rollup_types::tx::*;
@@ -68,24 +68,65 @@ fn build_at(
         timestamp,
         prev_sync_hash,
     };
-    let opts = BuildOptions {
-        witness: true,
-        max_chunks: CAPACITY,
-    };
+    let opts = BuildOptions::new(true, CAPACITY, SUB_BLOCKS, CAPACITY);
     let b = build_block(&mut net.state, &ctx, txs, opts);
     assert!(b.rejected.is_empty(), "{:?}", b.rejected);
     assert!(b.deferred.is_empty());
     b
 }
 
-fn prove(b: &Block) -> Vec<[[u8; 32]; 8]> {
+/// Most sub-blocks per chain in the test's blocks.
+const SUB_BLOCKS: usize = 8;
+
+/// A block's proofs as `proveBlocks` takes them.
+#[derive(Clone)]
+struct Proofs {
+    /// Per chain, the sub-block boundaries the chain proofs state.
+    bounds: Vec<encode::Boundaries>,
+    /// The chain proofs: chain by chain, sub-block by sub-block.
+    chain: Vec<[U256; 8]>,
+    /// The binding proof.
+    binding: Vec<[U256; 8]>,
+}
+
+impl Proofs {
+    fn input(&self, b: &Block, chain: ChainId) -> Rollup::ProofInput {
+        encode::proof_input(b, chain, &self.bounds).unwrap()
+    }
+
+    /// The proofs of several blocks, in order, for one `proveBlocks`.
+    fn concat(all: &[&Proofs]) -> (Vec<[U256; 8]>, Vec<[U256; 8]>) {
+        let chain = all.iter().flat_map(|p| p.chain.clone()).collect();
+        let binding = all.iter().flat_map(|p| p.binding.clone()).collect();
+        (chain, binding)
+    }
+}
+
+fn prove(b: &Block) -> Proofs {
     let (chain_keys, binding_keys) = keys();
-    let BlockProofs { chains, binding } = prove_block(chain_keys, binding_keys, b).unwrap();
-    chains
-        .iter()
-        .chain(std::iter::once(&binding))
-        .map(|p| proof_words(&p.proof))
-        .collect()
+    let proofs = prove_block(chain_keys, binding_keys, b).unwrap();
+    Proofs {
+        bounds: proofs
+            .boundaries()
+            .into_iter()
+            .map(|(roots, carries)| encode::Boundaries { roots, carries })
+            .collect(),
+        chain: proofs
+            .chain_proofs()
+            .map(|p| encode::proof(&proof_words(&p.proof)))
+            .collect(),
+        binding: vec![encode::proof(&proof_words(&proofs.binding.proof))],
+    }
+}
+
+/// `proveBlocks` of one block on `chain`.
+fn prove_call<'a>(
+    c: &'a Chain,
+    b: &Block,
+    p: &Proofs,
+) -> alloy::contract::SolCallBuilder<&'a alloy::providers::DynProvider, Rollup::proveBlocksCall> {
+    c.rollup
+        .proveBlocks(vec![p.input(b, c.id)], p.chain.clone(), p.binding.clone())
 }
 
 async fn ok(
@@ -130,12 +171,7 @@ async fn settle(net: &Net, prev: &[Rollup::StoredBlockInfo], b: &Block) {
         .await;
     }
     for c in &net.chains {
-        used[1] = gas(c
-            .rollup
-            .proveBlocks(vec![encode::proof_input(b, c.id, &proofs).unwrap()])
-            .send()
-            .await)
-        .await;
+        used[1] = gas(prove_call(c, b, &proofs).send().await).await;
     }
     let sync = B256::from(b.sync_hash);
     for c in &net.chains {
@@ -400,22 +436,36 @@ async fn four_stages_on_three_chains() {
         .await;
     }
     let proofs = prove(&b1);
-    let prove_err = |input: Rollup::ProofInput| {
+    let prove_err = |input: Rollup::ProofInput, p: &Proofs| {
         let r = c1.rollup.clone();
-        async move { revert_of(r.proveBlocks(vec![input]).call().await.unwrap_err()) }
+        let (chain, binding) = (p.chain.clone(), p.binding.clone());
+        async move {
+            revert_of(
+                r.proveBlocks(vec![input], chain, binding)
+                    .call()
+                    .await
+                    .unwrap_err(),
+            )
+        }
     };
+    assert_eq!(proofs.chain.len(), 3, "one sub-block per chain");
     let mut tampered = proofs.clone();
-    tampered[1][6][31] ^= 1; // chain 2's C.x
-    let input = encode::proof_input(&b1, C1, &tampered).unwrap();
+    tampered.chain[1][6] ^= U256::from(1); // chain 2's C.x
     assert!(matches!(
-        prove_err(input).await,
+        prove_err(tampered.input(&b1, C1), &tampered).await,
         RollupErrors::InvalidProof(_)
     ));
     let mut missing = proofs.clone();
-    missing[2] = proofs[0]; // chain 3's proof missing: chain 1's in its place
+    missing.chain[2] = proofs.chain[0]; // chain 3's proof missing: chain 1's in its place
     assert!(matches!(
-        prove_err(encode::proof_input(&b1, C1, &missing).unwrap()).await,
+        prove_err(missing.input(&b1, C1), &missing).await,
         RollupErrors::InvalidProof(_)
+    ));
+    let mut short = proofs.clone();
+    short.chain.pop();
+    assert!(matches!(
+        prove_err(short.input(&b1, C1), &short).await,
+        RollupErrors::ChainValues(_)
     ));
     // Chain 1's proof of this very block, made for another deployment (same state, same
     // operations, the test network's domain in its public input): refused here, where the
@@ -429,33 +479,29 @@ async fn four_stages_on_three_chains() {
     .unwrap();
     assert_ne!(rollup_state::dev::TEST_DOMAIN, net.domain);
     let mut elsewhere = proofs.clone();
-    elsewhere[0] = proof_words(
+    elsewhere.chain[0] = encode::proof(&proof_words(
         &rollup_prover::prove_chain(&keys().0, foreign)
             .unwrap()
             .proof,
-    );
+    ));
     assert!(matches!(
-        prove_err(encode::proof_input(&b1, C1, &elsewhere).unwrap()).await,
+        prove_err(elsewhere.input(&b1, C1), &elsewhere).await,
         RollupErrors::InvalidProof(_)
     ));
-    let mut other_links = encode::proof_input(&b1, C1, &proofs).unwrap();
-    other_links.linksHashes[1] = B256::repeat_byte(3);
+    let mut other_links = proofs.input(&b1, C1);
+    other_links.chains[1].linksHash = B256::repeat_byte(3);
     assert!(matches!(
-        prove_err(other_links).await,
+        prove_err(other_links, &proofs).await,
         RollupErrors::InvalidProof(_)
     ));
-    let mut other_pubdata = encode::proof_input(&b1, C1, &proofs).unwrap();
-    other_pubdata.pubdataHashes[2] = B256::repeat_byte(3);
+    let mut other_pubdata = proofs.input(&b1, C1);
+    other_pubdata.chains[2].pubdataHashes[0] = B256::repeat_byte(3);
     assert!(matches!(
-        prove_err(other_pubdata).await,
+        prove_err(other_pubdata, &proofs).await,
         RollupErrors::CommitmentMismatch(_)
     ));
     for c in &net.chains {
-        ok(c.rollup
-            .proveBlocks(vec![encode::proof_input(&b1, c.id, &proofs).unwrap()])
-            .send()
-            .await)
-        .await;
+        ok(prove_call(c, &b1, &proofs).send().await).await;
         assert_eq!(c.rollup.totalBlocksProven().call().await.unwrap(), 1);
     }
 
@@ -849,11 +895,7 @@ async fn a_block_executed_on_one_chain_cannot_be_dropped_on_another() {
             .send()
             .await)
         .await;
-        ok(c.rollup
-            .proveBlocks(vec![encode::proof_input(&b2, c.id, &proofs).unwrap()])
-            .send()
-            .await)
-        .await;
+        ok(prove_call(c, &b2, &proofs).send().await).await;
     }
     // Every chain proved block 2: the oracles attest it. The attacker relays it to chain 2 only,
     // and a stranger (not an operator) executes it there: alice's withdrawal is paid on chain 2.
@@ -1088,11 +1130,7 @@ async fn commits_need_the_auditor_and_an_unsynced_proven_block_needs_an_abandonm
     }
     let proofs = prove(&b1);
     for c in &net.chains[..2] {
-        ok(c.rollup
-            .proveBlocks(vec![encode::proof_input(&b1, c.id, &proofs).unwrap()])
-            .send()
-            .await)
-        .await;
+        ok(prove_call(c, &b1, &proofs).send().await).await;
         assert_eq!(
             c.rollup.proveDeadline(1).call().await.unwrap(),
             b1.timestamp + PROVE_WINDOW
@@ -1106,8 +1144,7 @@ async fn commits_need_the_auditor_and_an_unsynced_proven_block_needs_an_abandonm
     let c3 = net.chain(C3);
     assert!(matches!(
         revert_of(
-            c3.rollup
-                .proveBlocks(vec![encode::proof_input(&b1, C3, &proofs).unwrap()])
+            prove_call(c3, &b1, &proofs)
                 .call()
                 .await
                 .unwrap_err()
@@ -1173,4 +1210,192 @@ async fn commits_need_the_auditor_and_an_unsynced_proven_block_needs_an_abandonm
     for c in &net.chains {
         assert_eq!(c.rollup.totalBlocksExecuted().call().await.unwrap(), 1);
     }
+}
+
+/// A block larger than one chain proof: chain 1's part of block 2 is several sub-blocks of the
+/// circuit's capacity, chain 2's a single nearly empty one and chain 3's an empty one (every chain
+/// hashes its part in sub-blocks of the same size, however little it holds). Blocks 1 and 2 are
+/// committed in one transaction, proven in one (one batched pairing check over all their proofs)
+/// and executed in one. Sub-blocks out of order, with a root gap, with a forged carry or with one
+/// left out are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn big_blocks_in_sub_blocks_and_several_blocks_per_transaction() {
+    let mut net = Net::start().await;
+    let alice = DevWallet::new(1).on(net.domain);
+    ok(net
+        .chain(C1)
+        .rollup_as(1)
+        .depositETH(addr(alice.address()))
+        .value(U256::from(ETH))
+        .send()
+        .await)
+    .await;
+    let mut txs = priority_txs(net.chain(C1), 0).await;
+    txs.push(alice.change_pubkey(C1, AccountId(1), 0, 0, 0));
+    let genesis = encode::genesis_stored_block(&net.state.clone().final_root());
+    let b1 = build(&mut net, 1, rollup_state::genesis_sync_hash(), txs);
+    ok(net
+        .chain(C2)
+        .rollup_as(2)
+        .depositETH(addr(DevWallet::new(2).address()))
+        .value(U256::from(ETH))
+        .send()
+        .await)
+    .await;
+    let mut txs = priority_txs(net.chain(C2), 0).await;
+    let first = net.state.chain(C1).unwrap().account(AccountId(1)).unwrap().nonce.0;
+    const TRANSFERS: u32 = 40;
+    txs.extend((0..TRANSFERS).map(|i| {
+        alice.sign(L2Tx::Transfer(Transfer {
+            chain: C1,
+            from: AccountId(1),
+            to: DevWallet::new(3 + (i as u64) % 4).address(),
+            token: TokenId(0),
+            amount: amount(1000),
+            fee: amount(1),
+            nonce: Nonce(first + i),
+        }))
+    }));
+    let b2 = build(&mut net, 2, b1.sync_hash, txs);
+    let subs: Vec<usize> = b2.chains.iter().map(|c| c.sub_blocks.len()).collect();
+    assert!(subs[0] >= 3, "chain 1's part of block 2 in {subs:?} sub-blocks");
+    assert_eq!(subs[1..], [1, 1]);
+    assert!(b2.chains[2].pubdata.is_empty() && !b2.chains[1].pubdata.is_empty());
+    let (p1, p2) = (prove(&b1), prove(&b2));
+    assert_eq!(p2.chain.len(), subs.iter().sum::<usize>());
+
+    // ---- both blocks committed in one transaction per chain
+    let mut used = [0u64; 4];
+    let approvals = [net.approve(&b1), net.approve(&b2)].concat();
+    for c in &net.chains {
+        used[0] = gas(c
+            .rollup
+            .commitBlocks(
+                genesis.clone(),
+                vec![
+                    encode::commit_info(&b1, c.id).unwrap(),
+                    encode::commit_info(&b2, c.id).unwrap(),
+                ],
+                approvals.clone(),
+            )
+            .send()
+            .await)
+        .await;
+        assert_eq!(c.rollup.totalBlocksCommitted().call().await.unwrap(), 2);
+    }
+
+    // ---- forged sub-blocks of block 2, proven with block 1 in one call
+    let c1 = net.chain(C1);
+    let (chain_proofs, binding_proofs) = Proofs::concat(&[&p1, &p2]);
+    let at = p1.chain.len(); // block 2's chain-1 sub-blocks start here
+    let prove_err = |second: Rollup::ProofInput, chain: Vec<[U256; 8]>| {
+        let r = c1.rollup.clone();
+        let inputs = vec![p1.input(&b1, C1), second];
+        let binding = binding_proofs.clone();
+        async move {
+            revert_of(
+                r.proveBlocks(inputs, chain, binding)
+                    .call()
+                    .await
+                    .unwrap_err(),
+            )
+        }
+    };
+    let honest = p2.input(&b2, C1);
+    let mut swapped = chain_proofs.clone();
+    swapped.swap(at, at + 1);
+    assert!(matches!(
+        prove_err(honest.clone(), swapped).await,
+        RollupErrors::InvalidProof(_)
+    ));
+    let mut reordered = honest.clone();
+    reordered.chains[0].pubdataHashes.swap(0, 1);
+    assert!(matches!(
+        prove_err(reordered, chain_proofs.clone()).await,
+        RollupErrors::CommitmentMismatch(_)
+    ));
+    let mut gap = honest.clone();
+    gap.chains[0].roots[1] = gap.chains[0].roots[2]; // sub-block 0 claimed to end where 1 does
+    assert!(matches!(
+        prove_err(gap, chain_proofs.clone()).await,
+        RollupErrors::InvalidProof(_)
+    ));
+    let mut carry = honest.clone();
+    carry.chains[0].carries[0] = B256::repeat_byte(7);
+    assert!(matches!(
+        prove_err(carry, chain_proofs.clone()).await,
+        RollupErrors::InvalidProof(_)
+    ));
+    let mut dropped = honest.clone();
+    let cp = &mut dropped.chains[0];
+    cp.pubdataHashes.remove(1);
+    cp.roots.remove(2);
+    cp.carries.remove(1);
+    let mut fewer = chain_proofs.clone();
+    fewer.remove(at + 1);
+    assert!(matches!(
+        prove_err(dropped, fewer).await,
+        RollupErrors::CommitmentMismatch(_)
+    ));
+    let mut lengths = honest.clone();
+    lengths.chains[0].carries.pop();
+    assert!(matches!(
+        prove_err(lengths, chain_proofs.clone()).await,
+        RollupErrors::ChainValues(_)
+    ));
+
+    // ---- both blocks proven in one transaction, attested, executed in one
+    for c in &net.chains {
+        used[1] = gas(c
+            .rollup
+            .proveBlocks(
+                vec![p1.input(&b1, c.id), p2.input(&b2, c.id)],
+                chain_proofs.clone(),
+                binding_proofs.clone(),
+            )
+            .send()
+            .await)
+        .await;
+        assert_eq!(c.rollup.totalBlocksProven().call().await.unwrap(), 2);
+    }
+    for c in &net.chains {
+        used[2] = 0;
+        for b in [&b1, &b2] {
+            let sync = B256::from(b.sync_hash);
+            let sigs = net
+                .attest(c, b.number.0, sync, &[&net.oracles[1], &net.oracles[2]])
+                .await;
+            let mask = c.rollup.chainsMask().call().await.unwrap();
+            used[2] += gas(c
+                .rollup
+                .receiveSyncAttestation(b.number.0, sync, mask, sigs)
+                .send()
+                .await)
+            .await;
+        }
+        used[3] = gas(c
+            .rollup
+            .executeBlocks(vec![
+                encode::execute_info(&b1, c.id).unwrap(),
+                encode::execute_info(&b2, c.id).unwrap(),
+            ])
+            .send()
+            .await)
+        .await;
+        assert_eq!(c.rollup.totalBlocksExecuted().call().await.unwrap(), 2);
+        assert_eq!(
+            c.rollup.lastExecutedChainRoot().call().await.unwrap(),
+            encode::root(&b2.chains.iter().find(|x| x.chain == c.id).unwrap().new_root)
+        );
+    }
+    let total: u64 = used.iter().sum();
+    println!(
+        "blocks 1-2 ({TRANSFERS} transfers, {subs:?} sub-blocks in block 2) on chain 3: commit {} \
+         gas, prove {} gas, attestations {} gas, execute {} gas; {:.0} gas per transfer",
+        used[0],
+        used[1],
+        used[2],
+        used[3],
+        total as f64 / TRANSFERS as f64
+    );
 }

@@ -32,9 +32,19 @@ pub struct NodeConfig {
     pub database_url: String,
     /// Directory of the proving keys (safe to delete; dev keys are remade).
     pub keys_dir: PathBuf,
-    /// Chain-circuit capacity in chunks (the deployed verifier's).
+    /// Chain-circuit capacity in chunks (the deployed verifier's and the contracts'
+    /// `proofChunks`): each chain's part of a block is proven in sub-blocks of this size. Also
+    /// the binding circuit's link slots per chain, so the most cross-chain links per block.
     #[serde(default = "default_capacity")]
     pub capacity: usize,
+    /// Most sub-blocks (chain proofs) per chain and block: a block holds up to
+    /// `capacity × sub_blocks` chunks per chain.
+    #[serde(default = "default_sub_blocks")]
+    pub sub_blocks: usize,
+    /// How many blocks one commit, prove or execute transaction takes (`[batch]`: `max_blocks`,
+    /// `gas_budget`).
+    #[serde(default)]
+    pub batch: crate::driver::BatchLimits,
     /// Seal a block at most this often (milliseconds), when there is anything to include.
     #[serde(default = "default_seal_interval_ms")]
     pub seal_interval_ms: u64,
@@ -96,6 +106,9 @@ fn default_api_addr() -> String {
 fn default_capacity() -> usize {
     16
 }
+fn default_sub_blocks() -> usize {
+    8
+}
 fn default_seal_interval_ms() -> u64 {
     1000
 }
@@ -145,11 +158,30 @@ impl NodeConfig {
         ids.dedup();
         anyhow::ensure!(ids.len() == self.chains.len(), "chain ids must be distinct");
         anyhow::ensure!(
-            rollup_types::op::CHUNK_CAPACITIES.contains(&self.capacity),
-            "capacity {} is not a circuit capacity",
+            rollup_types::op::PROOF_CHUNKS.contains(&self.capacity),
+            "capacity {} is not a circuit capacity ({:?} chunks)",
+            self.capacity,
+            rollup_types::op::PROOF_CHUNKS
+        );
+        anyhow::ensure!(
+            self.sub_blocks > 0
+                && self.capacity * self.sub_blocks <= rollup_types::op::MAX_BLOCK_CHUNKS,
+            "sub_blocks {}: 1 to {} sub-blocks of {} chunks per block",
+            self.sub_blocks,
+            rollup_types::op::MAX_BLOCK_CHUNKS / self.capacity,
             self.capacity
         );
         anyhow::ensure!(self.max_txs > 0, "max_txs must be positive");
+        anyhow::ensure!(
+            (1..=64).contains(&self.batch.max_blocks),
+            "batch.max_blocks {}: 1 to 64 blocks per stage transaction",
+            self.batch.max_blocks
+        );
+        anyhow::ensure!(
+            self.batch.gas_budget >= 1_000_000,
+            "batch.gas_budget {}: at least 1,000,000 gas (one block's prove costs about 700k)",
+            self.batch.gas_budget
+        );
         // The keeper renews at least three times per lease (however long its seal interval);
         // a chain driver renews once a round of `poll_ms`.
         anyhow::ensure!(

@@ -30,7 +30,8 @@ use rollup_l1::bindings::Rollup;
 use rollup_l1::encode;
 use rollup_l1::sender::{Sender, SenderConfig, TxStatus};
 use rollup_l1::watcher::{Cursor, Event, Watcher, WatcherConfig};
-use rollup_prover::Proved;
+use rollup_prover::BlockProofs;
+use rollup_prover::job::WireError;
 use rollup_prover::verifier::proof_words;
 use rollup_storage::{AuthFact, L1Chain, Lease, Stage, StageTx, Token};
 use rollup_types::ChainId;
@@ -40,6 +41,49 @@ use std::time::{Duration, Instant};
 
 /// How long a refused stage transaction waits before it is tried again.
 const RETRY_REFUSED: Duration = Duration::from_secs(20);
+
+/// How many ready blocks one commit, prove or execute transaction takes (zkSync Lite batched up
+/// to 10): at most `max_blocks`, and fewer while the transaction's gas estimate exceeds
+/// `gas_budget` (halving; a single block is always sent, and its own limit is the chain's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BatchLimits {
+    /// Most blocks per stage transaction.
+    pub max_blocks: usize,
+    /// Most gas per stage transaction (estimated before sending).
+    pub gas_budget: u64,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            max_blocks: 8,
+            gas_budget: 15_000_000,
+        }
+    }
+}
+
+/// The label of a stage transaction moving blocks `first..=last`: `commit 5` or `commit 5-7`.
+fn label(kind: &str, first: u32, last: u32) -> String {
+    if first == last {
+        format!("{kind} {first}")
+    } else {
+        format!("{kind} {first}-{last}")
+    }
+}
+
+/// The kind and block range of a stage transaction's label ([`label`]).
+pub fn parse_label(label: &str) -> Option<(&str, u32, u32)> {
+    let (kind, range) = label.split_once(' ')?;
+    let (first, last) = match range.split_once('-') {
+        Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+        None => {
+            let n = range.parse().ok()?;
+            (n, n)
+        }
+    };
+    (first <= last).then_some((kind, first, last))
+}
 
 /// One chain's driver.
 pub struct Driver {
@@ -319,24 +363,29 @@ impl Driver {
         Ok(encode::stored_block(&b, self.chain)?)
     }
 
-    /// Whether a transaction labelled `label` with calldata `data` is pending or went through; a
-    /// reverted one counts as refused. Records of the same label with other calldata are another
-    /// block under the same number (the earlier one was reverted on L1 and discarded: see
-    /// `rollup-node revert`), so they do not hold this one back.
-    fn in_flight(&mut self, label: &str, data: &[u8]) -> bool {
+    /// Whether a stage transaction of `kind` is pending (one at a time per kind: the next batch
+    /// starts where it ends), or the one labelled `label` with calldata `data` went through; a
+    /// reverted one counts as refused (keyed by kind and first block, so a batch that grew since
+    /// waits out the same pause). Finished records of the same label with other calldata are
+    /// another block under the same number (the earlier one was reverted on L1 and discarded:
+    /// see `rollup-node revert`), so they do not hold this one back.
+    fn in_flight(&mut self, kind: &str, key: &str, label: &str, data: &[u8]) -> bool {
         let mut busy = false;
         let Some(sender) = &self.sender else {
             return true; // not leading: nothing is sent
         };
-        for r in sender
-            .records()
-            .iter()
-            .filter(|r| r.label == label && r.data.as_ref() == data)
-        {
+        for r in sender.records() {
+            let same_kind = parse_label(&r.label).is_some_and(|(k, _, _)| k == kind);
+            if same_kind && !r.status.is_final() {
+                busy = true;
+            }
+            if r.label != label || r.data.as_ref() != data {
+                continue;
+            }
             match &r.status {
                 TxStatus::Confirmed { success: false, .. } => {
                     self.refused
-                        .entry(label.to_string())
+                        .entry(key.to_string())
                         .or_insert_with(Instant::now);
                 }
                 TxStatus::Failed { .. } | TxStatus::Dropped => {}
@@ -346,13 +395,38 @@ impl Driver {
         busy
     }
 
-    async fn send(&mut self, label: String, data: Vec<u8>) -> anyhow::Result<()> {
-        if let Some(at) = self.refused.get(&label)
+    /// Sends the stage transaction of `kind` for blocks `first..` — `make(k)` is its calldata
+    /// for the first `k` of the `count` ready blocks — with as many blocks as fit the batch
+    /// limits.
+    async fn send_batch(
+        &mut self,
+        kind: &str,
+        first: u32,
+        count: usize,
+        make: impl Fn(usize) -> Vec<u8>,
+    ) -> anyhow::Result<()> {
+        let key = label(kind, first, first);
+        if let Some(at) = self.refused.get(&key)
             && at.elapsed() < RETRY_REFUSED
         {
             return Ok(());
         }
-        if self.in_flight(&label, &data) {
+        let mut k = count.min(self.shared.batch.max_blocks).max(1);
+        while k > 1 {
+            let request = alloy::rpc::types::TransactionRequest::default()
+                .from(self.operator.address())
+                .to(*self.rollup.address())
+                .input(Bytes::from(make(k)).into());
+            match self.provider.estimate_gas(request).await {
+                Ok(g) if g <= self.shared.batch.gas_budget => break,
+                // Over the budget, or refused as a whole (one block of it may be the cause):
+                // fewer blocks.
+                _ => k /= 2,
+            }
+        }
+        let data = make(k);
+        let label = label(kind, first, first + k as u32 - 1);
+        if self.in_flight(kind, &key, &label, &data) {
             return Ok(());
         }
         let to = *self.rollup.address();
@@ -364,18 +438,17 @@ impl Driver {
             .await
         {
             Ok(id) => {
-                let kind = label.split(' ').next().unwrap_or_default().to_string();
-                metrics::counter!(crate::metrics::L1_SENT, "chain" => self.chain.to_string(), "kind" => kind)
+                metrics::counter!(crate::metrics::L1_SENT, "chain" => self.chain.to_string(), "kind" => kind.to_string())
                     .increment(1);
                 tracing::info!(chain = %self.chain, %label, id, "sent");
-                self.refused.remove(&label);
+                self.refused.remove(&key);
                 Ok(())
             }
             Err(L1Error::Reverted(reason)) => {
                 metrics::counter!(crate::metrics::L1_REFUSED, "chain" => self.chain.to_string())
                     .increment(1);
                 tracing::error!(chain = %self.chain, %label, %reason, "refused by the contract");
-                self.refused.insert(label, Instant::now());
+                self.refused.insert(key, Instant::now());
                 Ok(())
             }
             Err(e) if e.retryable() => {
@@ -528,57 +601,124 @@ impl Driver {
         if !self.gate.status().running() {
             return Ok(());
         }
+        let max = self.shared.batch.max_blocks as u32;
         if committed < last {
-            let n = committed + 1;
-            let block = self
-                .block(n)
-                .await
-                .ok_or_else(|| anyhow::anyhow!("block {n}"))?;
-            let last = self.stored(committed).await?;
-            let info = encode::commit_info(&block, self.chain)?;
-            // The approval must be of what this chain will compute from exactly this calldata.
-            let sync_hash = encode::commit_sync_hash(&last, &info);
-            if let Some(approval) = self.gate.approval(n, sync_hash).await {
-                let info = Rollup::commitBlocksCall {
-                    lastCommitted: last,
-                    blocks: vec![info],
-                    approvals: vec![approval.into()],
+            let prev = self.stored(committed).await?;
+            let (mut infos, mut approvals) = (Vec::new(), Vec::new());
+            let mut stored = prev.clone();
+            for n in committed + 1..=last.min(committed + max) {
+                let Some(block) = self.block(n).await else {
+                    break;
                 };
-                self.send(format!("commit {n}"), info.abi_encode()).await?;
-            } else {
-                metrics::counter!(crate::metrics::AUDIT_WAITS, "chain" => self.chain.to_string())
-                    .increment(1);
+                let info = encode::commit_info(&block, self.chain)?;
+                // The approval must be of what this chain will compute from exactly this
+                // calldata, after the blocks before it in the batch.
+                let sync_hash = encode::commit_sync_hash(&stored, &info);
+                let Some(approval) = self.gate.approval(n, sync_hash).await else {
+                    metrics::counter!(crate::metrics::AUDIT_WAITS, "chain" => self.chain.to_string())
+                        .increment(1);
+                    break;
+                };
+                stored = encode::stored_block(&block, self.chain)?;
+                infos.push(info);
+                approvals.push(approval.into());
+            }
+            if !infos.is_empty() {
+                let count = infos.len();
+                self.send_batch("commit", committed + 1, count, |k| {
+                    Rollup::commitBlocksCall {
+                        lastCommitted: prev.clone(),
+                        blocks: infos[..k].to_vec(),
+                        approvals: approvals[..k].to_vec(),
+                    }
+                    .abi_encode()
+                })
+                .await?;
             }
         }
-        if proven < committed.min(last)
-            && let Some(proofs) = self.shared.storage.proofs(proven + 1).await?
-        {
-            let n = proven + 1;
-            let words = proofs
-                .iter()
-                .map(|p| Ok(proof_words(&Proved::from_bytes(p)?.0.proof)))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let block = self
-                .block(n)
-                .await
-                .ok_or_else(|| anyhow::anyhow!("block {n}"))?;
-            let call = Rollup::proveBlocksCall {
-                inputs: vec![encode::proof_input(&block, self.chain, &words)?],
-            };
-            self.send(format!("prove {n}"), call.abi_encode()).await?;
+        if proven < committed.min(last) {
+            // Per ready block: its input, its chain proofs, its binding proof.
+            let mut ready = Vec::new();
+            for n in proven + 1..=committed.min(last).min(proven + max) {
+                let Some(payloads) = self.shared.storage.proofs(n).await? else {
+                    break;
+                };
+                let block = self
+                    .block(n)
+                    .await
+                    .ok_or_else(|| anyhow::anyhow!("block {n}"))?;
+                ready.push(self.proof_parts(&block, &payloads)?);
+            }
+            if !ready.is_empty() {
+                let count = ready.len();
+                self.send_batch("prove", proven + 1, count, |k| {
+                    let blocks = &ready[..k];
+                    Rollup::proveBlocksCall {
+                        inputs: blocks.iter().map(|b| b.0.clone()).collect(),
+                        chainProofs: blocks.iter().flat_map(|b| b.1.clone()).collect(),
+                        bindingProofs: blocks.iter().map(|b| b.2).collect(),
+                    }
+                    .abi_encode()
+                })
+                .await?;
+            }
         }
         if executed < synced.min(last) {
-            let n = executed + 1;
-            let block = self
-                .block(n)
-                .await
-                .ok_or_else(|| anyhow::anyhow!("block {n}"))?;
-            let call = Rollup::executeBlocksCall {
-                blocks: vec![encode::execute_info(&block, self.chain)?],
-            };
-            self.send(format!("execute {n}"), call.abi_encode()).await?;
+            let mut infos = Vec::new();
+            for n in executed + 1..=synced.min(last).min(executed + max) {
+                let block = self
+                    .block(n)
+                    .await
+                    .ok_or_else(|| anyhow::anyhow!("block {n}"))?;
+                infos.push(encode::execute_info(&block, self.chain)?);
+            }
+            let count = infos.len();
+            self.send_batch("execute", executed + 1, count, |k| {
+                Rollup::executeBlocksCall {
+                    blocks: infos[..k].to_vec(),
+                }
+                .abi_encode()
+            })
+            .await?;
         }
         Ok(())
+    }
+
+    /// One block's part of a `proveBlocks` call from its stored proofs (in job order): its input
+    /// on this chain, its chain proofs, its binding proof. Proofs that do not reassemble into
+    /// the block's sub-blocks are an error (a corrupt job table), never sent.
+    fn proof_parts(
+        &self,
+        block: &rollup_state::Block,
+        payloads: &[Vec<u8>],
+    ) -> anyhow::Result<(Rollup::ProofInput, Vec<[U256; 8]>, [U256; 8])> {
+        let proofs = BlockProofs::from_stored(payloads)?;
+        let same_chains = proofs.chains.len() == block.chains.len()
+            && proofs
+                .chains
+                .iter()
+                .zip(&block.chains)
+                .all(|(p, cb)| p[0].statement.chain == cb.chain);
+        if !same_chains {
+            return Err(WireError::Malformed {
+                what: "block proofs",
+                detail: format!("not of block {}'s chains", block.number),
+            }
+            .into());
+        }
+        let bounds: Vec<encode::Boundaries> = proofs
+            .boundaries()
+            .into_iter()
+            .map(|(roots, carries)| encode::Boundaries { roots, carries })
+            .collect();
+        Ok((
+            encode::proof_input(block, self.chain, &bounds)?,
+            proofs
+                .chain_proofs()
+                .map(|p| encode::proof(&proof_words(&p.proof)))
+                .collect(),
+            encode::proof(&proof_words(&proofs.binding.proof)),
+        ))
     }
 
     /// Runs rounds every `poll` until an error that needs an operator.

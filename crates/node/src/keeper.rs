@@ -15,10 +15,20 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 
-fn opts(capacity: usize, witness: bool) -> BuildOptions {
+/// The options a block is sealed with: sub-blocks of `capacity` chunks, at most `sub_blocks` of
+/// them per chain, at most `capacity` cross-chain links per chain (the binding circuit's slots).
+fn seal_opts(capacity: usize, sub_blocks: usize) -> BuildOptions {
+    BuildOptions::new(true, capacity, sub_blocks, capacity)
+}
+
+/// The options a stored block is rebuilt with: the split of its sealing, without the limits it
+/// was sealed under (they held then; a smaller `sub_blocks` configured since must not make a
+/// stored block unreplayable).
+fn replay_opts(capacity: usize, witness: bool) -> BuildOptions {
     BuildOptions {
         witness,
-        max_chunks: capacity,
+        proof_chunks: capacity,
+        ..Default::default()
     }
 }
 
@@ -88,6 +98,8 @@ pub async fn restore(
         network,
         blocks: Mutex::new(BTreeMap::new()),
         capacity,
+        sub_blocks: 1,
+        batch: Default::default(),
         auditor: std::sync::RwLock::new(crate::gate::AuditorStatus::NotWatched),
         base,
         mempool: Default::default(),
@@ -172,7 +184,7 @@ fn replay(
         state,
         &recipe.ctx,
         recipe.txs.clone(),
-        opts(capacity, witness),
+        replay_opts(capacity, witness),
     );
     if !block.rejected.is_empty() || block.txs.len() != recipe.txs.len() {
         bail!("block {n} does not replay: {:?}", block.rejected);
@@ -235,10 +247,9 @@ pub async fn discard(
             // A confirmed commit is not in flight: the chain's count (checked above) says
             // whether it still holds it (after `rollup-node revert` it does not).
             let in_flight = !r.status.is_final();
-            let block = r
-                .label
-                .strip_prefix("commit ")
-                .and_then(|n| n.parse::<u32>().ok());
+            let block = crate::driver::parse_label(&r.label)
+                .filter(|(kind, _, _)| *kind == "commit")
+                .map(|(_, _, last)| last);
             if let Some(b) = block
                 && b >= from
                 && in_flight
@@ -411,7 +422,7 @@ pub async fn seal_as(
         prev_sync_hash,
     };
     let mut trial = state.clone();
-    let block = build_block(&mut trial, &ctx, txs.clone(), opts(shared.capacity, true));
+    let block = build_block(&mut trial, &ctx, txs.clone(), seal_opts(shared.capacity, shared.sub_blocks));
     // Mempool entries the block rejected leave the pool with the rule's reason (readable through
     // `rollup_txStatus`); deferred ones stay for the next block, until they expire.
     let first_pool_tx = txs.len() - by_hash.len();

@@ -58,8 +58,13 @@ pub struct Shared {
     pub state: Mutex<NetworkState>,
     /// Sealed blocks not yet executed everywhere (with their witness when still to be proven).
     pub blocks: Mutex<BTreeMap<u32, Arc<Block>>>,
-    /// Chain-circuit capacity.
+    /// Chain-circuit capacity (chunks per sub-block).
     pub capacity: usize,
+    /// Most sub-blocks per chain in a block the keeper seals; [`keeper::restore`] starts with
+    /// one (replay does not depend on it: a stored block is rebuilt as it was sealed).
+    pub sub_blocks: usize,
+    /// How many blocks one stage transaction takes ([`keeper::restore`]: the defaults).
+    pub batch: driver::BatchLimits,
     /// What this process knows of the auditor (its gate keeps it fresh).
     pub auditor: std::sync::RwLock<gate::AuditorStatus>,
     /// The snapshot the database starts from (a node recovered from L1), if any.

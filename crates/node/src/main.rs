@@ -180,6 +180,8 @@ async fn main() -> anyhow::Result<()> {
             let net = network(&cfg).await?;
             let mut shared = keeper::restore(storage.clone(), net.clone(), cfg.capacity).await?;
             shared.mempool = cfg.mempool.clone();
+            shared.sub_blocks = cfg.sub_blocks;
+            shared.batch = cfg.batch;
             let shared = Arc::new(shared);
             let mut tasks = tokio::task::JoinSet::new();
             // This server among those sharing the database: the keeper seals and each chain's

@@ -76,7 +76,7 @@ pub async fn work_once(
     match result {
         Ok(proved) => {
             if !storage
-                .finish_job(claimed.number, claimed.job, name, &proved.to_bytes(binding))
+                .finish_job(claimed.number, claimed.job, name, &proved.to_bytes())
                 .await?
             {
                 tracing::warn!(

@@ -74,10 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &mut state,
         &ctx,
         txs,
-        BuildOptions {
-            witness: true,
-            max_chunks: capacity,
-        },
+        BuildOptions::new(true, capacity, 1, capacity),
     );
     assert_eq!(b.txs.len(), capacity);
     let w = ChainWitness::new(&b.chains[0], b.number, &b.domain, capacity)?;

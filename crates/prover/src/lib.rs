@@ -11,10 +11,14 @@
 //! * Loading keys synthesises the circuit's constraint matrices once ([`R1cs`]); a proof then
 //!   synthesises only the witness (no constraints, no linear combinations) and reuses them,
 //!   where arkworks' one-call prover would rebuild and inline every matrix for each proof.
-//! * [`prove_chain`] proves one chain's part of a block; chains are independent, so they can be
-//!   proved in parallel or on different workers. [`prove_binding`] proves the block's binding.
+//! * [`prove_chain`] proves one sub-block of a chain's part of a block (a part larger than the
+//!   circuit's capacity is split into consecutive sub-blocks); sub-blocks are independent, so
+//!   they can be proved in parallel or on different workers. [`prove_binding`] proves the
+//!   block's binding.
 //! * [`job`]: a block's witness data as stored jobs ([`job::block_jobs`], [`job::Job::to_bytes`])
-//!   for workers elsewhere, proved by [`job::prove_job`] or the CLI's `prove` subcommand.
+//!   for workers elsewhere, proved by [`job::prove_job`] or the CLI's `prove` subcommand; their
+//!   stored proofs carry what they prove ([`SubBlockStatement`]) and are reassembled into a
+//!   block's [`BlockProofs`] by [`BlockProofs::from_stored`].
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
@@ -397,18 +401,85 @@ pub fn verify(keys: &Keys, proof: &Proved) -> bool {
         .unwrap_or(false)
 }
 
-/// All proofs of a block: one per chain, in the block's chain order, and the binding proof.
+/// What a chain proof proves besides the block's public values: its sub-block's boundary. The
+/// public input hashes these with the sub-block's pubdata hash
+/// ([`rollup_circuits::chain::public_input`]); the contracts are given them to recompute it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubBlockStatement {
+    /// The chain.
+    pub chain: ChainId,
+    /// Whether it is the chain's last sub-block in the block.
+    pub last: bool,
+    /// The chain's root before the sub-block.
+    pub old_root: Fr,
+    /// The chain's root after it.
+    pub new_root: Fr,
+    /// The carry in (0 for the first sub-block).
+    pub carry_in: Fr,
+    /// The carry out (the chain's links hash for the last sub-block).
+    pub carry_out: Fr,
+}
+
+impl SubBlockStatement {
+    /// The statement a witness proves.
+    pub fn of(w: &ChainWitness) -> Self {
+        SubBlockStatement {
+            chain: w.chain,
+            last: w.last,
+            old_root: w.old_root,
+            new_root: w.new_root,
+            carry_in: w.carry_in,
+            carry_out: w.carry_end(),
+        }
+    }
+}
+
+/// A chain proof of one sub-block, with what it proves.
+#[derive(Clone, Debug)]
+pub struct SubBlockProof {
+    /// The proof.
+    pub proved: Proved,
+    /// Its sub-block's values.
+    pub statement: SubBlockStatement,
+}
+
+/// All proofs of a block: per chain (in the block's chain order) its sub-blocks' proofs in
+/// order, and the binding proof.
 #[derive(Clone, Debug)]
 pub struct BlockProofs {
     /// Chain proofs.
-    pub chains: Vec<Proved>,
+    pub chains: Vec<Vec<SubBlockProof>>,
     /// The binding proof.
     pub binding: Proved,
 }
 
+impl BlockProofs {
+    /// Per chain, the roots at its sub-blocks' boundaries (S + 1: old root, between, new root)
+    /// and the carries between them (S − 1): what the contracts take beside the proofs.
+    pub fn boundaries(&self) -> Vec<(Vec<Fr>, Vec<Fr>)> {
+        self.chains
+            .iter()
+            .map(|subs| {
+                let mut roots = vec![subs[0].statement.old_root];
+                roots.extend(subs.iter().map(|p| p.statement.new_root));
+                let carries = subs[..subs.len() - 1]
+                    .iter()
+                    .map(|p| p.statement.carry_out)
+                    .collect();
+                (roots, carries)
+            })
+            .collect()
+    }
+
+    /// Every chain proof in order (chain by chain, sub-block by sub-block).
+    pub fn chain_proofs(&self) -> impl Iterator<Item = &Proved> {
+        self.chains.iter().flatten().map(|p| &p.proved)
+    }
+}
+
 /// Proves a whole block (built with its witness) with the chain keys of its capacity and the
-/// binding keys of its network. The chain proofs are independent; a job queue can run them on
-/// different workers through [`prove_chain`] instead.
+/// binding keys of its network, one job after the other ([`job::block_jobs`]; a job queue runs
+/// them on different workers instead). Every proof is checked natively.
 pub fn prove_block(
     chain_keys: &Keys,
     binding_keys: &Keys,
@@ -420,19 +491,27 @@ pub fn prove_block(
     let Shape::Binding { chains, links } = &binding_keys.shape else {
         return Err(ProverError::WrongShape(binding_keys.shape.clone()));
     };
-    let proofs = block
-        .chains
-        .iter()
-        .map(|cb| {
-            prove_chain(
-                chain_keys,
-                ChainWitness::new(cb, block.number, &block.domain, capacity)?,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let binding = prove_binding(binding_keys, BindingWitness::new(block, chains, *links)?)?;
+    let mut out = Vec::with_capacity(block.chains.len());
+    for cb in &block.chains {
+        let parts = ChainWitness::sub_blocks(cb, block.number, &block.domain, capacity)?;
+        let proofs = parts
+            .into_iter()
+            .map(|w| {
+                let job = job::prove_job(chain_keys, job::Job::Chain(w))?;
+                Ok(SubBlockProof {
+                    proved: job.proved,
+                    statement: job.statement.expect("a chain job's statement"),
+                })
+            })
+            .collect::<Result<Vec<_>, ProverError>>()?;
+        out.push(proofs);
+    }
+    let binding = job::prove_job(
+        binding_keys,
+        job::Job::Binding(BindingWitness::new(block, chains, *links)?),
+    )?;
     Ok(BlockProofs {
-        chains: proofs,
-        binding,
+        chains: out,
+        binding: binding.proved,
     })
 }

@@ -77,11 +77,11 @@ fn keys(a: &ShapeArgs) -> anyhow::Result<(Keys, Keys)> {
         "production" => Network::Production,
         other => bail!("unknown network {other:?} (dev or production)"),
     };
-    if !rollup_types::op::CHUNK_CAPACITIES.contains(&a.capacity) {
+    if !rollup_types::op::PROOF_CHUNKS.contains(&a.capacity) {
         bail!(
-            "capacity {} is not one of {:?}",
+            "capacity {} is not in {:?}",
             a.capacity,
-            rollup_types::op::CHUNK_CAPACITIES
+            rollup_types::op::PROOF_CHUNKS
         );
     }
     let mut chains = a
@@ -125,7 +125,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Verifier { shape, out } => {
             let (c, b) = keys(&shape)?;
-            let source = solidity_verifier(&c.vk, &b.vk, shape.chains.len());
+            let source = solidity_verifier(&c.vk, &b.vk);
             std::fs::write(&out, source).with_context(|| format!("writing {}", out.display()))?;
             println!("wrote {}", out.display());
         }
@@ -147,7 +147,7 @@ fn main() -> anyhow::Result<()> {
                 let started = Instant::now();
                 let proved = prove_job(keys, job)
                     .with_context(|| format!("proving {} ({what})", path.display()))?;
-                if !verify(keys, &proved) {
+                if !verify(keys, &proved.proved) {
                     bail!("{}: the proof does not verify natively", path.display());
                 }
                 let name = path.with_extension("proof");
@@ -155,12 +155,12 @@ fn main() -> anyhow::Result<()> {
                     Some(d) => d.join(name.file_name().context("job file name")?),
                     None => name,
                 };
-                std::fs::write(&out, proved.to_bytes(binding))
+                std::fs::write(&out, proved.to_bytes())
                     .with_context(|| format!("writing {}", out.display()))?;
                 println!(
                     "{} ({what}): public input 0x{}, proved in {:.1} s -> {}",
                     path.display(),
-                    hex::encode(fr_to_be_bytes(&proved.public_input)),
+                    hex::encode(fr_to_be_bytes(&proved.proved.public_input)),
                     started.elapsed().as_secs_f64(),
                     out.display()
                 );

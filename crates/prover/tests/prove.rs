@@ -1,15 +1,17 @@
 //! End to end with real Groth16 proofs: a three-chain block using deposits, a key change, a pool
 //! with one-coin liquidity on both sides, a cross-chain swap, a transfer and a withdrawal is proven
 //! — one proof per chain and the binding proof — and every proof verifies natively and in the
-//! generated batched EVM verifier (solcjs, anvil); any changed public input, a missing chain proof
-//! or swapped proofs are rejected by both; every forged block of the soundness review's attacks
+//! generated batched EVM verifier (solcjs, anvil), alone and batched with fresh proofs of the same
+//! statements as two blocks' worth; any changed public input, a missing chain proof, swapped
+//! proofs, no proof of a kind or mismatched lengths are rejected; every forged block of the soundness review's attacks
 //! (`rollup_circuits::attacks`) is proven with the same keys and refused by verification. Run in
 //! release; keys are cached under `.data/keys` (safe to delete).
 
 use ark_ff::{BigInteger, PrimeField};
 use rollup_circuits::chain::ChainWitness;
 use rollup_prover::{
-    BlockProofs, Keys, Network, Proved, ProverError, Shape, prove_block, prove_chain, verify,
+    BlockProofs, Keys, Network, Proved, ProverError, Shape, SubBlockStatement, prove_block,
+    prove_chain, verify,
 };
 use rollup_state::dev::{DevWallet, amount, deposit};
 use rollup_state::{
@@ -25,8 +27,8 @@ mod common {
     pub mod evm;
 }
 use common::evm::{Anvil, compile};
-use rollup_prover::job::{Job, block_jobs, prove_job};
-use rollup_prover::verifier::{solidity_verifier, verify_block_calldata};
+use rollup_prover::job::{Job, JobProof, block_jobs, prove_job};
+use rollup_prover::verifier::{solidity_verifier, verify_proofs_calldata};
 
 const CAPACITY: usize = 16;
 const CHAINS: [ChainId; 3] = [ChainId(1), ChainId(2), ChainId(3)];
@@ -230,15 +232,15 @@ fn stored_jobs_prove_through_the_cli() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{}", String::from_utf8_lossy(&out.stdout));
-    let (chain_proof, is_binding) =
-        Proved::from_bytes(&std::fs::read(dir.join("chain2.proof")).unwrap()).unwrap();
-    assert!(!is_binding);
+    let stored = JobProof::from_bytes(&std::fs::read(dir.join("chain2.proof")).unwrap()).unwrap();
     let Job::Chain(w) = &jobs[1] else { panic!() };
+    assert_eq!(stored.statement, Some(SubBlockStatement::of(w)));
+    let chain_proof = stored.proved;
     assert_eq!(chain_proof.public_input, w.public_input());
     assert!(verify(chain_keys, &chain_proof));
-    let (binding_proof, is_binding) =
-        Proved::from_bytes(&std::fs::read(dir.join("binding.proof")).unwrap()).unwrap();
-    assert!(is_binding);
+    let stored = JobProof::from_bytes(&std::fs::read(dir.join("binding.proof")).unwrap()).unwrap();
+    assert!(stored.statement.is_none());
+    let binding_proof = stored.proved;
     let Job::Binding(w) = &jobs[3] else { panic!() };
     assert_eq!(binding_proof.public_input, w.public_input(&CHAINS));
     assert!(verify(binding_keys, &binding_proof));
@@ -261,10 +263,10 @@ fn three_chain_block_proves_and_verifies() {
     let (chain_keys, binding_keys) = keys();
     let b = block();
     let t = Instant::now();
-    let BlockProofs {
-        chains: proofs,
-        binding,
-    } = prove_block(chain_keys, binding_keys, &b).unwrap();
+    let all = prove_block(chain_keys, binding_keys, &b).unwrap();
+    assert!(all.chains.iter().all(|c| c.len() == 1), "one sub-block per chain");
+    let proofs: Vec<Proved> = all.chain_proofs().cloned().collect();
+    let BlockProofs { binding, .. } = all;
     println!(
         "block (3 chain proofs + binding): proved in {:.1} s",
         t.elapsed().as_secs_f64()
@@ -288,14 +290,18 @@ fn three_chain_block_proves_and_verifies() {
     changed.public_input += ark_bn254::Fr::from(1u8);
     assert!(!verify(binding_keys, &changed));
     // The same proofs on the EVM: the generated batched verifier, compiled with solcjs, on anvil.
-    let source = solidity_verifier(&chain_keys.vk, &binding_keys.vk, CHAINS.len());
+    let source = solidity_verifier(&chain_keys.vk, &binding_keys.vk);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("verifier");
     let bytecode = compile(&dir, "BlockVerifier.sol", &source, "BlockVerifier");
     println!("verifier: {} bytes of creation code", bytecode.len() / 2);
     let anvil = Anvil::start();
     let verifier = anvil.deploy(&bytecode);
     let is_true = |r: Result<Vec<u8>, String>| r.map(|b| b.last() == Some(&1)).unwrap_or(false);
-    let good = verify_block_calldata(&proofs, &binding);
+    let accepts = |chain: &[Proved], binding: &[Proved]| {
+        is_true(anvil.call(&verifier, &verify_proofs_calldata(chain, binding)))
+    };
+    let one = std::slice::from_ref(&binding);
+    let good = verify_proofs_calldata(&proofs, one);
     assert!(
         is_true(anvil.call(&verifier, &good)),
         "the block's proofs verify on the EVM"
@@ -307,44 +313,93 @@ fn three_chain_block_proves_and_verifies() {
     // Changed public input of one chain: rejected.
     let mut forged = proofs.clone();
     forged[2].public_input += ark_bn254::Fr::from(1u8);
-    assert!(!is_true(
-        anvil.call(&verifier, &verify_block_calldata(&forged, &binding))
-    ));
+    assert!(!accepts(&forged, one));
     // A chain's proof missing: in its place another chain's proof, or nothing (zeros), against the
     // inputs the contract computes for each chain. Rejected.
     let mut missing = proofs.clone();
     missing[1].proof = proofs[0].proof.clone();
-    assert!(!is_true(
-        anvil.call(&verifier, &verify_block_calldata(&missing, &binding))
-    ));
+    assert!(!accepts(&missing, one));
     let mut zero = proofs.clone();
     zero[1].proof = Default::default();
-    assert!(!is_true(
-        anvil.call(&verifier, &verify_block_calldata(&zero, &binding))
-    ));
+    assert!(!accepts(&zero, one));
     // The binding proof in a chain's place and vice versa: rejected.
     let mut swapped = proofs.clone();
     swapped[0] = binding.clone();
-    assert!(!is_true(
-        anvil.call(&verifier, &verify_block_calldata(&swapped, &proofs[0]))
-    ));
+    assert!(!accepts(&swapped, std::slice::from_ref(&proofs[0])));
     // Changed binding input: rejected.
     let mut b2 = binding.clone();
     b2.public_input += ark_bn254::Fr::from(1u8);
-    assert!(!is_true(
-        anvil.call(&verifier, &verify_block_calldata(&proofs, &b2))
-    ));
+    assert!(!accepts(&proofs, std::slice::from_ref(&b2)));
+    // No proof of either kind: false (an empty batch proves nothing).
+    assert!(!accepts(&[], one));
+    assert!(!accepts(&proofs, &[]));
+    assert!(!accepts(&[], &[]));
+    // Fewer chain inputs than chain proofs (chainInputs' length word is at byte 0x84, after the
+    // selector and the four offsets): rejected.
+    let mut short = good.clone();
+    short[4 + 128 + 31] = 2;
+    assert!(!is_true(anvil.call(&verifier, &short)));
     // A non-canonical input (x + r, the same field element) is refused: inputs must be below r.
+    // The first chain input follows the offsets and chainInputs' length.
     let mut wide = good.clone();
+    let at = 4 + 4 * 32 + 32;
     let r = ark_bn254::Fr::MODULUS.to_bytes_be();
     let mut carry = 0u16;
     for k in (0..32).rev() {
-        let v = wide[4 + k] as u16 + r[k] as u16 + carry;
-        wide[4 + k] = v as u8;
+        let v = wide[at + k] as u16 + r[k] as u16 + carry;
+        wide[at + k] = v as u8;
         carry = v >> 8;
     }
     assert_eq!(carry, 0);
     assert!(!is_true(anvil.call(&verifier, &wide)));
+    // Two blocks' worth in one batch (one check for all, as `proveBlocks` sends them): the block's
+    // proofs and fresh proofs of the same statements (re-randomised: other points, same inputs),
+    // six chain proofs and two binding proofs. Accepted.
+    let mut rng = ark_std::test_rng();
+    let fresh = |keys: &Keys, p: &Proved, rng: &mut _| Proved {
+        proof: ark_groth16::Groth16::<ark_bn254::Bn254>::rerandomize_proof(&keys.vk, &p.proof, rng),
+        public_input: p.public_input,
+    };
+    let mut chain2: Vec<Proved> = proofs.clone();
+    for p in &proofs {
+        chain2.push(fresh(chain_keys, p, &mut rng));
+    }
+    let binding2 = vec![binding.clone(), fresh(binding_keys, &binding, &mut rng)];
+    assert_ne!(chain2[0].proof, chain2[3].proof, "a fresh proof");
+    assert!(chain2.iter().all(|p| verify(chain_keys, p)));
+    let batch = verify_proofs_calldata(&chain2, &binding2);
+    assert!(
+        is_true(anvil.call(&verifier, &batch)),
+        "two blocks' proofs verify in one batch"
+    );
+    println!(
+        "EVM verification of 6 chain proofs + 2 binding proofs: {} gas (whole tx)",
+        anvil.gas_used(&verifier, &batch)
+    );
+    // A pair of chain proofs swapped (each against the other's input), within a block or across
+    // the two: rejected.
+    let swap = |i: usize, j: usize| {
+        let mut v = chain2.clone();
+        let (pi, pj) = (v[i].proof.clone(), v[j].proof.clone());
+        v[i].proof = pj;
+        v[j].proof = pi;
+        v
+    };
+    assert!(!accepts(&swap(0, 1), &binding2));
+    assert!(!accepts(&swap(2, 4), &binding2));
+    // (Proofs 1 and 4 are of the same statement: swapping them changes nothing.)
+    assert!(accepts(&swap(1, 4), &binding2));
+    // A binding proof against another input (a chain proof's): rejected.
+    let mut crossed = binding2.clone();
+    crossed[1].public_input = chain2[0].public_input;
+    assert!(!accepts(&chain2, &crossed));
+    // One false proof among valid ones, in either group: rejected.
+    let mut forged = chain2.clone();
+    forged[5].public_input += ark_bn254::Fr::from(1u8);
+    assert!(!accepts(&forged, &binding2));
+    let mut forged = binding2.clone();
+    forged[1].public_input += ark_bn254::Fr::from(1u8);
+    assert!(!accepts(&chain2, &forged));
     // A witness for the wrong shape is refused.
     let w = ChainWitness::new(&b.chains[0], b.number, &b.domain, CAPACITY).unwrap();
     assert!(matches!(

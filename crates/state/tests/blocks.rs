@@ -411,10 +411,7 @@ fn blocks_respect_the_chunk_limit_and_pad_to_a_capacity() {
         timestamp: 0,
         prev_sync_hash: [0; 32],
     };
-    let opts = BuildOptions {
-        witness: false,
-        max_chunks: 16,
-    };
+    let opts = BuildOptions::new(false, 16, 1, usize::MAX);
     let block = build_block(&mut state, &ctx, txs.clone(), opts);
     assert_eq!(
         block.txs.len(),
@@ -462,10 +459,7 @@ fn a_later_nonce_behind_a_deferred_transaction_waits_instead_of_being_rejected()
     };
     // (The key change used nonce 0.) Nonce 4 arrives before 3.
     let txs = vec![pay(2), pay(4), pay(3), pay(5)];
-    let opts = BuildOptions {
-        witness: false,
-        max_chunks: 16,
-    };
+    let opts = BuildOptions::new(false, 16, 1, usize::MAX);
     let ctx = |n: u32, prev| BlockContext {
         number: BlockNumber(n),
         timestamp: 0,

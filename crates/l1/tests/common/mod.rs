@@ -125,7 +125,6 @@ impl Net {
         let source = rollup_prover::verifier::solidity_verifier(
             &chain_keys.vk,
             &binding_keys.vk,
-            CHAINS.len(),
         );
         let scratch =
             std::env::temp_dir().join(format!("rollup-l1-verifier-{}", std::process::id()));
@@ -177,6 +176,7 @@ impl Net {
                 prove_window: PROVE_WINDOW,
                 genesis_final_root: encode::root(&final_root),
                 genesis_chain_root: encode::root(&chain_root),
+                proof_chunks: CAPACITY as u16,
             });
         }
         let targets: Vec<_> = providers.iter().zip(targets).collect();

@@ -124,7 +124,7 @@ impl Devnet {
             .unwrap(),
         ));
         let source =
-            rollup_prover::verifier::solidity_verifier(&keys.0.vk, &keys.1.vk, CHAINS.len());
+            rollup_prover::verifier::solidity_verifier(&keys.0.vk, &keys.1.vk);
         let scratch =
             std::env::temp_dir().join(format!("rollup-node-{name}-{}", std::process::id()));
         let verifier = solc::compile_source(
@@ -172,6 +172,7 @@ impl Devnet {
                 prove_window,
                 genesis_final_root: encode::root(&final_root),
                 genesis_chain_root: encode::root(&genesis.chain_mut(id).unwrap().root()),
+                proof_chunks: CAPACITY as u16,
             });
             anvils.push(anvil);
         }
