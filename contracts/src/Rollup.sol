@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {PoseidonT5} from "./PoseidonT5.sol";
 import {ExitVerifier} from "./ExitVerifier.sol";
+import {ProofInputs} from "./ProofInputs.sol";
 
 /// Minimal ERC-20 surface the vault uses.
 interface IERC20 {
@@ -236,6 +237,9 @@ contract Rollup {
     PoseidonT5 public immutable poseidon;
     /// The Merkle part of exodus exits, created by the constructor (see `ExitVerifier`).
     ExitVerifier public immutable exitVerifier;
+    /// The pure part of `proveBlocks` (lengths, commitments, public inputs), created by the
+    /// constructor (see `ProofInputs`).
+    ProofInputs public immutable proofInputs;
     /// Chunks per sub-block (`Config.proofChunks`).
     uint16 public immutable proofChunks;
     uint64 public immutable priorityExpiry;
@@ -349,6 +353,7 @@ contract Rollup {
         verifier = c.verifier;
         poseidon = PoseidonT5(c.poseidon);
         exitVerifier = new ExitVerifier(PoseidonT5(c.poseidon));
+        proofInputs = new ProofInputs(domain, c.chains);
         proofChunks = c.proofChunks;
         priorityExpiry = c.priorityExpiry;
         proveWindow = c.proveWindow;
@@ -736,38 +741,44 @@ contract Rollup {
     /// C.y). The contract computes every public input itself from the calldata it checks against
     /// the commitments, and checks all the proofs with one call to the verifier (one batched
     /// pairing check), so a batch costs one set of fixed pairings however many blocks it holds.
+    /// The lengths, the commitments and the inputs are `proofInputs`' (it takes these very
+    /// arguments: the calldata is forwarded, and its errors are passed on); the block numbers,
+    /// the stored blocks and the prove deadlines are checked here.
     function proveBlocks(
         ProofInput[] calldata inputs,
         uint256[8][] calldata chainProofs,
         uint256[8][] calldata bindingProofs
     ) external onlyOperator active {
-        uint256 total;
-        for (uint256 i = 0; i < inputs.length; i++) {
-            ChainProof[] calldata chains = inputs[i].chains;
-            if (chains.length != chainCount) revert ChainValues("lengths");
-            for (uint256 c = 0; c < chains.length; c++) {
-                total += chains[c].pubdataHashes.length;
+        (bool ok, bytes memory ret) =
+            address(proofInputs).staticcall(abi.encodePacked(ProofInputs.verifierCall.selector, msg.data[4:]));
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
             }
         }
-        if (chainProofs.length != total || bindingProofs.length != inputs.length) revert ChainValues("proof count");
         if (inputs.length == 0) return;
         uint32 first = totalBlocksProven + 1;
-        uint256[] memory chainInputs = new uint256[](total);
-        uint256[] memory bindingInputs = new uint256[](inputs.length);
-        uint256 next;
         for (uint256 i = 0; i < inputs.length; i++) {
-            (bindingInputs[i], next) = _blockInputs(inputs[i], first + uint32(i), chainInputs, next);
+            _checkProvable(inputs[i].storedBlock, first + uint32(i));
         }
-        (bool ok, bytes memory ret) = verifier.staticcall(
-            abi.encodeWithSelector(
-                IBlockVerifier.verifyProofs.selector, chainInputs, chainProofs, bindingInputs, bindingProofs
-            )
-        );
+        (ok, ret) = verifier.staticcall(abi.decode(ret, (bytes)));
         if (!ok || ret.length != 32 || abi.decode(ret, (uint256)) != 1) revert InvalidProof(first);
         for (uint256 i = 0; i < inputs.length; i++) {
             _markProven(inputs[i]);
         }
         totalBlocksProven = first + uint32(inputs.length - 1);
+        // (`chainProofs` and `bindingProofs` are read through the forwarded calldata only.)
+        chainProofs;
+        bindingProofs;
+    }
+
+    /// Checks that `b` is block `n`, the next to prove: committed, stored as given, within its
+    /// prove window.
+    function _checkProvable(StoredBlockInfo calldata b, uint32 n) internal view {
+        if (b.blockNumber != n || n > totalBlocksCommitted) revert BlockNumber(n, b.blockNumber);
+        _checkStored(b);
+        uint64 deadline = b.timestamp + proveWindow;
+        if (block.timestamp > deadline) revert ProveWindowPassed(n, deadline);
     }
 
     /// Records a verified block: its sync hash, this chain's new root and its prove deadline.
@@ -779,68 +790,6 @@ contract Rollup {
         provenChainRoot[n] = roots[roots.length - 1];
         proveDeadline[n] = b.timestamp + proveWindow;
         emit BlockProven(n, b.newFinalRoot, b.syncHash);
-    }
-
-    /// Checks block `n`'s input (the next block, committed, within its prove window, its per-chain
-    /// sub-block hashes hashing to the committed pubdata hashes), writes its chain proofs' public
-    /// inputs into `chainInputs` from `next` on, and returns its binding input and the next free
-    /// slot.
-    function _blockInputs(ProofInput calldata p, uint32 n, uint256[] memory chainInputs, uint256 next)
-        internal
-        view
-        returns (uint256 bindingInput, uint256)
-    {
-        StoredBlockInfo calldata b = p.storedBlock;
-        if (b.blockNumber != n || n > totalBlocksCommitted) revert BlockNumber(n, b.blockNumber);
-        _checkStored(b);
-        uint64 deadline = b.timestamp + proveWindow;
-        if (block.timestamp > deadline) revert ProveWindowPassed(n, deadline);
-        uint256 k = chainCount;
-        bytes32[] memory pubdataHashes = new bytes32[](k);
-        for (uint256 c = 0; c < k; c++) {
-            ChainProof calldata cp = p.chains[c];
-            uint256 s = cp.pubdataHashes.length;
-            if (s == 0 || cp.roots.length != s + 1 || cp.carries.length != s - 1) revert ChainValues("lengths");
-            pubdataHashes[c] = sha256(abi.encodePacked(cp.pubdataHashes));
-        }
-        // The sub-block hashes are bound to what was committed: the commitment holds their hashes.
-        if (_commitment(n, b.timestamp, b.oldFinalRoot, b.newFinalRoot, pubdataHashes) != b.commitment) {
-            revert CommitmentMismatch(n);
-        }
-        bytes memory perChain;
-        for (uint256 c = 0; c < k; c++) {
-            ChainProof calldata cp = p.chains[c];
-            next = _chainInputs(cp, chainIds[c], n, chainInputs, next);
-            perChain = abi.encodePacked(perChain, cp.roots[0], cp.roots[cp.roots.length - 1], cp.linksHash);
-        }
-        bindingInput = uint256(sha256(abi.encodePacked(n, b.oldFinalRoot, b.newFinalRoot, perChain))) & INPUT_MASK;
-        return (bindingInput, next);
-    }
-
-    /// Writes the public inputs of chain `chain`'s S sub-block proofs into `out` from `next` on:
-    /// sha256(domain ‖ chain ‖ n ‖ last ‖ root_k ‖ root_{k+1} ‖ h_k ‖ carry_in ‖ carry_out) mod
-    /// 2^253, where the first sub-block's carry_in is 0 and the last one's carry_out is the
-    /// chain's links hash (which the binding proof takes), so the sub-blocks' proofs chain from
-    /// the old root to the new root and into the binding proof. Returns the next free slot.
-    function _chainInputs(ChainProof calldata cp, uint8 chain, uint32 n, uint256[] memory out, uint256 next)
-        internal
-        view
-        returns (uint256)
-    {
-        uint256 last = cp.pubdataHashes.length - 1;
-        for (uint256 k = 0; k <= last; k++) {
-            bytes memory values = abi.encodePacked(
-                domain, chain, n, k == last, cp.roots[k], cp.roots[k + 1], cp.pubdataHashes[k]
-            );
-            out[next++] = uint256(
-                sha256(
-                    abi.encodePacked(
-                        values, k == 0 ? bytes32(0) : cp.carries[k - 1], k == last ? cp.linksHash : cp.carries[k]
-                    )
-                )
-            ) & INPUT_MASK;
-        }
-        return next;
     }
 
     // ================================================================ stage 3: consensus
