@@ -100,7 +100,9 @@ pub enum CircuitError {
     #[error("a chain circuit of {0} chunks (chain proofs cover 4..=4096)")]
     Capacity(usize),
     /// The block was split for chain proofs of another size.
-    #[error("the block was built as {built} sub-blocks for another proof size than {capacity} chunks")]
+    #[error(
+        "the block was built as {built} sub-blocks for another proof size than {capacity} chunks"
+    )]
     SubBlocks {
         /// Sub-blocks in the block.
         built: usize,
@@ -646,7 +648,9 @@ impl ChainCircuit {
         // Where the sub-block starts: from nothing (carry_in = 0, the first sub-block: the
         // contract passes 0 there and a Poseidon output is never 0), or from the values the
         // previous sub-block's proof hashed into its carry_out.
-        let last = Boolean::new_witness(cs.clone(), || w.map(|w| w.last).ok_or(SynthesisError::AssignmentMissing))?;
+        let last = Boolean::new_witness(cs.clone(), || {
+            w.map(|w| w.last).ok_or(SynthesisError::AssignmentMissing)
+        })?;
         let carry_in = FpVar::new_witness(cs.clone(), || get(&|w| w.carry_in))?;
         let start_links = FpVar::new_witness(cs.clone(), || get(&|w| w.start.links))?;
         let start_next = FpVar::new_witness(cs.clone(), || get(&|w| w.start.next_link_id))?;
@@ -1841,7 +1845,10 @@ mod tests {
         let (block, ws) = split_block();
         let cb = &block.chains[0];
         assert!(ws.len() >= 3, "{} sub-blocks", ws.len());
-        assert!(!cb.links.is_empty(), "the pool's adds link chain 1 to chain 2");
+        assert!(
+            !cb.links.is_empty(),
+            "the pool's adds link chain 1 to chain 2"
+        );
         assert_eq!(ws[0].old_root, cb.old_root);
         assert_eq!(ws[ws.len() - 1].new_root, cb.new_root);
         assert_eq!(ws[0].carry_in, F::from(0u8));
@@ -1898,7 +1905,6 @@ mod tests {
         w.carry_in = F::from(0u8);
         assert!(!satisfied(w));
     }
-
 
     /// Steps whose operation has `code`, with their chunk index.
     fn steps_of(w: &ChainWitness, code: u8) -> Vec<usize> {

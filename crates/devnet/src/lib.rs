@@ -321,8 +321,7 @@ impl Devnet {
         std::fs::create_dir_all(&cfg.data_dir)?;
         let data_dir = std::fs::canonicalize(&cfg.data_dir)?;
         progress("compiling the block verifier generated from the keys (solcjs)");
-        let source =
-            rollup_prover::verifier::solidity_verifier(&keys.0.vk, &keys.1.vk);
+        let source = rollup_prover::verifier::solidity_verifier(&keys.0.vk, &keys.1.vk);
         drop(keys);
         let verifier = solc::compile_source(
             &repo,

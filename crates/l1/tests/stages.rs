@@ -14,8 +14,8 @@ use common::*;
 use rollup_l1::bindings::Rollup::{self, RollupErrors};
 use rollup_l1::bindings::TestToken;
 use rollup_l1::encode;
-use rollup_prover::verifier::proof_words;
 use rollup_prover::prove_block;
+use rollup_prover::verifier::proof_words;
 use rollup_state::dev::{DevWallet, amount};
 use rollup_state::{Block, BlockContext, BuildOptions, build_block};
 use rollup_types::tx::*;
@@ -1143,12 +1143,7 @@ async fn commits_need_the_auditor_and_an_unsynced_proven_block_needs_an_abandonm
     }
     let c3 = net.chain(C3);
     assert!(matches!(
-        revert_of(
-            prove_call(c3, &b1, &proofs)
-                .call()
-                .await
-                .unwrap_err()
-        ),
+        revert_of(prove_call(c3, &b1, &proofs).call().await.unwrap_err()),
         RollupErrors::ProveWindowPassed(_)
     ));
     let stored = encode::stored_block(&b1, C1).unwrap();
@@ -1222,43 +1217,51 @@ async fn commits_need_the_auditor_and_an_unsynced_proven_block_needs_an_abandonm
 async fn big_blocks_in_sub_blocks_and_several_blocks_per_transaction() {
     let mut net = Net::start().await;
     let alice = DevWallet::new(1).on(net.domain);
-    ok(net
-        .chain(C1)
-        .rollup_as(1)
-        .depositETH(addr(alice.address()))
-        .value(U256::from(ETH))
-        .send()
-        .await)
-    .await;
+    let bob = DevWallet::new(2).address();
+    // Block 1: alice on chain 1, bob on chain 2 (accounts exist on every chain from then on).
+    async fn deposit(net: &Net, chain: ChainId, to: rollup_crypto::Address) {
+        let c = net.chain(chain).rollup_as(1);
+        ok(c.depositETH(addr(to)).value(U256::from(ETH)).send().await).await;
+    }
+    deposit(&net, C1, alice.address()).await;
+    deposit(&net, C2, bob).await;
     let mut txs = priority_txs(net.chain(C1), 0).await;
+    txs.extend(priority_txs(net.chain(C2), 0).await);
     txs.push(alice.change_pubkey(C1, AccountId(1), 0, 0, 0));
     let genesis = encode::genesis_stored_block(&net.state.clone().final_root());
     let b1 = build(&mut net, 1, rollup_state::genesis_sync_hash(), txs);
-    ok(net
-        .chain(C2)
-        .rollup_as(2)
-        .depositETH(addr(DevWallet::new(2).address()))
-        .value(U256::from(ETH))
-        .send()
-        .await)
-    .await;
-    let mut txs = priority_txs(net.chain(C2), 0).await;
-    let first = net.state.chain(C1).unwrap().account(AccountId(1)).unwrap().nonce.0;
+    // Block 2: a deposit to bob on chain 2, alice's transfers to bob on chain 1, nothing on 3.
+    deposit(&net, C2, bob).await;
+    let mut txs = priority_txs(net.chain(C2), 1).await;
+    let first = net
+        .state
+        .chain(C1)
+        .unwrap()
+        .account(AccountId(1))
+        .unwrap()
+        .nonce
+        .0;
     const TRANSFERS: u32 = 40;
     txs.extend((0..TRANSFERS).map(|i| {
         alice.sign(L2Tx::Transfer(Transfer {
             chain: C1,
             from: AccountId(1),
-            to: DevWallet::new(3 + (i as u64) % 4).address(),
+            to: bob,
             token: TokenId(0),
-            amount: amount(1000),
+            // Distinct amounts: sub-blocks of equal transfers would have equal pubdata.
+            amount: amount(1000 + i as u128),
             fee: amount(1),
             nonce: Nonce(first + i),
         }))
     }));
     let b2 = build(&mut net, 2, b1.sync_hash, txs);
     let subs: Vec<usize> = b2.chains.iter().map(|c| c.sub_blocks.len()).collect();
-    assert!(subs[0] >= 3, "chain 1's part of block 2 in {subs:?} sub-blocks");
+    assert!(
+        subs[0] >= 3,
+        "chain 1's part of block 2 in {subs:?} sub-blocks"
+    );
+    let h = &b2.chains[0].sub_blocks;
+    assert_ne!(h[0].pubdata_hash, h[1].pubdata_hash);
     assert_eq!(subs[1..], [1, 1]);
     assert!(b2.chains[2].pubdata.is_empty() && !b2.chains[1].pubdata.is_empty());
     let (p1, p2) = (prove(&b1), prove(&b2));

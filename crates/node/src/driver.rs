@@ -411,6 +411,15 @@ impl Driver {
         {
             return Ok(());
         }
+        // One stage transaction of a kind at a time: no estimate while one is pending.
+        let pending = self.sender.as_ref().is_none_or(|s| {
+            s.records().iter().any(|r| {
+                !r.status.is_final() && parse_label(&r.label).is_some_and(|(k, _, _)| k == kind)
+            })
+        });
+        if pending {
+            return Ok(());
+        }
         let mut k = count.min(self.shared.batch.max_blocks).max(1);
         while k > 1 {
             let request = alloy::rpc::types::TransactionRequest::default()
@@ -743,5 +752,40 @@ impl Driver {
             }
             tokio::time::sleep(poll).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_name_a_kind_and_a_block_range() {
+        assert_eq!(label("commit", 5, 5), "commit 5");
+        assert_eq!(label("prove", 5, 7), "prove 5-7");
+        assert_eq!(parse_label("commit 5"), Some(("commit", 5, 5)));
+        assert_eq!(parse_label("prove 5-7"), Some(("prove", 5, 7)));
+        for bad in [
+            "commit",
+            "commit x",
+            "commit 7-5",
+            "commit 5-",
+            "execute -3",
+        ] {
+            assert_eq!(parse_label(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn batch_limits_default_and_parse_from_toml() {
+        let b: BatchLimits = toml::from_str("max_blocks = 3").unwrap();
+        assert_eq!(
+            b,
+            BatchLimits {
+                max_blocks: 3,
+                ..Default::default()
+            }
+        );
+        assert!(toml::from_str::<BatchLimits>("max_block = 3").is_err());
     }
 }

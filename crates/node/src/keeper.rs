@@ -422,7 +422,12 @@ pub async fn seal_as(
         prev_sync_hash,
     };
     let mut trial = state.clone();
-    let block = build_block(&mut trial, &ctx, txs.clone(), seal_opts(shared.capacity, shared.sub_blocks));
+    let block = build_block(
+        &mut trial,
+        &ctx,
+        txs.clone(),
+        seal_opts(shared.capacity, shared.sub_blocks),
+    );
     // Mempool entries the block rejected leave the pool with the rule's reason (readable through
     // `rollup_txStatus`); deferred ones stay for the next block, until they expire.
     let first_pool_tx = txs.len() - by_hash.len();

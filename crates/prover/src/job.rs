@@ -250,12 +250,14 @@ impl BlockProofs {
             let s = p
                 .statement
                 .ok_or_else(|| bad(format!("proof {i}: a binding proof before the end")))?;
-            let open = chains.last().and_then(|c| c.last()).filter(|q| !q.statement.last);
+            let open = chains
+                .last()
+                .and_then(|c| c.last())
+                .filter(|q| !q.statement.last);
             match open {
                 Some(prev) => {
                     let q = &prev.statement;
-                    if s.chain != q.chain || s.old_root != q.new_root || s.carry_in != q.carry_out
-                    {
+                    if s.chain != q.chain || s.old_root != q.new_root || s.carry_in != q.carry_out {
                         return Err(bad(format!(
                             "proof {i} does not continue chain {}'s sub-blocks",
                             q.chain

@@ -264,7 +264,10 @@ fn three_chain_block_proves_and_verifies() {
     let b = block();
     let t = Instant::now();
     let all = prove_block(chain_keys, binding_keys, &b).unwrap();
-    assert!(all.chains.iter().all(|c| c.len() == 1), "one sub-block per chain");
+    assert!(
+        all.chains.iter().all(|c| c.len() == 1),
+        "one sub-block per chain"
+    );
     let proofs: Vec<Proved> = all.chain_proofs().cloned().collect();
     let BlockProofs { binding, .. } = all;
     println!(

@@ -351,7 +351,10 @@ fn split(ops: &[Op], pubdata: &[u8], proof_chunks: usize) -> Vec<SubBlock> {
     op::sub_blocks(ops.iter().map(Op::chunks), proof_chunks)
         .into_iter()
         .map(|r| {
-            let len: usize = ops[r.clone()].iter().map(|o| o.chunks() * op::CHUNK_BYTES).sum();
+            let len: usize = ops[r.clone()]
+                .iter()
+                .map(|o| o.chunks() * op::CHUNK_BYTES)
+                .sum();
             let bytes = at..at + len;
             at += len;
             SubBlock {
@@ -369,7 +372,8 @@ pub fn padded_hash(pubdata: &[u8], proof_chunks: usize) -> [u8; 32] {
     h.update(pubdata);
     h.update(vec![
         0u8;
-        (proof_chunks * op::CHUNK_BYTES).saturating_sub(pubdata.len())
+        (proof_chunks * op::CHUNK_BYTES)
+            .saturating_sub(pubdata.len())
     ]);
     h.finalize().into()
 }
@@ -402,7 +406,10 @@ pub fn pubdata_hash(
     pubdata: &[u8],
     proof_chunks: usize,
 ) -> Result<[u8; 32], rollup_types::DecodeError> {
-    Ok(chain_pubdata_hash(&sub_block_hashes(pubdata, proof_chunks)?))
+    Ok(chain_pubdata_hash(&sub_block_hashes(
+        pubdata,
+        proof_chunks,
+    )?))
 }
 
 /// `fold keccak(h ‖ op)` from `keccak("")`.

@@ -400,7 +400,7 @@ fn transactions_beyond_the_fee_slots_are_deferred_not_rejected() {
 }
 
 #[test]
-fn blocks_respect_the_chunk_limit_and_pad_to_a_capacity() {
+fn blocks_respect_the_chunk_limit_and_hash_in_padded_sub_blocks() {
     let mut state = genesis();
     // Each new account's deposit takes 2 (CreateAccount) + 3 (Deposit) chunks on chain 1.
     let txs: Vec<Tx> = (0..5u64)
@@ -421,15 +421,50 @@ fn blocks_respect_the_chunk_limit_and_pad_to_a_capacity() {
     assert_eq!(block.deferred, txs[3..].to_vec());
     let cb = &block.chains[0];
     assert_eq!(cb.pubdata.len(), 15 * op::CHUNK_BYTES);
+    let sha = |b: &[u8]| -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(b).into()
+    };
     let mut padded = cb.pubdata.clone();
     padded.resize(16 * op::CHUNK_BYTES, 0);
-    use sha2::Digest;
+    // One sub-block: its hash over the padded pubdata, the chain's hash over that.
+    assert_eq!(cb.sub_blocks.len(), 1);
+    assert_eq!(cb.sub_blocks[0].pubdata_hash, sha(&padded));
+    assert_eq!(cb.pubdata_hash, sha(&sha(&padded)));
     assert_eq!(
-        cb.pubdata_hash,
-        <[u8; 32]>::from(sha2::Sha256::digest(&padded))
+        rollup_state::block::pubdata_hash(&cb.pubdata, 16).unwrap(),
+        cb.pubdata_hash
     );
-    // Chain 3 carries 3 × 2 chunks of account creation, padded to 16 as well.
-    assert_eq!(block.chains[2].pubdata.len(), 6 * op::CHUNK_BYTES);
+    // Two sub-blocks of 16: the fourth deposit opens the second (an op never crosses), and the
+    // limit counts the first one's padding: 6 deposits (16 + 16 padded chunks), not 6.4.
+    let mut state = genesis();
+    let txs: Vec<Tx> = (0..7u64)
+        .map(|i| deposit(1, i, DevWallet::new(10 + i).address(), 0, 1))
+        .collect();
+    let block = build_block(
+        &mut state,
+        &ctx,
+        txs.clone(),
+        BuildOptions::new(false, 16, 2, usize::MAX),
+    );
+    assert_eq!(block.txs.len(), 6);
+    let cb = &block.chains[0];
+    assert_eq!(cb.sub_blocks.len(), 2);
+    let half = 15 * op::CHUNK_BYTES;
+    let mut h = Vec::new();
+    for part in [&cb.pubdata[..half], &cb.pubdata[half..]] {
+        let mut p = part.to_vec();
+        p.resize(16 * op::CHUNK_BYTES, 0);
+        h.extend(sha(&p));
+    }
+    assert_eq!(cb.pubdata_hash, sha(&h));
+    assert_eq!(
+        rollup_state::block::pubdata_hash(&cb.pubdata, 16).unwrap(),
+        cb.pubdata_hash
+    );
+    // Chain 3 carries 6 × 2 chunks of account creation: one sub-block, padded to 16.
+    assert_eq!(block.chains[2].sub_blocks.len(), 1);
+    assert_eq!(block.chains[2].pubdata.len(), 12 * op::CHUNK_BYTES);
 }
 
 #[test]

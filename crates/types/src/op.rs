@@ -609,7 +609,10 @@ mod split_tests {
     fn greedy_split_starts_a_sub_block_when_an_op_does_not_fit() {
         // P = 4: [1,1,1] fills 3, the 3-chunk op goes to the next sub-block; [4] exactly fills
         // one; an op after an exactly full sub-block starts a new one.
-        assert_eq!(sub_blocks([1, 1, 1, 3, 4, 1], 4), vec![0..3, 3..4, 4..5, 5..6]);
+        assert_eq!(
+            sub_blocks([1, 1, 1, 3, 4, 1], 4),
+            vec![0..3, 3..4, 4..5, 5..6]
+        );
         assert_eq!(op_start(3, 3, 4), 4);
         assert_eq!(op_start(3, 1, 4), 3);
         assert_eq!(op_start(4, 4, 4), 4);

@@ -122,10 +122,7 @@ pub fn revert_of(e: alloy::contract::Error) -> RollupErrors {
 impl Net {
     pub async fn start() -> Net {
         let (chain_keys, binding_keys) = keys();
-        let source = rollup_prover::verifier::solidity_verifier(
-            &chain_keys.vk,
-            &binding_keys.vk,
-        );
+        let source = rollup_prover::verifier::solidity_verifier(&chain_keys.vk, &binding_keys.vk);
         let scratch =
             std::env::temp_dir().join(format!("rollup-l1-verifier-{}", std::process::id()));
         let verifier = solc::compile_source(

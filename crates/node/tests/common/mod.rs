@@ -123,8 +123,7 @@ impl Devnet {
             )
             .unwrap(),
         ));
-        let source =
-            rollup_prover::verifier::solidity_verifier(&keys.0.vk, &keys.1.vk);
+        let source = rollup_prover::verifier::solidity_verifier(&keys.0.vk, &keys.1.vk);
         let scratch =
             std::env::temp_dir().join(format!("rollup-node-{name}-{}", std::process::id()));
         let verifier = solc::compile_source(
