@@ -183,7 +183,7 @@ impl CarryState {
 }
 
 /// Separates carries from every other Poseidon value ("carry").
-const CARRY_TAG: u64 = 0x6361_7272_79;
+const CARRY_TAG: u64 = u64::from_be_bytes(*b"\0\0\0carry");
 
 /// The native values of one chain proof: one sub-block of a chain's part of a block.
 #[derive(Clone, Debug, CanonicalSerialize, CanonicalDeserialize)]

@@ -44,6 +44,8 @@ pub enum WireError {
 }
 
 /// One unit of proving work.
+// A job is made once and moved to its prover: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Job {
     /// One sub-block of a chain's part of a block, for the chain keys of the witness's capacity.

@@ -43,7 +43,8 @@ pub fn sub_blocks(
     op_chunks: impl IntoIterator<Item = usize>,
     proof_chunks: usize,
 ) -> Vec<std::ops::Range<usize>> {
-    let mut out = vec![0..0];
+    let mut out = Vec::new();
+    out.push(0..0);
     let mut used = 0;
     for (i, n) in op_chunks.into_iter().enumerate() {
         let start = op_start(used, n, proof_chunks);
