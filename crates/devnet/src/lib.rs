@@ -117,6 +117,9 @@ pub struct DevnetConfig {
     pub auditor_addr: SocketAddr,
     /// The highly available operator ([`ha`]) instead of one node on SQLite.
     pub ha: bool,
+    /// Prover workers as processes of their own (`rollup-node run --components prover`,
+    /// `worker-1`…) on the node's database; 0: every node server proves in-process.
+    pub workers: usize,
 }
 
 impl DevnetConfig {
@@ -131,6 +134,7 @@ impl DevnetConfig {
             metrics_addr: any,
             auditor_addr: any,
             ha,
+            workers: 0,
         }
     }
 }
@@ -140,7 +144,7 @@ struct Server {
     /// Its name: its node id (lease holder) and log file.
     name: String,
     /// Its `--components`.
-    components: &'static str,
+    components: String,
     /// What sets it apart from the others sharing the configuration file.
     env: Vec<(&'static str, String)>,
     child: Option<Child>,
@@ -453,10 +457,12 @@ impl Devnet {
             capacity: CAPACITY,
             sub_blocks: SUB_BLOCKS,
             batch: Default::default(),
+            snapshot_interval: rollup_node::keeper::SNAPSHOT_EVERY,
             // HA: fewer, fuller blocks (the chaos test's load would otherwise make dozens of
             // blocks to prove on 2 cores); the keeper renews its lease more often than it seals.
             seal_interval_ms: if cfg.ha { 12_000 } else { 1500 },
-            max_txs: 64,
+            // A full block of one-chunk transfers on every chain: its largest size.
+            max_txs: CAPACITY * SUB_BLOCKS * CHAINS.len(),
             // The load generator pipelines hundreds of transfers from one sender (as fast as
             // the API admits them): a wide window and share keep its figures comparable. Every
             // other limit is the default (docs/CONFIG.md), which production should keep.
@@ -491,6 +497,8 @@ impl Devnet {
             // are named by ROLLUP_NODE_ID; their leases are short, so failover is quick.
             node_id: Some("devnet-node".into()),
             lease_ms: if cfg.ha { 4_000 } else { 10_000 },
+            // A killed worker's (or node's) job is proven again 20 s after its last renewal.
+            job_lease_ms: 20_000,
         };
         let auditor_config = AuditorConfig {
             database_url: format!("sqlite://{}", data_dir.join("auditor.db").display()),
@@ -530,10 +538,12 @@ impl Devnet {
         // The devnet's own connection, to observe: it creates the schema, which the node then
         // finds up to date.
         let storage = Storage::connect(&db).await?;
-        let servers = match &ha_parts {
+        // With separate workers, the node servers leave proving to them.
+        let proving = if cfg.workers > 0 { "" } else { ",prover" };
+        let mut servers = match &ha_parts {
             None => vec![Server {
                 name: "node".into(),
-                components: "keeper,prover,chains,api",
+                components: format!("keeper,chains,api{proving}"),
                 env: Vec::new(),
                 child: None,
             }],
@@ -548,7 +558,7 @@ impl Devnet {
                     };
                     servers.push(Server {
                         name: name.to_string(),
-                        components: "keeper,prover,chains",
+                        components: format!("keeper,chains{proving}"),
                         env: vec![
                             ("ROLLUP_NODE_ID", name.to_string()),
                             ("ROLLUP_METRICS_ADDR", m.to_string()),
@@ -559,7 +569,7 @@ impl Devnet {
                 for (name, addr) in HA_APIS.iter().zip(&h.balance.apis) {
                     servers.push(Server {
                         name: name.to_string(),
-                        components: "api",
+                        components: "api".into(),
                         env: vec![
                             ("ROLLUP_NODE_ID", name.to_string()),
                             ("ROLLUP_API_ADDR", addr.to_string()),
@@ -571,6 +581,18 @@ impl Devnet {
                 servers
             }
         };
+        for i in 1..=cfg.workers {
+            let name = format!("worker-{i}");
+            servers.push(Server {
+                components: "prover".into(),
+                env: vec![
+                    ("ROLLUP_NODE_ID", name.clone()),
+                    ("ROLLUP_METRICS_ADDR", String::new()),
+                ],
+                name,
+                child: None,
+            });
+        }
         let mut net = Devnet {
             operator_key: hex::encode(key(&anvils[0], OPERATOR)),
             anvils,
@@ -611,9 +633,16 @@ impl Devnet {
             net.data_dir.display()
         ));
         net.start_node().await?;
+        if cfg.workers > 0 {
+            progress(&format!(
+                "prover workers: worker-1 to worker-{} (rollup-node run --components prover, sharing the node's proving jobs), logs in {}",
+                cfg.workers,
+                net.data_dir.display()
+            ));
+        }
         if net.ha.is_some() {
             progress(&format!(
-                "node servers: {} (rollup-node run --components keeper,prover,chains; one leads each lease), API replicas: {} (--components api); explorer at http://{api}/, metrics of {} at http://{metrics}/metrics, logs in {}",
+                "node servers: {} (rollup-node run --components keeper,chains{proving}; one leads each lease), API replicas: {} (--components api); explorer at http://{api}/, metrics of {} at http://{metrics}/metrics, logs in {}",
                 HA_NODES.join(", "),
                 HA_APIS.join(", "),
                 HA_NODES[0],
@@ -621,7 +650,12 @@ impl Devnet {
             ));
         } else {
             progress(&format!(
-                "node: rollup-node run (state keeper, prover worker, 3 chain drivers), API at http://{api}, explorer at http://{api}/, metrics at http://{metrics}/metrics, log {}",
+                "node: rollup-node run (state keeper, {}3 chain drivers), API at http://{api}, explorer at http://{api}/, metrics at http://{metrics}/metrics, log {}",
+                if cfg.workers > 0 {
+                    ""
+                } else {
+                    "prover worker, "
+                },
                 net.node_log().display()
             ));
         }
@@ -792,7 +826,7 @@ impl Devnet {
         env.extend(s.env.iter().map(|(k, v)| (*k, v.as_str())));
         s.child = Some(spawn(
             &bin,
-            &["run", "--config", &config, "--components", s.components],
+            &["run", "--config", &config, "--components", &s.components],
             &env,
             &log,
         )?);

@@ -41,6 +41,10 @@ struct Cli {
     /// servers, three API replicas, HAProxy in front (docs/OPERATIONS.md).
     #[arg(long)]
     ha: bool,
+    /// Prover workers as processes of their own (`rollup-node run --components prover`) on
+    /// the node's database; 0: the node proves in-process.
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
 }
 
 #[tokio::main]
@@ -67,6 +71,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             metrics_addr: cli.metrics,
             auditor_addr: cli.auditor,
             ha: cli.ha,
+            workers: cli.workers,
         },
         &say,
     )

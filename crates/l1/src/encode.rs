@@ -5,6 +5,7 @@ use crate::bindings::Rollup::{
     ChainProof, CommitBlockInfo, ExecuteBlockInfo, ProofInput, StoredBlockInfo,
 };
 use alloy::primitives::{B256, Bytes, U256};
+use alloy::sol_types::SolValue;
 use ark_bn254::Fr;
 use rollup_crypto::field::fr_to_be_bytes;
 use rollup_types::ChainId;
@@ -135,49 +136,138 @@ pub fn proof_input(
     chain: ChainId,
     boundaries: &[Boundaries],
 ) -> Result<ProofInput, L1Error> {
-    if boundaries.len() != block.chains.len() {
+    fill_proof_input(&proof_template(block, chain)?, boundaries)
+}
+
+/// The block's `proveBlocks` input for `chain` before its proofs exist: each chain's roots are
+/// only its old and new root, and there are no carries; [`fill_proof_input`] puts in the
+/// boundaries the proofs state.
+pub fn proof_template(block: &rollup_state::Block, chain: ChainId) -> Result<ProofInput, L1Error> {
+    Ok(ProofInput {
+        storedBlock: stored_block(block, chain)?,
+        chains: block
+            .chains
+            .iter()
+            .map(|cb| ChainProof {
+                roots: vec![root(&cb.old_root), root(&cb.new_root)],
+                pubdataHashes: cb
+                    .sub_blocks
+                    .iter()
+                    .map(|sb| B256::from(sb.pubdata_hash))
+                    .collect(),
+                carries: Vec::new(),
+                linksHash: root(&cb.links_hash),
+            })
+            .collect(),
+    })
+}
+
+/// [`proof_template`]'s input with the sub-block boundaries of the proofs (per chain in the
+/// block's order). Refuses boundaries that do not fit (another number of chains or sub-blocks,
+/// or another old or new root).
+pub fn fill_proof_input(
+    template: &ProofInput,
+    boundaries: &[Boundaries],
+) -> Result<ProofInput, L1Error> {
+    let number = template.storedBlock.blockNumber;
+    if boundaries.len() != template.chains.len() {
         return Err(L1Error::Invalid(format!(
             "sub-block boundaries of {} chains for a block of {}",
             boundaries.len(),
-            block.chains.len()
+            template.chains.len()
         )));
     }
-    let chains = block
+    let chains = template
         .chains
         .iter()
         .zip(boundaries)
-        .map(|(cb, b)| {
-            let s = cb.sub_blocks.len();
-            let fits = b.roots.len() == s + 1
+        .enumerate()
+        .map(|(i, (t, b))| {
+            let s = t.pubdataHashes.len();
+            let fits = t.roots.len() == 2
+                && b.roots.len() == s + 1
                 && b.carries.len() + 1 == s
-                && b.roots[0] == cb.old_root
-                && b.roots[s] == cb.new_root;
+                && root(&b.roots[0]) == t.roots[0]
+                && root(&b.roots[s]) == t.roots[1];
             if !fits {
                 return Err(L1Error::Invalid(format!(
-                    "block {} chain {}: boundaries of {} roots and {} carries do not fit its {s} \
-                     sub-blocks from its old to its new root",
-                    block.number,
-                    cb.chain,
+                    "block {number}, the block's chain {}: boundaries of {} roots and {} carries \
+                     do not fit its {s} sub-blocks from its old to its new root",
+                    i + 1,
                     b.roots.len(),
                     b.carries.len()
                 )));
             }
             Ok(ChainProof {
                 roots: b.roots.iter().map(root).collect(),
-                pubdataHashes: cb
-                    .sub_blocks
-                    .iter()
-                    .map(|sb| B256::from(sb.pubdata_hash))
-                    .collect(),
+                pubdataHashes: t.pubdataHashes.clone(),
                 carries: b.carries.iter().map(root).collect(),
-                linksHash: root(&cb.links_hash),
+                linksHash: t.linksHash,
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ProofInput {
-        storedBlock: stored_block(block, chain)?,
+        storedBlock: template.storedBlock.clone(),
         chains,
     })
+}
+
+/// What a chain's driver sends of one block, made when the block is sealed and kept in the
+/// database (opaque ABI bytes there): the drivers send from it, so the node holds no block in
+/// memory until every chain executed it, and a restart does not rebuild old blocks to send them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainCalls {
+    /// `commitBlocks` input.
+    pub commit: CommitBlockInfo,
+    /// `executeBlocks` input (its `storedBlock`: what the contract stores once committed).
+    pub execute: ExecuteBlockInfo,
+    /// `proveBlocks` input before the proofs ([`proof_template`]).
+    pub prove: ProofInput,
+}
+
+impl ChainCalls {
+    /// The calls of `block` on `chain`.
+    pub fn of(block: &rollup_state::Block, chain: ChainId) -> Result<ChainCalls, L1Error> {
+        Ok(ChainCalls {
+            commit: commit_info(block, chain)?,
+            execute: execute_info(block, chain)?,
+            prove: proof_template(block, chain)?,
+        })
+    }
+
+    /// What the contract stores for the block once committed.
+    pub fn stored(&self) -> &StoredBlockInfo {
+        &self.execute.storedBlock
+    }
+
+    /// The stored form: the ABI encodings of the commit, execute and prove inputs.
+    pub fn to_bytes(&self) -> [Vec<u8>; 3] {
+        [
+            self.commit.abi_encode(),
+            self.execute.abi_encode(),
+            self.prove.abi_encode(),
+        ]
+    }
+
+    /// Reads [`ChainCalls::to_bytes`] back; a malformed part is an error, and so are parts
+    /// of different blocks.
+    pub fn from_bytes(commit: &[u8], execute: &[u8], prove: &[u8]) -> Result<Self, L1Error> {
+        let bad = |what: &str, e: alloy::sol_types::Error| {
+            L1Error::Invalid(format!("stored {what} calldata: {e}"))
+        };
+        let calls = ChainCalls {
+            commit: CommitBlockInfo::abi_decode(commit).map_err(|e| bad("commit", e))?,
+            execute: ExecuteBlockInfo::abi_decode(execute).map_err(|e| bad("execute", e))?,
+            prove: ProofInput::abi_decode(prove).map_err(|e| bad("prove", e))?,
+        };
+        let n = calls.commit.blockNumber;
+        if calls.execute.storedBlock != calls.prove.storedBlock || calls.stored().blockNumber != n {
+            return Err(L1Error::Invalid(format!(
+                "stored calldata of block {n}: its parts are of different blocks"
+            )));
+        }
+        Ok(calls)
+    }
 }
 
 /// A proof as the contract takes it (`verifier::proof_words` of the prover crate).

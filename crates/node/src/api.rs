@@ -10,7 +10,7 @@
 //! | `rollup_txStatus` | tx hash | `{status: "mempool", addedAt, expiresAt}` (Unix ms), `{status: "block", block, stages}`, `{status: "expired" \| "rejected", reason, at}` (it left the mempool unsealed: its lifetime ran out, or the rules refused it at sealing; kept `mempool.outcome_retention_secs`) or `{status: "unknown"}` |
 //! | `rollup_blockStatus` | block number | `{number, stages: {chain: stage}}` or null |
 //! | `rollup_status` | — | `{lastBlock, chains, domain (the deployment domain to sign for, hex), auditor: {state: notWatched \| unknown \| running \| halted, …}, halted}`: `halted` is true while the auditor has refused a block and every sender is stopped |
-//! | `rollup_blockInputs` | block number | `{number, inputs: [{chain, data}]}`: each chain's `commitBlocks` input (`CommitBlockInfo`, ABI-encoded hex) exactly as the senders will send it — what the auditor audits and approves — or null for a block no longer held |
+//! | `rollup_blockInputs` | block number | `{number, inputs: [{chain, data}]}`: each chain's `commitBlocks` input (`CommitBlockInfo`, ABI-encoded hex) exactly as the senders will send it (stored with the block) — what the auditor audits and approves — or null for a block not stored |
 //! | `rollup_quote` | chain id, pool id, amount in (decimal string) | `{amountOut, peerChain, peerToken, feeBps}`: what a swap on `chain` pays on the peer chain now |
 //! | `rollup_estimateFee` | kind (`transfer`, `withdraw`, `swap`, …), chain id, token id | `{kind, chunks, minFee, parts: [{chain, chunks, gas, gasPrice, ethPrice}], tokenPrice, tokenDecimals, blockGas, chunkGas, expectedChunks, withdrawGas, marginPercent}`: the fee the API requires for that kind in that token and how it follows from each chain's L1 gas ([`crate::fees`]); `{kind, chunks, minFee: "0", free: true}` when the node charges no fees |
 //! | `rollup_subscribeBlocks` (WebSocket) | — | notifications `rollup_block`: `{number, stages}` on every stage change |
@@ -629,15 +629,21 @@ pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
         let (n,): (u32,) = params
             .parse()
             .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
-        let Some(block) = api.shared.blocks.lock().await.get(&n).cloned() else {
-            return Ok::<Value, ErrorObjectOwned>(Value::Null);
-        };
+        // Each chain's commit input as stored with the block (what its driver sends).
         let mut inputs = Vec::new();
         for chain in api.shared.chains() {
-            let info = rollup_l1::encode::commit_info(&block, chain).map_err(internal)?;
+            let Some(calls) = api
+                .shared
+                .storage
+                .block_calls(n, chain.0)
+                .await
+                .map_err(internal)?
+            else {
+                return Ok::<Value, ErrorObjectOwned>(Value::Null);
+            };
             inputs.push(json!({
                 "chain": chain.0,
-                "data": format!("0x{}", hex::encode(alloy::sol_types::SolValue::abi_encode(&info))),
+                "data": format!("0x{}", hex::encode(&calls.commit)),
             }));
         }
         Ok(json!({"number": n, "inputs": inputs}))

@@ -45,6 +45,10 @@ pub struct NodeConfig {
     /// `gas_budget`).
     #[serde(default)]
     pub batch: crate::driver::BatchLimits,
+    /// The keeper stores a state snapshot after every block whose number is a multiple of this:
+    /// a restart replays at most this many blocks, however long the history.
+    #[serde(default = "default_snapshot_interval")]
+    pub snapshot_interval: u32,
     /// Seal a block at most this often (milliseconds), when there is anything to include.
     #[serde(default = "default_seal_interval_ms")]
     pub seal_interval_ms: u64,
@@ -89,6 +93,11 @@ pub struct NodeConfig {
     /// over this long after the leader's last renewal.
     #[serde(default = "default_lease_ms")]
     pub lease_ms: u64,
+    /// How long a claimed proving job stays with a worker that stopped renewing it (ms): a
+    /// killed worker's job goes to another this long after its last renewal. Workers renew four
+    /// times per lease.
+    #[serde(default = "default_job_lease_ms")]
+    pub job_lease_ms: u64,
     /// The explorer's built pages (`explorer/dist`, made by `npm run build:explorer`), served
     /// by the API at `/`; none: the API serves no pages.
     #[serde(default)]
@@ -120,6 +129,12 @@ fn default_poll_ms() -> u64 {
 }
 fn default_lease_ms() -> u64 {
     10_000
+}
+fn default_snapshot_interval() -> u32 {
+    crate::keeper::SNAPSHOT_EVERY
+}
+fn default_job_lease_ms() -> u64 {
+    crate::worker::LEASE.as_millis() as u64
 }
 
 impl NodeConfig {
@@ -173,6 +188,11 @@ impl NodeConfig {
         );
         anyhow::ensure!(self.max_txs > 0, "max_txs must be positive");
         anyhow::ensure!(
+            (1..=100_000).contains(&self.snapshot_interval),
+            "snapshot_interval {}: a snapshot every 1 to 100000 blocks",
+            self.snapshot_interval
+        );
+        anyhow::ensure!(
             (1..=64).contains(&self.batch.max_blocks),
             "batch.max_blocks {}: 1 to 64 blocks per stage transaction",
             self.batch.max_blocks
@@ -189,6 +209,11 @@ impl NodeConfig {
             "lease_ms {} must exceed twice poll_ms: a chain driver renews its sender lease once \
              a round",
             self.lease_ms
+        );
+        anyhow::ensure!(
+            self.job_lease_ms >= 1_000,
+            "job_lease_ms {}: at least 1000 (a worker renews four times per lease)",
+            self.job_lease_ms
         );
         if let Some(id) = &self.node_id {
             anyhow::ensure!(

@@ -27,7 +27,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use rollup_l1::L1Error;
 use rollup_l1::bindings::Rollup;
-use rollup_l1::encode;
+use rollup_l1::encode::{self, ChainCalls};
 use rollup_l1::sender::{Sender, SenderConfig, TxStatus};
 use rollup_l1::watcher::{Cursor, Event, Watcher, WatcherConfig};
 use rollup_prover::BlockProofs;
@@ -109,6 +109,9 @@ pub struct Driver {
     gas_at: Option<Instant>,
     /// Tokens already read (the contract's `tokenCount` then).
     tokens_known: u16,
+    /// Per stage (committed, proven, synced, executed): the highest block whose row this
+    /// driver has raised to it, so a round writes only the blocks that moved.
+    staged: [u32; 4],
 }
 
 /// How often a driver reads its chain's L1 facts (oracle set, tokens) again.
@@ -152,6 +155,7 @@ impl Driver {
             gate,
             facts_at: None,
             gas_at: None,
+            staged: [0; 4],
             tokens_known: 0,
         })
     }
@@ -341,26 +345,22 @@ impl Driver {
         Ok(())
     }
 
-    async fn block(&self, n: u32) -> Option<Arc<rollup_state::Block>> {
-        self.shared.blocks.lock().await.get(&n).cloned()
+    /// What this chain is sent of block `n`, as stored with the block; `None` while the block
+    /// is not stored (or, stored before calls were, not replayed since).
+    async fn calls(&self, n: u32) -> anyhow::Result<Option<ChainCalls>> {
+        let Some(c) = self.shared.storage.block_calls(n, self.chain.0).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ChainCalls::from_bytes(
+            &c.commit, &c.execute, &c.prove,
+        )?))
     }
 
     async fn stored(&self, n: u32) -> anyhow::Result<Rollup::StoredBlockInfo> {
         if n == 0 {
             return Ok(self.genesis.clone());
         }
-        if let Some(base) = &self.shared.base
-            && base.number == n
-        {
-            return base.stored.get(&self.chain).cloned().ok_or_else(|| {
-                anyhow::anyhow!("the snapshot has no stored block of {}", self.chain)
-            });
-        }
-        let b = self
-            .block(n)
-            .await
-            .ok_or_else(|| anyhow::anyhow!("block {n} not in memory"))?;
-        Ok(encode::stored_block(&b, self.chain)?)
+        crate::keeper::stored_block(&self.shared.storage, &self.shared.network, n, self.chain).await
     }
 
     /// Whether a stage transaction of `kind` is pending (one at a time per kind: the next batch
@@ -494,39 +494,33 @@ impl Driver {
                 .set(v);
         }
         let last = self.shared.storage.last_block().await?;
-        for n in 1..=last.min(committed) {
-            let stage = if n <= executed {
-                Stage::Executed
-            } else if n <= synced {
-                Stage::Synced
-            } else if n <= proven {
-                Stage::Proven
-            } else {
-                Stage::Committed
-            };
-            self.shared
-                .storage
-                .advance_stage(n, self.chain.0, stage)
-                .await?;
+        // Only the blocks that reached a stage since the last round: one statement per stage
+        // that moved, however long the history.
+        for (i, (stage, count)) in [
+            (Stage::Committed, committed),
+            (Stage::Proven, proven),
+            (Stage::Synced, synced),
+            (Stage::Executed, executed),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let upto = count.min(last);
+            // Blocks reverted on L1 are sealed again under their numbers: written afresh.
+            self.staged[i] = self.staged[i].min(upto);
+            if upto > self.staged[i] {
+                self.shared
+                    .storage
+                    .advance_stages(self.staged[i] + 1..=upto, self.chain.0, stage)
+                    .await?;
+                self.staged[i] = upto;
+            }
         }
         if !self.lead().await? {
             return Ok(());
         }
-        // A block another server sealed reaches this process's memory at its next catch-up:
-        // act only on blocks replayed here (a new sender leader may see a block stored and not
-        // yet replayed).
-        let replayed = {
-            let blocks = self.shared.blocks.lock().await;
-            blocks
-                .last_key_value()
-                .map(|(n, _)| *n)
-                .or(self.shared.base.as_ref().map(|b| b.number))
-                .unwrap_or(0)
-        };
-        match self
-            .act(committed, proven, synced, executed, last.min(replayed))
-            .await
-        {
+        // Every stored block is ready to send: its calls are stored in its transaction.
+        match self.act(committed, proven, synced, executed, last).await {
             Ok(()) => Ok(()),
             // A write refused by the fence (or any failure) after the lease was lost: another
             // server sends now; this one only watches.
@@ -616,10 +610,12 @@ impl Driver {
             let (mut infos, mut approvals) = (Vec::new(), Vec::new());
             let mut stored = prev.clone();
             for n in committed + 1..=last.min(committed + max) {
-                let Some(block) = self.block(n).await else {
+                let Some(calls) = self.calls(n).await? else {
+                    // A block an older keeper stored without them: a replay stores them.
+                    tracing::warn!(chain = %self.chain, block = n, "block stored without its calls; waiting for a replay to store them");
                     break;
                 };
-                let info = encode::commit_info(&block, self.chain)?;
+                let info = calls.commit.clone();
                 // The approval must be of what this chain will compute from exactly this
                 // calldata, after the blocks before it in the batch.
                 let sync_hash = encode::commit_sync_hash(&stored, &info);
@@ -628,7 +624,7 @@ impl Driver {
                         .increment(1);
                     break;
                 };
-                stored = encode::stored_block(&block, self.chain)?;
+                stored = calls.stored().clone();
                 infos.push(info);
                 approvals.push(approval.into());
             }
@@ -652,11 +648,11 @@ impl Driver {
                 let Some(payloads) = self.shared.storage.proofs(n).await? else {
                     break;
                 };
-                let block = self
-                    .block(n)
-                    .await
-                    .ok_or_else(|| anyhow::anyhow!("block {n}"))?;
-                ready.push(self.proof_parts(&block, &payloads)?);
+                let calls = self
+                    .calls(n)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("block {n} is not stored with its calls"))?;
+                ready.push(self.proof_parts(n, &calls, &payloads)?);
             }
             if !ready.is_empty() {
                 let count = ready.len();
@@ -675,11 +671,11 @@ impl Driver {
         if executed < synced.min(last) {
             let mut infos = Vec::new();
             for n in executed + 1..=synced.min(last).min(executed + max) {
-                let block = self
-                    .block(n)
-                    .await
-                    .ok_or_else(|| anyhow::anyhow!("block {n}"))?;
-                infos.push(encode::execute_info(&block, self.chain)?);
+                let calls = self
+                    .calls(n)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("block {n} is not stored with its calls"))?;
+                infos.push(calls.execute);
             }
             let count = infos.len();
             self.send_batch("execute", executed + 1, count, |k| {
@@ -698,20 +694,23 @@ impl Driver {
     /// the block's sub-blocks are an error (a corrupt job table), never sent.
     fn proof_parts(
         &self,
-        block: &rollup_state::Block,
+        number: u32,
+        calls: &ChainCalls,
         payloads: &[Vec<u8>],
     ) -> anyhow::Result<(Rollup::ProofInput, Vec<[U256; 8]>, [U256; 8])> {
         let proofs = BlockProofs::from_stored(payloads)?;
-        let same_chains = proofs.chains.len() == block.chains.len()
+        // A block's chains are the network's, ascending.
+        let chains = self.shared.chains();
+        let same_chains = proofs.chains.len() == chains.len()
             && proofs
                 .chains
                 .iter()
-                .zip(&block.chains)
-                .all(|(p, cb)| p[0].statement.chain == cb.chain);
+                .zip(&chains)
+                .all(|(p, c)| p[0].statement.chain == *c);
         if !same_chains {
             return Err(WireError::Malformed {
                 what: "block proofs",
-                detail: format!("not of block {}'s chains", block.number),
+                detail: format!("not of block {number}'s chains"),
             }
             .into());
         }
@@ -721,7 +720,7 @@ impl Driver {
             .map(|(roots, carries)| encode::Boundaries { roots, carries })
             .collect();
         Ok((
-            encode::proof_input(block, self.chain, &bounds)?,
+            encode::fill_proof_input(&calls.prove, &bounds)?,
             proofs
                 .chain_proofs()
                 .map(|p| encode::proof(&proof_words(&p.proof)))
@@ -746,6 +745,8 @@ impl Driver {
                     tracing::warn!(chain = %self.chain, error = %e, "database unavailable; retrying");
                     self.sender = None;
                     self.lease = None;
+                    // A failover may have lost recent stage writes: write them all again.
+                    self.staged = [0; 4];
                 } else {
                     return Err(e);
                 }

@@ -5,12 +5,13 @@ use crate::recipe::Recipe;
 use crate::{Base, Shared};
 use anyhow::{Context, bail};
 use rollup_l1::bindings::Rollup::StoredBlockInfo;
+use rollup_l1::encode::ChainCalls;
 use rollup_prover::job::block_jobs;
 use rollup_state::{BlockContext, BuildOptions, NetworkConfig, NetworkState, build_block};
-use rollup_storage::{Lease, Storage, StoredBlock};
+use rollup_storage::{Lease, Snapshot, Storage, StoredBlock, StoredCalls};
 use rollup_types::BlockNumber;
 use rollup_types::tx::Tx;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
@@ -32,24 +33,69 @@ fn replay_opts(capacity: usize, witness: bool) -> BuildOptions {
     }
 }
 
-/// The state the stored blocks start from: genesis, or the newest snapshot (a database written
-/// by state recovery), whose rebuilt `final_root` must be the one it was taken at.
-async fn start_state(
-    storage: &Storage,
-    network: &NetworkConfig,
-) -> anyhow::Result<(NetworkState, Option<Base>)> {
-    let Some(snap) = storage.snapshot().await? else {
-        return Ok((NetworkState::genesis(network).context("genesis")?, None));
-    };
-    let mut state = NetworkState::from_snapshot(network, &snap.state)
-        .with_context(|| format!("the snapshot at block {}", snap.number))?;
-    let root = rollup_crypto::field::fr_to_be_bytes(&state.final_root());
-    if root != snap.final_root {
-        bail!(
-            "the snapshot at block {} rebuilds to another final root than recorded",
-            snap.number
+/// How many of the newest blocks a process keeps in memory ([`Shared::blocks`]).
+pub const RECENT: usize = 16;
+/// How often the keeper snapshots the state by default (`snapshot_interval`, in blocks).
+pub const SNAPSHOT_EVERY: u32 = 32;
+
+/// Keeps `block` among the newest in memory, without its witness (the jobs hold it), and
+/// forgets the oldest beyond [`RECENT`].
+fn remember(blocks: &mut BTreeMap<u32, Arc<rollup_state::Block>>, mut block: rollup_state::Block) {
+    for cb in &mut block.chains {
+        cb.witness = None;
+        cb.fee_witness = None;
+    }
+    blocks.insert(block.number.0, Arc::new(block));
+    while blocks.len() > RECENT {
+        blocks.pop_first();
+    }
+}
+
+/// Each chain's calls of `block`, in the stored form.
+fn calls_of(block: &rollup_state::Block) -> anyhow::Result<Vec<StoredCalls>> {
+    block
+        .chains
+        .iter()
+        .map(|cb| {
+            let [commit, execute, prove] = ChainCalls::of(block, cb.chain)?.to_bytes();
+            Ok(StoredCalls {
+                chain: cb.chain.0,
+                commit,
+                execute,
+                prove,
+            })
+        })
+        .collect()
+}
+
+/// The snapshot of `state`, the state after `block`.
+pub fn snapshot_of(state: &NetworkState, block: &rollup_state::Block) -> anyhow::Result<Snapshot> {
+    let mut stored = BTreeMap::new();
+    for cb in &block.chains {
+        let info = rollup_l1::encode::stored_block(block, cb.chain)?;
+        stored.insert(
+            cb.chain.0,
+            format!(
+                "0x{}",
+                hex::encode(alloy::sol_types::SolValue::abi_encode(&info))
+            ),
         );
     }
+    Ok(Snapshot {
+        number: block.number.0,
+        state: state.snapshot(),
+        final_root: rollup_crypto::field::fr_to_be_bytes(&block.new_final_root),
+        sync_hash: block.sync_hash,
+        stored: serde_json::to_string(&stored)?,
+    })
+}
+
+/// Each chain's `StoredBlockInfo` of a snapshot's block (what the next commit refers to), checked
+/// to be of that block and complete for `network`.
+pub fn snapshot_stored(
+    snap: &Snapshot,
+    network: &NetworkConfig,
+) -> anyhow::Result<BTreeMap<rollup_types::ChainId, StoredBlockInfo>> {
     let json: BTreeMap<u8, String> =
         serde_json::from_str(&snap.stored).context("snapshot stored blocks")?;
     let mut stored = BTreeMap::new();
@@ -69,6 +115,68 @@ async fn start_state(
             "the snapshot has no stored block of chain {c}"
         );
     }
+    Ok(stored)
+}
+
+/// What chain `chain`'s contract stores for block `n` (n ≥ 1) once committed: from the calls
+/// stored with the block, or for a recovered database's base — a block that exists only on L1
+/// and in its snapshot — from that snapshot.
+pub async fn stored_block(
+    storage: &Storage,
+    network: &NetworkConfig,
+    n: u32,
+    chain: rollup_types::ChainId,
+) -> anyhow::Result<StoredBlockInfo> {
+    if let Some(c) = storage.block_calls(n, chain.0).await? {
+        return Ok(ChainCalls::from_bytes(&c.commit, &c.execute, &c.prove)?
+            .stored()
+            .clone());
+    }
+    if let Some(snap) = storage.snapshot_at_most(n).await?
+        && snap.number == n
+    {
+        return snapshot_stored(&snap, network)?
+            .remove(&chain)
+            .with_context(|| format!("the snapshot has no stored block of {chain}"));
+    }
+    bail!("block {n} is not stored with its calls")
+}
+
+/// The state the stored blocks start from: genesis, or the newest snapshot of block `at_most`
+/// or before (state recovery's, or one the keeper took), whose rebuilt `final_root` must be the
+/// one it was taken at. A snapshot of a stored block must also be of that block (its roots): one
+/// that is not is passed over for an older one.
+async fn start_state(
+    storage: &Storage,
+    network: &NetworkConfig,
+    mut at_most: u32,
+) -> anyhow::Result<(NetworkState, Option<Base>)> {
+    let snap = loop {
+        let Some(snap) = storage.snapshot_at_most(at_most).await? else {
+            return Ok((NetworkState::genesis(network).context("genesis")?, None));
+        };
+        match storage.block(snap.number).await? {
+            Some(b) if b.final_root != snap.final_root || b.sync_hash != snap.sync_hash => {
+                tracing::warn!(
+                    block = snap.number,
+                    "a snapshot that is not of the stored block: passed over"
+                );
+                anyhow::ensure!(snap.number > 0, "a snapshot of block 0");
+                at_most = snap.number - 1;
+            }
+            _ => break snap,
+        }
+    };
+    let mut state = NetworkState::from_snapshot(network, &snap.state)
+        .with_context(|| format!("the snapshot at block {}", snap.number))?;
+    let root = rollup_crypto::field::fr_to_be_bytes(&state.final_root());
+    if root != snap.final_root {
+        bail!(
+            "the snapshot at block {} rebuilds to another final root than recorded",
+            snap.number
+        );
+    }
+    let stored = snapshot_stored(&snap, network)?;
     Ok((
         state,
         Some(Base {
@@ -80,17 +188,22 @@ async fn start_state(
 }
 
 /// Rebuilds the state from the stored blocks (genesis or the newest snapshot, then every recipe
-/// through the builder), checking each block's `final_root` and `sync_hash` against the stored
-/// ones; re-queues the proving jobs of a block stored without them (a crash between the two
-/// writes).
+/// after it through the builder), checking each block's `final_root` and `sync_hash` against the
+/// stored ones; re-queues the proving jobs of a block stored without them (a crash between the
+/// two writes) and stores the calls of blocks stored before calls were. With the keeper's
+/// snapshots, a restart replays at most `snapshot_interval` blocks however long the history.
 pub async fn restore(
     storage: Storage,
     network: NetworkConfig,
     capacity: usize,
 ) -> anyhow::Result<Shared> {
-    let (state, base) = start_state(&storage, &network).await?;
+    // Blocks stored without their calls (before `block_calls` existed, or by an older binary
+    // during an upgrade) get them by replay: start before the first of them.
+    let first_without = storage.blocks_without_calls().await?.first().copied();
+    let at_most = first_without.map_or(u32::MAX, |n| n - 1);
+    let (state, base) = start_state(&storage, &network, at_most).await?;
     if let Some(b) = &base {
-        tracing::info!(block = b.number, "starting from the recovered snapshot");
+        tracing::info!(block = b.number, "starting from the snapshot");
     }
     let shared = Shared {
         state: Mutex::new(state),
@@ -103,6 +216,7 @@ pub async fn restore(
         auditor: std::sync::RwLock::new(crate::gate::AuditorStatus::NotWatched),
         base,
         mempool: Default::default(),
+        snapshot_every: SNAPSHOT_EVERY,
     };
     let last = replay_stored(&shared, true).await?;
     forget_sealed(&shared, last).await?;
@@ -116,9 +230,9 @@ pub async fn restore(
 /// lease over — would otherwise drop them later as "rejected" (their nonces are used) while
 /// they are in fact sealed.
 async fn forget_sealed(shared: &Shared, last: u32) -> anyhow::Result<()> {
-    let newest = shared.blocks.lock().await.get(&last).cloned();
-    if let Some(block) = newest {
-        let hashes: Vec<[u8; 32]> = block.txs.iter().filter_map(|t| t.hash().ok()).collect();
+    if let Some(stored) = shared.storage.block(last).await? {
+        let recipe = Recipe::decode(&stored.data).with_context(|| format!("block {last}"))?;
+        let hashes: Vec<[u8; 32]> = recipe.txs.iter().filter_map(|t| t.hash().ok()).collect();
         shared.storage.remove_txs(&hashes).await?;
     }
     Ok(())
@@ -130,9 +244,10 @@ pub async fn catch_up(shared: &Shared) -> anyhow::Result<u32> {
     replay_stored(shared, false).await
 }
 
-/// [`catch_up`]; with `index_missing`, the blocks stored before the explorer's index existed
-/// are indexed as they replay (at restore: later blocks are stored with their index).
-async fn replay_stored(shared: &Shared, index_missing: bool) -> anyhow::Result<u32> {
+/// [`catch_up`]; with `at_restore`, the blocks stored before the explorer's index existed get
+/// theirs as they replay (later blocks are stored with it). Blocks stored without their calls
+/// get them whenever they replay.
+async fn replay_stored(shared: &Shared, at_restore: bool) -> anyhow::Result<u32> {
     let mut state = shared.state.lock().await;
     let known = shared
         .blocks
@@ -141,7 +256,7 @@ async fn replay_stored(shared: &Shared, index_missing: bool) -> anyhow::Result<u
         .last_key_value()
         .map_or(shared.base.as_ref().map_or(0, |b| b.number), |(n, _)| *n);
     let last = shared.storage.last_block().await?;
-    let unindexed: std::collections::BTreeSet<u32> = if index_missing {
+    let unindexed: BTreeSet<u32> = if at_restore {
         shared
             .storage
             .unindexed_blocks()
@@ -151,22 +266,31 @@ async fn replay_stored(shared: &Shared, index_missing: bool) -> anyhow::Result<u
     } else {
         Default::default()
     };
+
     for n in known + 1..=last {
         let stored = shared
             .storage
             .block(n)
             .await?
             .with_context(|| format!("block {n} missing"))?;
-        let proven = shared.storage.proofs(n).await?.is_some();
-        let block = replay(&mut state, &stored, shared.capacity, !proven)?;
+        // The witness (a root recomputation per update) only for a block whose jobs are
+        // missing: the stored jobs hold it otherwise.
+        let needs_jobs = !has_jobs(&shared.storage, n).await?;
+        let block = replay(&mut state, &stored, shared.capacity, needs_jobs)?;
         if unindexed.contains(&n) {
             let index = crate::explorer::block_index(&block, &state)?;
             shared.storage.index_block(n, &index).await?;
         }
-        if !proven && !has_jobs(&shared.storage, n).await? {
+        // Any process replaying a block stored without its calls (an older keeper's, during
+        // an upgrade) stores them: the drivers send only from them.
+        let first_chain = shared.chains()[0].0;
+        if shared.storage.block_calls(n, first_chain).await?.is_none() {
+            shared.storage.insert_calls(n, &calls_of(&block)?).await?;
+        }
+        if needs_jobs {
             queue_jobs(&shared.storage, &block, shared.capacity, &shared.network).await?;
         }
-        shared.blocks.lock().await.insert(n, Arc::new(block));
+        remember(&mut *shared.blocks.lock().await, block);
     }
     Ok(last.max(known))
 }
@@ -261,12 +385,15 @@ pub async fn discard(
             }
         }
     }
-    let (mut state, base) = start_state(storage, network).await?;
-    let base = base.map_or(0, |b| b.number);
+    // A recovered database holds no block up to its snapshot: those exist only on L1, executed.
     anyhow::ensure!(
-        from > base,
-        "blocks up to {base} were recovered from L1 and are executed: they cannot be discarded"
+        storage.block(from).await?.is_some(),
+        "block {from} was recovered from L1 and is executed: it cannot be discarded"
     );
+    // The state before `from`: the newest snapshot before it (the keeper's snapshots of the
+    // discarded blocks go with them), then the blocks after that.
+    let (mut state, base) = start_state(storage, network, from - 1).await?;
+    let base = base.map_or(0, |b| b.number);
     for n in base + 1..from {
         let stored = storage
             .block(n)
@@ -463,7 +590,7 @@ pub async fn seal_as(
                 final_root: rollup_crypto::field::fr_to_be_bytes(&block.new_final_root),
                 sync_hash: block.sync_hash,
             },
-            &shared.chains().iter().map(|c| c.0).collect::<Vec<_>>(),
+            &calls_of(&block)?,
             &crate::explorer::block_index(&block, &trial)?,
         )
         .await?;
@@ -487,10 +614,29 @@ pub async fn seal_as(
     // The block is visible (status queries, drivers) before its transactions leave the mempool,
     // so a transaction is never in neither. A crash in between leaves them in the mempool, and
     // `restore` removes them.
-    shared.blocks.lock().await.insert(number, Arc::new(block));
+    let snapshot = (shared.snapshot_every > 0 && number % shared.snapshot_every == 0)
+        .then(|| snapshot_of(&trial, &block))
+        .transpose()?;
+    remember(&mut *shared.blocks.lock().await, block);
     *state = trial;
     shared.storage.remove_txs(&included).await?;
     writer.drop_txs(&rejected).await?;
+    // The snapshot's bytes were taken under the state lock; the API and the next seal need
+    // not wait for their write.
+    drop(state);
+    if let Some(snap) = snapshot {
+        // After the block: a restart starts here. The one before stays (a discard of the
+        // newest blocks starts from it); older ones go, but never a recovered database's base.
+        writer.insert_snapshot(&snap).await?;
+        writer
+            .prune_snapshots(number.saturating_sub(shared.snapshot_every))
+            .await?;
+        tracing::info!(
+            block = number,
+            bytes = snap.state.len(),
+            "state snapshot stored"
+        );
+    }
     Ok(Some(number))
 }
 

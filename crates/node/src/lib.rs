@@ -20,7 +20,7 @@
 //!   every chain that allows it (with the oracles' abandonment where it was proven) and discards
 //!   it locally.
 //!
-//! Persist before acting: a block is stored (recipe, then jobs) before any L1 transaction refers
+//! Persist before acting: a block is stored (recipe and each chain's calls, then jobs) before any L1 transaction refers
 //! to it, every L1 transaction is stored before it is broadcast, and the watcher's cursor moves in
 //! the same database transaction as the requests it read.
 
@@ -56,7 +56,10 @@ pub struct Shared {
     pub network: NetworkConfig,
     /// The L2 state after the last sealed block.
     pub state: Mutex<NetworkState>,
-    /// Sealed blocks not yet executed everywhere (with their witness when still to be proven).
+    /// The newest sealed or replayed blocks, at most [`keeper::RECENT`], without their
+    /// witness (their proving jobs hold it). Nothing depends on older ones being here: the
+    /// drivers send from the calls stored with each block, so memory does not grow with the
+    /// blocks waiting for proofs.
     pub blocks: Mutex<BTreeMap<u32, Arc<Block>>>,
     /// Chain-circuit capacity (chunks per sub-block).
     pub capacity: usize,
@@ -72,6 +75,10 @@ pub struct Shared {
     /// The mempool's limits and lifetimes (the API admits under them, the keeper selects and
     /// expires under them); [`keeper::restore`] starts with the defaults.
     pub mempool: mempool::MempoolConfig,
+    /// The keeper stores a state snapshot after every block whose number is a multiple of this
+    /// (0: none): a restart replays only the blocks after the newest ([`keeper::restore`]
+    /// starts with [`keeper::SNAPSHOT_EVERY`]).
+    pub snapshot_every: u32,
 }
 
 /// The block a recovered node's database starts after: blocks up to it exist only on L1.
@@ -105,6 +112,7 @@ pub fn init_logging(default: &str) {
         filter = filter.add_directive(quiet.parse().expect("a valid directive"));
     }
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter)
         .init();

@@ -154,6 +154,95 @@ async fn network(cfg: &NodeConfig) -> anyhow::Result<NetworkConfig> {
     })
 }
 
+/// Starts the components other than the prover (keeper or follower, the auditor gate, chain
+/// drivers, API) as tasks of `tasks`; the API's handle when it serves one.
+async fn serve(
+    cfg: &NodeConfig,
+    components: &[String],
+    storage: Storage,
+    tasks: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<Option<(std::net::SocketAddr, jsonrpsee::server::ServerHandle)>> {
+    let net = network(cfg).await?;
+    let mut shared = keeper::restore(storage.clone(), net.clone(), cfg.capacity).await?;
+    shared.mempool = cfg.mempool.clone();
+    shared.sub_blocks = cfg.sub_blocks;
+    shared.batch = cfg.batch;
+    shared.snapshot_every = cfg.snapshot_interval;
+    let shared = Arc::new(shared);
+    // This server among those sharing the database: the keeper seals and each chain's
+    // sender sends only under their leases (`rollup_node::lead`).
+    let lead = rollup_node::lead::Leadership {
+        holder: cfg
+            .node_id
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id())),
+        ttl: Duration::from_millis(cfg.lease_ms),
+    };
+    if components.iter().any(|c| c == "keeper") {
+        tasks.spawn(keeper::run(
+            shared.clone(),
+            Duration::from_millis(cfg.seal_interval_ms),
+            cfg.max_txs,
+            lead.clone(),
+        ));
+    } else if components.iter().any(|c| c == "chains" || c == "api") {
+        // The keeper runs elsewhere: follow the blocks it stores.
+        tasks.spawn(keeper::follow(
+            shared.clone(),
+            Duration::from_millis(cfg.poll_ms),
+        ));
+    }
+    if components.iter().any(|c| c == "chains" || c == "api")
+        && let Some(gate) = gate(cfg, components.iter().any(|c| c == "chains")).await?
+    {
+        let gate = Arc::new(gate);
+        tasks.spawn(
+            gate.clone()
+                .run(shared.clone(), Duration::from_millis(cfg.poll_ms.max(500))),
+        );
+        if components.iter().any(|c| c == "chains") {
+            let key = signer(
+                cfg.operator_key
+                    .as_deref()
+                    .context("operator key: set ROLLUP_OPERATOR_KEY")?,
+            )?;
+            for c in &cfg.chains {
+                let driver = Driver::new(
+                    shared.clone(),
+                    gate.clone(),
+                    ChainId::new(c.id)?,
+                    provider(&c.rpc_url, &key)?,
+                    c.contract.parse().context("contract address")?,
+                    key.clone(),
+                    WatcherConfig {
+                        confirmations: c.confirmations,
+                        max_range: 2_000,
+                    },
+                    c.start_block,
+                    lead.clone(),
+                )
+                .await?;
+                tasks.spawn(driver.run(Duration::from_millis(cfg.poll_ms)));
+            }
+        }
+    }
+    if components.iter().any(|c| c == "api") {
+        let addr = cfg.api_addr.parse().context("api_addr")?;
+        let fees = rollup_node::fees::FeePolicy::new(cfg.fees.as_ref(), cfg.capacity)?;
+        if let Some(dir) = &cfg.explorer_dir {
+            anyhow::ensure!(
+                dir.join("index.html").is_file(),
+                "explorer_dir {} has no index.html: build it with `npm run build:explorer`",
+                dir.display()
+            );
+        }
+        return Ok(Some(
+            rollup_node::api::serve(shared.clone(), fees, addr, cfg.explorer_dir.clone()).await?,
+        ));
+    }
+    Ok(None)
+}
+
 fn load(path: &PathBuf) -> anyhow::Result<NodeConfig> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -177,41 +266,24 @@ async fn main() -> anyhow::Result<()> {
                 rollup_node::metrics::install(cfg.metrics_addr.parse().context("metrics_addr")?)?;
             }
             let storage = Storage::connect(&cfg.database_url).await?;
-            let net = network(&cfg).await?;
-            let mut shared = keeper::restore(storage.clone(), net.clone(), cfg.capacity).await?;
-            shared.mempool = cfg.mempool.clone();
-            shared.sub_blocks = cfg.sub_blocks;
-            shared.batch = cfg.batch;
-            let shared = Arc::new(shared);
             let mut tasks = tokio::task::JoinSet::new();
-            // This server among those sharing the database: the keeper seals and each chain's
-            // sender sends only under their leases (`rollup_node::lead`).
-            let lead = rollup_node::lead::Leadership {
-                holder: cfg
-                    .node_id
-                    .clone()
-                    .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id())),
-                ttl: Duration::from_millis(cfg.lease_ms),
-            };
-            if components.iter().any(|c| c == "keeper") {
-                tasks.spawn(keeper::run(
-                    shared.clone(),
-                    Duration::from_millis(cfg.seal_interval_ms),
-                    cfg.max_txs,
-                    lead.clone(),
-                ));
-            } else if components.iter().any(|c| c == "chains" || c == "api") {
-                // The keeper runs elsewhere: follow the blocks it stores.
-                tasks.spawn(keeper::follow(
-                    shared.clone(),
-                    Duration::from_millis(cfg.poll_ms),
-                ));
-            }
             if components.iter().any(|c| c == "prover") {
-                let mut chains = net.chains.clone();
+                let mut chains = cfg
+                    .chains
+                    .iter()
+                    .map(|c| ChainId::new(c.id))
+                    .collect::<Result<Vec<_>, _>>()?;
                 chains.sort();
                 let (capacity, dir) = (cfg.capacity, cfg.keys_dir.clone());
                 let storage = storage.clone();
+                // Unique per process even when servers share a `node_id`: a job's lease names
+                // the process proving it.
+                let name = format!(
+                    "{}-{}",
+                    cfg.node_id.clone().unwrap_or_else(hostname),
+                    std::process::id()
+                );
+                let lease = Duration::from_millis(cfg.job_lease_ms);
                 // Loading (and fingerprinting) the keys takes a while: the other components
                 // start meanwhile.
                 tasks.spawn(async move {
@@ -229,64 +301,15 @@ async fn main() -> anyhow::Result<()> {
                         anyhow::Ok((chain, binding))
                     })
                     .await??;
-                    tracing::info!("proving keys loaded; prover worker started");
-                    worker::run(
-                        storage,
-                        Arc::new(keys),
-                        format!("{}-{}", hostname(), std::process::id()),
-                    )
-                    .await
+                    tracing::info!(worker = %name, "proving keys loaded; prover worker started");
+                    worker::run(storage, Arc::new(keys), name, lease).await
                 });
             }
-            if components.iter().any(|c| c == "chains" || c == "api")
-                && let Some(gate) = gate(&cfg, components.iter().any(|c| c == "chains")).await?
-            {
-                let gate = Arc::new(gate);
-                tasks.spawn(
-                    gate.clone()
-                        .run(shared.clone(), Duration::from_millis(cfg.poll_ms.max(500))),
-                );
-                if components.iter().any(|c| c == "chains") {
-                    let key = signer(
-                        cfg.operator_key
-                            .as_deref()
-                            .context("operator key: set ROLLUP_OPERATOR_KEY")?,
-                    )?;
-                    for c in &cfg.chains {
-                        let driver = Driver::new(
-                            shared.clone(),
-                            gate.clone(),
-                            ChainId::new(c.id)?,
-                            provider(&c.rpc_url, &key)?,
-                            c.contract.parse().context("contract address")?,
-                            key.clone(),
-                            WatcherConfig {
-                                confirmations: c.confirmations,
-                                max_range: 2_000,
-                            },
-                            c.start_block,
-                            lead.clone(),
-                        )
-                        .await?;
-                        tasks.spawn(driver.run(Duration::from_millis(cfg.poll_ms)));
-                    }
-                }
-            }
+            // A worker alone needs neither the chains nor the state: it proves what the
+            // database holds, so a prover machine starts in the time its keys take to load.
             let mut _api = None;
-            if components.iter().any(|c| c == "api") {
-                let addr = cfg.api_addr.parse().context("api_addr")?;
-                let fees = rollup_node::fees::FeePolicy::new(cfg.fees.as_ref(), cfg.capacity)?;
-                if let Some(dir) = &cfg.explorer_dir {
-                    anyhow::ensure!(
-                        dir.join("index.html").is_file(),
-                        "explorer_dir {} has no index.html: build it with `npm run build:explorer`",
-                        dir.display()
-                    );
-                }
-                _api = Some(
-                    rollup_node::api::serve(shared.clone(), fees, addr, cfg.explorer_dir.clone())
-                        .await?,
-                );
+            if components.iter().any(|c| c != "prover") {
+                _api = serve(&cfg, &components, storage, &mut tasks).await?;
             }
             // A component loop only returns on an error that needs an operator.
             let first_failure = async {

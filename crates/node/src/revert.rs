@@ -41,9 +41,6 @@ pub async fn revert(
     chains: &[(ChainId, Rollup::RollupInstance<DynProvider>)],
 ) -> anyhow::Result<Reverted> {
     ensure!(from >= 1, "block 0 is the genesis");
-    // The blocks as the node built them: what each contract stores is rebuilt from them.
-    let shared = keeper::restore(storage.clone(), network.clone(), capacity).await?;
-    let blocks = shared.blocks.lock().await.clone();
     let mut plan = Vec::new();
     for (chain, r) in chains {
         let committed = r.totalBlocksCommitted().call().await?;
@@ -58,15 +55,19 @@ pub async fn revert(
         if committed < from {
             continue;
         }
-        let stored = (from..=committed)
-            .rev()
-            .map(|n| {
-                let b = blocks
-                    .get(&n)
-                    .with_context(|| format!("block {n} is not held by this node"))?;
-                Ok(encode::stored_block(b, *chain)?)
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        // What each contract stores of the blocks, as stored with them when they were sealed.
+        let mut stored = Vec::new();
+        for n in (from..=committed).rev() {
+            let c = storage
+                .block_calls(n, chain.0)
+                .await?
+                .with_context(|| format!("block {n} is not stored by this node"))?;
+            stored.push(
+                encode::ChainCalls::from_bytes(&c.commit, &c.execute, &c.prove)?
+                    .stored()
+                    .clone(),
+            );
+        }
         let mut abandonment: Vec<Bytes> = Vec::new();
         if proven >= from {
             let h: B256 = r.provenSyncHash(from).call().await?;

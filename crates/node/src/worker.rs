@@ -6,17 +6,21 @@ use rollup_storage::Storage;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a claimed job stays with a silent worker before another may take it. A working
-/// worker renews it every [`RENEW`], so a killed worker's job is free again within a minute
-/// while a slow proof is never taken away from a live one.
+/// How long a claimed job stays with a silent worker before another may take it, by default
+/// (`job_lease_ms`). A working worker renews it four times per lease, so a killed worker's job is
+/// free again within a minute while a slow proof is never taken away from a live one.
 pub const LEASE: Duration = Duration::from_secs(60);
-/// How often a worker renews the lease of the job it is proving.
-pub const RENEW: Duration = Duration::from_secs(15);
 
-/// Claims and proves jobs until the process ends. `keys`: (chain keys, binding keys).
-pub async fn run(storage: Storage, keys: Arc<(Keys, Keys)>, name: String) -> anyhow::Result<()> {
+/// Claims and proves jobs until the process ends. `keys`: (chain keys, binding keys); `lease`:
+/// how long a claimed job stays with this worker without a renewal.
+pub async fn run(
+    storage: Storage,
+    keys: Arc<(Keys, Keys)>,
+    name: String,
+    lease: Duration,
+) -> anyhow::Result<()> {
     loop {
-        match work_once(&storage, &keys, &name).await {
+        match work_once(&storage, &keys, &name, lease).await {
             Ok(true) => {}
             Ok(false) => tokio::time::sleep(Duration::from_millis(200)).await,
             // A database failover: the job's lease runs out and it is claimed again (by this
@@ -35,8 +39,9 @@ pub async fn work_once(
     storage: &Storage,
     keys: &Arc<(Keys, Keys)>,
     name: &str,
+    lease: Duration,
 ) -> anyhow::Result<bool> {
-    let Some(claimed) = storage.claim_job(name, LEASE).await? else {
+    let Some(claimed) = storage.claim_job(name, lease).await? else {
         return Ok(false);
     };
     let job = match Job::from_bytes(&claimed.payload) {
@@ -55,7 +60,8 @@ pub async fn work_once(
         let k = if binding { &keys2.1 } else { &keys2.0 };
         prove_job(k, job)
     });
-    let mut renew = tokio::time::interval(RENEW);
+    // Four renewals per lease: one missed (a slow database round trip) does not lose the job.
+    let mut renew = tokio::time::interval(lease / 4);
     renew.tick().await; // the first tick is immediate
     let result = loop {
         tokio::select! {
@@ -91,6 +97,7 @@ pub async fn work_once(
                 tracing::info!(
                     block = claimed.number,
                     job = claimed.job,
+                    attempt = claimed.attempt,
                     secs = started.elapsed().as_secs_f64(),
                     "proved"
                 );

@@ -301,9 +301,11 @@ impl Keys {
     }
 }
 
-/// Writes through a temporary file and a rename, so a crash never leaves a truncated key.
+/// Writes through a temporary file and a rename, so a crash never leaves a truncated key. The
+/// temporary file is this process's own: workers sharing a key directory that set up the same
+/// (deterministic) keys at once each rename a whole file, never one another is still writing.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
-    let tmp = path.with_extension("tmp");
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))
 }

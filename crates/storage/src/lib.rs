@@ -164,6 +164,20 @@ pub struct Snapshot {
     pub stored: String,
 }
 
+/// What a chain's driver sends of a stored block (see `migrations/0010_block_calls.sql`): the
+/// L1 crate's ABI encodings, opaque here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCalls {
+    /// The chain.
+    pub chain: u8,
+    /// `commitBlocks` input.
+    pub commit: Vec<u8>,
+    /// `executeBlocks` input.
+    pub execute: Vec<u8>,
+    /// `proveBlocks` input before the proofs.
+    pub prove: Vec<u8>,
+}
+
 /// A connection pool with the schema migrated.
 #[derive(Clone, Debug)]
 pub struct Storage {
@@ -420,11 +434,12 @@ impl Storage {
     pub async fn insert_block(
         &self,
         block: &StoredBlock,
-        chains: &[u8],
+        calls: &[StoredCalls],
         index: &BlockIndex,
     ) -> Result<()> {
         let mut t = self.begin().await?;
         self.check_fence(&mut t).await?;
+        Self::write_calls(&mut t, block.number, calls, false).await?;
         sqlx::query(
             "INSERT INTO blocks (number, data, final_root, sync_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -435,12 +450,12 @@ impl Storage {
         .bind(now())
         .execute(&mut *t)
         .await?;
-        for c in chains {
+        for c in calls {
             sqlx::query(
                 "INSERT INTO block_stages (number, chain, stage, updated_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(block.number as i64)
-            .bind(*c as i64)
+            .bind(c.chain as i64)
             .bind(Stage::Sealed as i64)
             .bind(now())
             .execute(&mut *t)
@@ -449,6 +464,72 @@ impl Storage {
         explorer::write_index(&mut t, block.number, index).await?;
         t.commit().await?;
         Ok(())
+    }
+
+    async fn write_calls(
+        t: &mut sqlx::Transaction<'static, sqlx::Any>,
+        number: u32,
+        calls: &[StoredCalls],
+        if_missing: bool,
+    ) -> Result<()> {
+        let insert = if if_missing {
+            "INSERT INTO block_calls (number, chain, commit_info, execute_info, prove_input) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (number, chain) DO NOTHING"
+        } else {
+            "INSERT INTO block_calls (number, chain, commit_info, execute_info, prove_input) VALUES ($1, $2, $3, $4, $5)"
+        };
+        for c in calls {
+            sqlx::query(insert)
+                .bind(number as i64)
+                .bind(c.chain as i64)
+                .bind(c.commit.clone())
+                .bind(c.execute.clone())
+                .bind(c.prove.clone())
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Stores the calls of a block stored without them (before `block_calls` existed); calls
+    /// already stored stay as they are.
+    pub async fn insert_calls(&self, number: u32, calls: &[StoredCalls]) -> Result<()> {
+        let mut t = self.begin().await?;
+        Self::write_calls(&mut t, number, calls, true).await?;
+        t.commit().await?;
+        Ok(())
+    }
+
+    /// What chain `chain`'s driver sends of block `number`; `None` if the block is not stored
+    /// (or was stored before `block_calls` existed and not replayed since).
+    pub async fn block_calls(&self, number: u32, chain: u8) -> Result<Option<StoredCalls>> {
+        let row = sqlx::query(
+            "SELECT commit_info, execute_info, prove_input FROM block_calls WHERE number = $1 AND chain = $2",
+        )
+        .bind(number as i64)
+        .bind(chain as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(StoredCalls {
+                chain,
+                commit: r.try_get(0)?,
+                execute: r.try_get(1)?,
+                prove: r.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stored blocks without calls (stored before `block_calls` existed), ascending.
+    pub async fn blocks_without_calls(&self) -> Result<Vec<u32>> {
+        let rows = sqlx::query(
+            "SELECT number FROM blocks WHERE number NOT IN (SELECT number FROM block_calls) ORDER BY number",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| Ok(r.try_get::<i64, _>(0)? as u32))
+            .collect()
     }
 
     /// A stored block.
@@ -481,26 +562,39 @@ impl Storage {
         Ok(v as u32)
     }
 
-    /// Stores a state snapshot (state recovery writes one into an empty database).
+    /// Stores a state snapshot: state recovery writes one into an empty database, the state
+    /// keeper one every few blocks (a restart replays only the blocks after the newest). A
+    /// snapshot of the same block already stored stays.
     pub async fn insert_snapshot(&self, s: &Snapshot) -> Result<()> {
+        // Fenced like the block it follows: a deposed keeper's late snapshot is refused.
+        let mut t = self.begin().await?;
+        self.check_fence(&mut t).await?;
         sqlx::query(
-            "INSERT INTO snapshots (number, state, final_root, sync_hash, stored) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO snapshots (number, state, final_root, sync_hash, stored) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (number) DO NOTHING",
         )
         .bind(s.number as i64)
         .bind(s.state.clone())
         .bind(s.final_root.to_vec())
         .bind(s.sync_hash.to_vec())
         .bind(s.stored.clone())
-        .execute(&self.pool)
+        .execute(&mut *t)
         .await?;
+        t.commit().await?;
         Ok(())
     }
 
     /// The newest snapshot.
     pub async fn snapshot(&self) -> Result<Option<Snapshot>> {
+        self.snapshot_at_most(u32::MAX).await
+    }
+
+    /// The newest snapshot of block `number` or before.
+    pub async fn snapshot_at_most(&self, number: u32) -> Result<Option<Snapshot>> {
         let row = sqlx::query(
-            "SELECT number, state, final_root, sync_hash, stored FROM snapshots ORDER BY number DESC LIMIT 1",
+            "SELECT number, state, final_root, sync_hash, stored FROM snapshots WHERE number <= $1 ORDER BY number DESC LIMIT 1",
         )
+        .bind(number as i64)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
@@ -514,6 +608,18 @@ impl Storage {
             })
         })
         .transpose()
+    }
+
+    /// Deletes the snapshots of blocks before `number`, except the oldest snapshot (a recovered
+    /// database's: the blocks before it exist only on L1).
+    pub async fn prune_snapshots(&self, number: u32) -> Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM snapshots WHERE number < $1 AND number > (SELECT MIN(number) FROM snapshots)",
+        )
+        .bind(number as i64)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// Whether the database holds nothing yet (no block, snapshot, request or transaction):
@@ -548,6 +654,30 @@ impl Storage {
         .await?
         .rows_affected();
         Ok(n == 1)
+    }
+
+    /// Raises the stage of blocks `numbers` on `chain` to `stage` (never lowers one) in one
+    /// statement; how many rows changed.
+    pub async fn advance_stages(
+        &self,
+        numbers: std::ops::RangeInclusive<u32>,
+        chain: u8,
+        stage: Stage,
+    ) -> Result<u64> {
+        if numbers.is_empty() {
+            return Ok(0);
+        }
+        Ok(sqlx::query(
+            "UPDATE block_stages SET stage = $1, updated_at = $2 WHERE number >= $3 AND number <= $4 AND chain = $5 AND stage < $1",
+        )
+        .bind(stage as i64)
+        .bind(now())
+        .bind(*numbers.start() as i64)
+        .bind(*numbers.end() as i64)
+        .bind(chain as i64)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// A block's stage on every chain, by chain.
@@ -823,6 +953,8 @@ impl Storage {
             "DELETE FROM blocks WHERE number >= $1",
             "DELETE FROM block_stages WHERE number >= $1",
             "DELETE FROM proof_jobs WHERE number >= $1",
+            "DELETE FROM block_calls WHERE number >= $1",
+            "DELETE FROM snapshots WHERE number >= $1",
             "DELETE FROM attestations WHERE number >= $1",
         ]
         .into_iter()

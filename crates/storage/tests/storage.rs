@@ -4,7 +4,7 @@
 
 use rollup_storage::{
     Admission, AdmissionLimits, AuthFact, BlockIndex, EXPIRED, IndexedTx, L1Chain, REJECTED, Stage,
-    StageTx, Storage, StorageError, StoredBlock, Token, TxKey, now_ms,
+    StageTx, Storage, StorageError, StoredBlock, StoredCalls, Token, TxKey, now_ms,
 };
 use std::path::PathBuf;
 use std::process::Command;
@@ -151,23 +151,61 @@ async fn exercise(url: &str) {
         final_root: [3; 32],
         sync_hash: [4; 32],
     };
-    s.insert_block(&b, &[1, 2, 3], &BlockIndex::default())
+    s.insert_block(&b, &calls(&[1, 2, 3]), &BlockIndex::default())
         .await
         .unwrap();
     assert!(
-        s.insert_block(&b, &[1], &BlockIndex::default())
+        s.insert_block(&b, &calls(&[1]), &BlockIndex::default())
             .await
             .is_err(),
         "a block number is stored once"
     );
     assert_eq!(s.block(1).await.unwrap(), Some(b));
     assert_eq!(s.block(2).await.unwrap(), None);
+    // The calls came in the block's transaction; the refused second write added none.
+    assert_eq!(
+        s.block_calls(1, 2).await.unwrap(),
+        Some(calls(&[2]).remove(0))
+    );
+    assert_eq!(s.block_calls(1, 4).await.unwrap(), None);
+    assert_eq!(s.block_calls(2, 1).await.unwrap(), None);
+    assert!(s.blocks_without_calls().await.unwrap().is_empty());
+    let mut other = calls(&[2]);
+    other[0].commit = b"other".to_vec();
+    s.insert_calls(1, &other).await.unwrap();
+    assert_eq!(
+        s.block_calls(1, 2).await.unwrap(),
+        Some(calls(&[2]).remove(0)),
+        "stored calls are never replaced"
+    );
     assert_eq!(s.last_block().await.unwrap(), 1);
     assert!(s.advance_stage(1, 2, Stage::Proven).await.unwrap());
     assert!(!s.advance_stage(1, 2, Stage::Committed).await.unwrap());
+    // A range raises only the rows below the stage, and only of its chain.
+    assert_eq!(
+        s.advance_stages(1..=1, 2, Stage::Committed).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        s.advance_stages(1..=5, 3, Stage::Committed).await.unwrap(),
+        1
+    );
+    // An empty range (a driver with nothing new) writes nothing.
+    let (start, end) = (2, 1);
+    assert_eq!(
+        s.advance_stages(start..=end, 3, Stage::Executed)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(s.advance_stages(1..=1, 3, Stage::Sealed).await.unwrap(), 0);
     assert_eq!(
         s.stages(1).await.unwrap(),
-        vec![(1, Stage::Sealed), (2, Stage::Proven), (3, Stage::Sealed)]
+        vec![
+            (1, Stage::Sealed),
+            (2, Stage::Proven),
+            (3, Stage::Committed)
+        ]
     );
 
     // Proving jobs: distinct claims, lease takeover, a stale worker cannot finish.
@@ -242,7 +280,7 @@ async fn exercise(url: &str) {
         final_root: [5; 32],
         sync_hash: [6; 32],
     };
-    s.insert_block(&b2, &[1, 2, 3], &BlockIndex::default())
+    s.insert_block(&b2, &calls(&[1, 2, 3]), &BlockIndex::default())
         .await
         .unwrap();
     s.post_attestation(2, &[6; 32], &[7; 20], b"sig")
@@ -316,8 +354,25 @@ async fn exercise(url: &str) {
         stored: "{}".into(),
     };
     s.insert_snapshot(&snap).await.unwrap();
-    assert_eq!(s2.snapshot().await.unwrap(), Some(snap));
+    assert_eq!(s2.snapshot().await.unwrap(), Some(snap.clone()));
     assert_eq!(s.last_block().await.unwrap(), 9);
+    // The keeper's snapshots: the newest at or before a block; one per block (a second write
+    // keeps the first); pruning keeps the oldest (a recovered database's base).
+    let at = |number: u32, tag: u8| rollup_storage::Snapshot {
+        number,
+        state: vec![tag],
+        ..snap.clone()
+    };
+    for n in [12, 15, 18] {
+        s.insert_snapshot(&at(n, n as u8)).await.unwrap();
+    }
+    s.insert_snapshot(&at(15, 0)).await.unwrap();
+    assert_eq!(s.snapshot_at_most(17).await.unwrap(), Some(at(15, 15)));
+    assert_eq!(s.snapshot_at_most(8).await.unwrap(), None);
+    assert_eq!(s.snapshot().await.unwrap().unwrap().number, 18);
+    assert_eq!(s.prune_snapshots(18).await.unwrap(), 2);
+    assert_eq!(s.snapshot_at_most(17).await.unwrap(), Some(snap));
+    assert_eq!(s.snapshot().await.unwrap().unwrap().number, 18);
 }
 
 #[tokio::test]
@@ -441,7 +496,7 @@ async fn leases(url: &str) {
     assert!(s.renew_lease(&a, ttl).await.unwrap());
     let fenced_a = s.fenced(a.clone());
     fenced_a
-        .insert_block(&block(1), &[1], &BlockIndex::default())
+        .insert_block(&block(1), &calls(&[1]), &BlockIndex::default())
         .await
         .unwrap();
     fenced_a.save_l1_tx(1, 0, "{}").await.unwrap();
@@ -450,7 +505,7 @@ async fn leases(url: &str) {
     assert!(!s.renew_lease(&a, ttl).await.unwrap(), "expired");
     // Expired and not yet taken: a's writes are refused already.
     let e = fenced_a
-        .insert_block(&block(2), &[1], &BlockIndex::default())
+        .insert_block(&block(2), &calls(&[1]), &BlockIndex::default())
         .await
         .unwrap_err();
     assert!(
@@ -461,7 +516,7 @@ async fn leases(url: &str) {
     assert_eq!(b.epoch, 2, "a new holder, a new epoch");
     assert_eq!(s.lease("keeper").await.unwrap().unwrap().holder, "b");
     let e = fenced_a
-        .insert_block(&block(2), &[1], &BlockIndex::default())
+        .insert_block(&block(2), &calls(&[1]), &BlockIndex::default())
         .await
         .unwrap_err();
     assert!(matches!(e, StorageError::Fenced(_)), "{e}");
@@ -484,7 +539,7 @@ async fn leases(url: &str) {
     assert_eq!(s.l1_txs(1).await.unwrap().len(), 1);
     let fenced_b = s.fenced(b.clone());
     fenced_b
-        .insert_block(&block(2), &[1], &BlockIndex::default())
+        .insert_block(&block(2), &calls(&[1]), &BlockIndex::default())
         .await
         .unwrap();
     assert_eq!(s.last_block().await.unwrap(), 2);
@@ -532,10 +587,12 @@ async fn explorer_index(url: &str) {
             indexed(2, "transfer", 2, &[1, 2, 1]),
         ],
     };
-    s.insert_block(&block(1), &[1, 2], &one).await.unwrap();
+    s.insert_block(&block(1), &calls(&[1, 2]), &one)
+        .await
+        .unwrap();
     // A block stored without a summary (as before the index existed) is listed as unindexed
     // until the keeper indexes it.
-    s.insert_block(&block(2), &[1, 2], &BlockIndex::default())
+    s.insert_block(&block(2), &calls(&[1, 2]), &BlockIndex::default())
         .await
         .unwrap();
     assert_eq!(s.unindexed_blocks().await.unwrap(), vec![2]);
@@ -546,7 +603,7 @@ async fn explorer_index(url: &str) {
     s.index_block(2, &two).await.unwrap();
     s.index_block(2, &two).await.unwrap();
     assert!(s.unindexed_blocks().await.unwrap().is_empty());
-    s.insert_block(&block(3), &[1, 2], &BlockIndex::default())
+    s.insert_block(&block(3), &calls(&[1, 2]), &BlockIndex::default())
         .await
         .unwrap();
 
@@ -673,8 +730,23 @@ async fn explorer_index(url: &str) {
     assert!(s.indexed_tx(&[3; 32]).await.unwrap().is_none());
     assert_eq!(history(2).await, vec![2]);
     assert_eq!(s.stage_txs_between(2, 3).await.unwrap(), vec![]);
-    s.insert_block(&block(2), &[1, 2], &two).await.unwrap();
+    s.insert_block(&block(2), &calls(&[1, 2]), &two)
+        .await
+        .unwrap();
     assert_eq!(s.indexed_tx(&[3; 32]).await.unwrap().unwrap().0.number, 2);
+}
+
+/// Calls of a test block on `chains` (opaque bytes to the storage).
+fn calls(chains: &[u8]) -> Vec<StoredCalls> {
+    chains
+        .iter()
+        .map(|&chain| StoredCalls {
+            chain,
+            commit: vec![chain, 1],
+            execute: vec![chain, 2],
+            prove: vec![chain, 3],
+        })
+        .collect()
 }
 
 fn key(chain: u8, account: u32, nonce: u32) -> TxKey {

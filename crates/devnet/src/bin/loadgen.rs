@@ -45,6 +45,9 @@ struct Cli {
     /// On the highly available operator (`rollup-devnet --ha`).
     #[arg(long)]
     ha: bool,
+    /// Prover workers as processes of their own (`rollup-devnet --workers`).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
 }
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -56,7 +59,10 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(cli.txs > 0 && cli.recipients > 0, "nothing to send");
     let say = |s: &str| println!("[loadgen] {s}");
     let mut net = Devnet::start(
-        &DevnetConfig::on_free_ports(cli.data_dir, cli.keys_dir, cli.ha),
+        &DevnetConfig {
+            workers: cli.workers,
+            ..DevnetConfig::on_free_ports(cli.data_dir, cli.keys_dir, cli.ha)
+        },
         &say,
     )
     .await?;
@@ -173,6 +179,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let sealed = start.elapsed().as_secs_f64();
+    let first_block = client
+        .wait_tx(&hashes[0], "sealed", Duration::from_secs(600))
+        .await?;
     say(&format!(
         "all sealed after {sealed:.1} s ({:.1} tx/s) into blocks up to {last_block}",
         cli.txs as f64 / sealed
@@ -201,6 +210,26 @@ async fn main() -> anyhow::Result<()> {
     }
     let executed = start.elapsed().as_secs_f64();
     lag.abort();
+    // L1 gas from the receipts the watchers stored (each transaction once, however many blocks
+    // it covers): per chain, over the load's blocks, per transfer.
+    let stage_txs = net
+        .storage
+        .stage_txs_between(first_block, last_block)
+        .await?;
+    for c in CHAINS {
+        let mut seen = std::collections::HashSet::new();
+        let mut by_stage: std::collections::BTreeMap<String, u64> = Default::default();
+        for t in stage_txs.iter().filter(|t| t.chain == c.0) {
+            if seen.insert(t.l1_hash) {
+                *by_stage.entry(format!("{:?}", t.stage)).or_default() += t.gas_used;
+            }
+        }
+        let total: u64 = by_stage.values().sum();
+        say(&format!(
+            "GAS chain {c}: blocks {first_block}..={last_block}, {total} gas ({by_stage:?}): {:.0} gas per transfer",
+            total as f64 / cli.txs as f64
+        ));
+    }
     let lags = LAGS.lock().expect("not poisoned").clone();
     let (mean, max) = (
         lags.iter().sum::<f64>() / lags.len().max(1) as f64,

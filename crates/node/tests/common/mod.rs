@@ -188,11 +188,7 @@ impl Devnet {
         let storage = Storage::connect(&format!("sqlite://{}", db.display()))
             .await
             .unwrap();
-        let shared = Arc::new(
-            keeper::restore(storage.clone(), network.clone(), CAPACITY)
-                .await
-                .unwrap(),
-        );
+        let shared = Arc::new(restore(&storage, &network).await);
         let (api_addr, api) = rollup_node::api::serve(
             shared.clone(),
             Default::default(),
@@ -280,11 +276,7 @@ impl Devnet {
     /// Restores the node's state from its database and serves its API on the same address; the
     /// components are started by [`Devnet::spawn_components`].
     pub async fn restore_node(&mut self) {
-        self.shared = Arc::new(
-            keeper::restore(self.storage.clone(), self.network.clone(), CAPACITY)
-                .await
-                .unwrap(),
-        );
+        self.shared = Arc::new(restore(&self.storage, &self.network).await);
         let (_, api) =
             rollup_node::api::serve(self.shared.clone(), Default::default(), self.api_addr, None)
                 .await
@@ -339,6 +331,7 @@ impl Devnet {
             self.storage.clone(),
             self.keys.clone(),
             "worker-1".into(),
+            worker::LEASE,
         ));
         for (i, id) in CHAINS.iter().enumerate() {
             let op = signer(&self.anvils[i], 0);
@@ -422,4 +415,14 @@ impl Devnet {
             .await
             .unwrap()
     }
+}
+
+/// The node's state restored from `storage`, its keeper snapshotting every 2 blocks (so the
+/// tests' restarts start from a snapshot and the drivers send blocks the process never held).
+pub async fn restore(storage: &Storage, network: &NetworkConfig) -> rollup_node::Shared {
+    let mut shared = keeper::restore(storage.clone(), network.clone(), CAPACITY)
+        .await
+        .unwrap();
+    shared.snapshot_every = 2;
+    shared
 }
