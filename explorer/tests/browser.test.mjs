@@ -295,8 +295,13 @@ test("search: an unknown hash and a nonsense string give a message; good queries
   await search("hello explorer");
   const e2 = otherPage.locator('[data-testid="search-error"]');
   await otherPage.waitForFunction(() => location.hash.startsWith("#/search/"));
-  await e2.waitFor({ timeout: 15_000 });
-  assert.equal(await e2.innerText(), "“hello explorer” is not a transaction hash, address, account id or block number.", "nonsense is explained");
+  // The transaction page's message stays until the search page renders: wait for the search
+  // page's own (or time out), then check its words.
+  const explained = "“hello explorer” is not a transaction hash, address, account id or block number.";
+  await otherPage
+    .waitForFunction((want) => document.querySelector('[data-testid="search-error"]')?.innerText === want, explained, { timeout: 15_000 })
+    .catch(() => {});
+  assert.equal(await e2.innerText(), explained, "nonsense is explained");
   await shot(otherPage, "search-error");
 
   await search(shared.alice);

@@ -457,7 +457,9 @@ impl Devnet {
             capacity: CAPACITY,
             sub_blocks: SUB_BLOCKS,
             batch: Default::default(),
-            snapshot_interval: rollup_node::keeper::SNAPSHOT_EVERY,
+            // Often, so the scenario's restarts (SIGKILL, a recovered database) start from
+            // the keeper's snapshots.
+            snapshot_interval: 4,
             // HA: fewer, fuller blocks (the chaos test's load would otherwise make dozens of
             // blocks to prove on 2 cores); the keeper renews its lease more often than it seals.
             seal_interval_ms: if cfg.ha { 12_000 } else { 1500 },
