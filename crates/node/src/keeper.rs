@@ -1,4 +1,5 @@
-//! The state keeper: restore by replay, then seal blocks.
+//! The state keeper: restore from the newest snapshot by replay, then seal blocks (each stored
+//! with each chain's calls, a state snapshot every `snapshot_every` blocks).
 
 use crate::lead::Leadership;
 use crate::recipe::Recipe;

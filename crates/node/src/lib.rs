@@ -1,8 +1,10 @@
 //! The operator node. Components, each a loop over the shared database:
 //!
-//! * [`keeper`]: the state keeper — restores the state by replaying stored blocks (checking their
-//!   roots), seals blocks from priority requests and the mempool, persists each block with its
-//!   proving jobs before anything acts on it.
+//! * [`keeper`]: the state keeper — restores the state from the newest snapshot by replaying the
+//!   stored blocks after it (checking their roots), seals blocks from priority requests and the
+//!   mempool, persists each block with each chain's L1 calls and its proving jobs before anything
+//!   acts on it, and snapshots the state every `snapshot_interval` blocks, so neither its memory
+//!   nor its restart grows with the history.
 //! * [`mempool`]: the mempool's rules — admission limits, expiry, and the selection of
 //!   transactions that can execute.
 //! * [`worker`]: prover workers — claim proving jobs under a lease, prove, store the proof (any
