@@ -258,15 +258,10 @@ pub async fn write_snapshot(
         return Ok(0);
     };
     let chains = recovered.auditor.state().chain_ids();
-    let stored: std::collections::BTreeMap<u8, String> = chains
+    let stored: Vec<_> = chains
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            (
-                c.0,
-                format!("0x{}", hex::encode(last.stored_block(i).abi_encode())),
-            )
-        })
+        .map(|(i, c)| (*c, last.stored_block(i)))
         .collect();
     storage
         .insert_snapshot(&rollup_storage::Snapshot {
@@ -274,7 +269,7 @@ pub async fn write_snapshot(
             state: recovered.auditor.state().snapshot(),
             final_root: last.final_root,
             sync_hash: last.sync_hash,
-            stored: serde_json::to_string(&stored).expect("a map of strings"),
+            stored: rollup_l1::encode::stored_blocks_json(&stored),
         })
         .await?;
     Ok(last.number)

@@ -212,6 +212,34 @@ pub fn fill_proof_input(
     })
 }
 
+/// The stored form of each chain's `StoredBlockInfo` of a snapshot's block (the `snapshots`
+/// table's `stored` column): JSON, chain id → ABI hex.
+pub fn stored_blocks_json(infos: &[(ChainId, StoredBlockInfo)]) -> String {
+    let map: std::collections::BTreeMap<u8, String> = infos
+        .iter()
+        .map(|(c, info)| (c.0, format!("0x{}", hex::encode(info.abi_encode()))))
+        .collect();
+    serde_json::to_string(&map).expect("a map of strings")
+}
+
+/// Reads [`stored_blocks_json`] back.
+pub fn parse_stored_blocks_json(
+    json: &str,
+) -> Result<std::collections::BTreeMap<ChainId, StoredBlockInfo>, L1Error> {
+    let bad = |e: String| L1Error::Invalid(format!("snapshot stored blocks: {e}"));
+    let map: std::collections::BTreeMap<u8, String> =
+        serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+    map.into_iter()
+        .map(|(chain, hex_info)| {
+            let bytes =
+                hex::decode(hex_info.trim_start_matches("0x")).map_err(|e| bad(e.to_string()))?;
+            let info = StoredBlockInfo::abi_decode(&bytes).map_err(|e| bad(e.to_string()))?;
+            let chain = ChainId::new(chain).map_err(|e| bad(e.to_string()))?;
+            Ok((chain, info))
+        })
+        .collect()
+}
+
 /// What a chain's driver sends of one block, made when the block is sealed and kept in the
 /// database (opaque ABI bytes there): the drivers send from it, so the node holds no block in
 /// memory until every chain executed it, and a restart does not rebuild old blocks to send them.
@@ -317,4 +345,31 @@ pub fn exit_proof(
         balancePath: levels(&balance_path).try_into().ok()?,
         accountPath: levels(&account_path).try_into().ok()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_stored_blocks_read_back_and_bad_text_is_refused() {
+        let a = genesis_stored_block(&Fr::from(7u64));
+        let mut b = a.clone();
+        b.blockNumber = 9;
+        let json = stored_blocks_json(&[(ChainId(1), a.clone()), (ChainId(3), b.clone())]);
+        // The column's form: chain id → 0x-prefixed ABI hex.
+        assert!(json.starts_with("{\"1\":\"0x"), "{json}");
+        let back = parse_stored_blocks_json(&json).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[&ChainId(1)], a);
+        assert_eq!(back[&ChainId(3)], b);
+        for bad in [
+            "[]",
+            "{\"1\":\"0xzz\"}",
+            "{\"1\":\"0x00\"}",
+            "{\"0\":\"0x\"}",
+        ] {
+            assert!(parse_stored_blocks_json(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -345,15 +345,16 @@ impl Driver {
         Ok(())
     }
 
-    /// What this chain is sent of block `n`, as stored with the block; `None` while the block
-    /// is not stored (or, stored before calls were, not replayed since).
+    /// What this chain is sent of block `n` ([`crate::keeper::chain_calls`]).
     async fn calls(&self, n: u32) -> anyhow::Result<Option<ChainCalls>> {
-        let Some(c) = self.shared.storage.block_calls(n, self.chain.0).await? else {
-            return Ok(None);
-        };
-        Ok(Some(ChainCalls::from_bytes(
-            &c.commit, &c.execute, &c.prove,
-        )?))
+        crate::keeper::chain_calls(&self.shared.storage, n, self.chain).await
+    }
+
+    /// [`Driver::calls`] of a block that must be stored (below a count the chain reached).
+    async fn stored_calls(&self, n: u32) -> anyhow::Result<ChainCalls> {
+        self.calls(n)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("block {n} is not stored with its calls"))
     }
 
     async fn stored(&self, n: u32) -> anyhow::Result<Rollup::StoredBlockInfo> {
@@ -648,10 +649,7 @@ impl Driver {
                 let Some(payloads) = self.shared.storage.proofs(n).await? else {
                     break;
                 };
-                let calls = self
-                    .calls(n)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("block {n} is not stored with its calls"))?;
+                let calls = self.stored_calls(n).await?;
                 ready.push(self.proof_parts(n, &calls, &payloads)?);
             }
             if !ready.is_empty() {
@@ -671,11 +669,7 @@ impl Driver {
         if executed < synced.min(last) {
             let mut infos = Vec::new();
             for n in executed + 1..=synced.min(last).min(executed + max) {
-                let calls = self
-                    .calls(n)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("block {n} is not stored with its calls"))?;
-                infos.push(calls.execute);
+                infos.push(self.stored_calls(n).await?.execute);
             }
             let count = infos.len();
             self.send_batch("execute", executed + 1, count, |k| {

@@ -71,23 +71,17 @@ fn calls_of(block: &rollup_state::Block) -> anyhow::Result<Vec<StoredCalls>> {
 
 /// The snapshot of `state`, the state after `block`.
 pub fn snapshot_of(state: &NetworkState, block: &rollup_state::Block) -> anyhow::Result<Snapshot> {
-    let mut stored = BTreeMap::new();
-    for cb in &block.chains {
-        let info = rollup_l1::encode::stored_block(block, cb.chain)?;
-        stored.insert(
-            cb.chain.0,
-            format!(
-                "0x{}",
-                hex::encode(alloy::sol_types::SolValue::abi_encode(&info))
-            ),
-        );
-    }
+    let stored = block
+        .chains
+        .iter()
+        .map(|cb| Ok((cb.chain, rollup_l1::encode::stored_block(block, cb.chain)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Snapshot {
         number: block.number.0,
         state: state.snapshot(),
         final_root: rollup_crypto::field::fr_to_be_bytes(&block.new_final_root),
         sync_hash: block.sync_hash,
-        stored: serde_json::to_string(&stored)?,
+        stored: rollup_l1::encode::stored_blocks_json(&stored),
     })
 }
 
@@ -97,18 +91,12 @@ pub fn snapshot_stored(
     snap: &Snapshot,
     network: &NetworkConfig,
 ) -> anyhow::Result<BTreeMap<rollup_types::ChainId, StoredBlockInfo>> {
-    let json: BTreeMap<u8, String> =
-        serde_json::from_str(&snap.stored).context("snapshot stored blocks")?;
-    let mut stored = BTreeMap::new();
-    for (chain, hex_info) in json {
-        let bytes = hex::decode(hex_info.trim_start_matches("0x")).context("stored block hex")?;
-        let info = <StoredBlockInfo as alloy::sol_types::SolType>::abi_decode(&bytes)
-            .context("stored block ABI")?;
+    let stored = rollup_l1::encode::parse_stored_blocks_json(&snap.stored)?;
+    for (chain, info) in &stored {
         anyhow::ensure!(
             info.blockNumber == snap.number && info.syncHash.0 == snap.sync_hash,
             "chain {chain}'s stored block is not the snapshot's block"
         );
-        stored.insert(rollup_types::ChainId::new(chain)?, info);
     }
     for c in &network.chains {
         anyhow::ensure!(
@@ -117,6 +105,21 @@ pub fn snapshot_stored(
         );
     }
     Ok(stored)
+}
+
+/// What chain `chain` is sent of block `n`, as stored with the block; `None` while the block is
+/// not stored (or, stored without calls by an older binary, not replayed since).
+pub async fn chain_calls(
+    storage: &Storage,
+    n: u32,
+    chain: rollup_types::ChainId,
+) -> anyhow::Result<Option<ChainCalls>> {
+    let Some(c) = storage.block_calls(n, chain.0).await? else {
+        return Ok(None);
+    };
+    Ok(Some(ChainCalls::from_bytes(
+        &c.commit, &c.execute, &c.prove,
+    )?))
 }
 
 /// What chain `chain`'s contract stores for block `n` (n ≥ 1) once committed: from the calls
@@ -128,10 +131,8 @@ pub async fn stored_block(
     n: u32,
     chain: rollup_types::ChainId,
 ) -> anyhow::Result<StoredBlockInfo> {
-    if let Some(c) = storage.block_calls(n, chain.0).await? {
-        return Ok(ChainCalls::from_bytes(&c.commit, &c.execute, &c.prove)?
-            .stored()
-            .clone());
+    if let Some(calls) = chain_calls(storage, n, chain).await? {
+        return Ok(calls.stored().clone());
     }
     if let Some(snap) = storage.snapshot_at_most(n).await?
         && snap.number == n

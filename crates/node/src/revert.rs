@@ -16,7 +16,6 @@ use alloy::primitives::{B256, Bytes};
 use alloy::providers::DynProvider;
 use anyhow::{Context, bail, ensure};
 use rollup_l1::bindings::Rollup;
-use rollup_l1::encode;
 use rollup_state::NetworkConfig;
 use rollup_storage::Storage;
 use rollup_types::ChainId;
@@ -58,15 +57,10 @@ pub async fn revert(
         // What each contract stores of the blocks, as stored with them when they were sealed.
         let mut stored = Vec::new();
         for n in (from..=committed).rev() {
-            let c = storage
-                .block_calls(n, chain.0)
+            let calls = keeper::chain_calls(storage, n, *chain)
                 .await?
                 .with_context(|| format!("block {n} is not stored by this node"))?;
-            stored.push(
-                encode::ChainCalls::from_bytes(&c.commit, &c.execute, &c.prove)?
-                    .stored()
-                    .clone(),
-            );
+            stored.push(calls.stored().clone());
         }
         let mut abandonment: Vec<Bytes> = Vec::new();
         if proven >= from {
