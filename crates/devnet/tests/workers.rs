@@ -169,7 +169,9 @@ fn jobs_of(pg: &PgPair, number: u32) -> BTreeMap<u32, Row> {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_workers_share_a_blocks_jobs_and_a_killed_ones_job_is_proven_once_by_the_other() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("workers");
+    // Under the system's temporary directory, not the target dir: PostgreSQL runs as its own
+    // user when we are root, and a target dir under /root is out of its reach.
+    let dir = std::env::temp_dir().join(format!("rollup-workers-{}", std::process::id()));
     let pg = PgPair::start(&dir.join("pg")).unwrap();
     let url = format!("postgres://postgres@127.0.0.1:{}/postgres", pg.primary.port);
     let storage = Storage::connect(&url).await.unwrap();
