@@ -1,5 +1,5 @@
 //! The per-chain circuit over real blocks that use every operation: satisfied for honest
-//! witnesses; the public input is the native computation. (Forgeries: `src/chain.rs` tests.)
+//! witnesses; the public input is the native computation. (Forgeries: `src/chain/tests.rs`.)
 
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use rollup_circuits::F;
