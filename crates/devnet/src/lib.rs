@@ -40,7 +40,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
-/// Chain-circuit capacity of the devnet.
+/// Chain-circuit capacity of the devnet by default (`DevnetConfig::capacity`): chunks per chain
+/// proof.
 pub const CAPACITY: usize = 16;
 /// Most sub-blocks (chain proofs) per chain in a devnet block.
 pub const SUB_BLOCKS: usize = 8;
@@ -120,6 +121,9 @@ pub struct DevnetConfig {
     /// Prover workers as processes of their own (`rollup-node run --components prover`,
     /// `worker-1`…) on the node's database; 0: every node server proves in-process.
     pub workers: usize,
+    /// Chunks per chain proof ([`CAPACITY`] by default; its own keys, set up on first use). A
+    /// block holds up to [`SUB_BLOCKS`] chain proofs per chain.
+    pub capacity: usize,
 }
 
 impl DevnetConfig {
@@ -135,6 +139,7 @@ impl DevnetConfig {
             auditor_addr: any,
             ha,
             workers: 0,
+            capacity: CAPACITY,
         }
     }
 }
@@ -186,6 +191,8 @@ pub struct Devnet {
     pub auditor_api: SocketAddr,
     /// The auditor's configuration file.
     pub auditor_config: PathBuf,
+    /// Chunks per chain proof.
+    pub capacity: usize,
     data_dir: PathBuf,
     bin: PathBuf,
     auditor_bin: PathBuf,
@@ -303,19 +310,21 @@ impl Devnet {
         let repo = solc::repo_root();
         let bin = binary("rollup-node", "ROLLUP_NODE_BIN")?;
         let auditor_bin = binary("rollup-auditor", "ROLLUP_AUDITOR_BIN")?;
+        let capacity = cfg.capacity;
+        anyhow::ensure!(
+            rollup_types::op::PROOF_CHUNKS.contains(&capacity),
+            "a devnet capacity of {capacity} chunks: chain proofs cover {:?}",
+            rollup_types::op::PROOF_CHUNKS
+        );
         progress("loading the development proving keys (first run: a setup of about a minute)");
         let mut chains = CHAINS.to_vec();
         chains.sort();
         let keys = (
-            Keys::load_or_setup(
-                Shape::Chain { capacity: CAPACITY },
-                &cfg.keys_dir,
-                Network::Dev,
-            )?,
+            Keys::load_or_setup(Shape::Chain { capacity }, &cfg.keys_dir, Network::Dev)?,
             Keys::load_or_setup(
                 Shape::Binding {
                     chains: chains.clone(),
-                    links: CAPACITY,
+                    links: capacity,
                 },
                 &cfg.keys_dir,
                 Network::Dev,
@@ -382,7 +391,7 @@ impl Devnet {
                     genesis_chain_root: encode::root(
                         &genesis.chain_mut(*id).context("chain")?.root(),
                     ),
-                    proof_chunks: CAPACITY as u16,
+                    proof_chunks: capacity as u16,
                 },
             ));
         }
@@ -454,7 +463,7 @@ impl Devnet {
         let config = NodeConfig {
             database_url: db.clone(),
             keys_dir: std::fs::canonicalize(&cfg.keys_dir)?,
-            capacity: CAPACITY,
+            capacity,
             sub_blocks: SUB_BLOCKS,
             batch: Default::default(),
             // Often, so the scenario's restarts (SIGKILL, a recovered database) start from
@@ -464,7 +473,7 @@ impl Devnet {
             // blocks to prove on 2 cores); the keeper renews its lease more often than it seals.
             seal_interval_ms: if cfg.ha { 12_000 } else { 1500 },
             // A full block of one-chunk transfers on every chain: its largest size.
-            max_txs: CAPACITY * SUB_BLOCKS * CHAINS.len(),
+            max_txs: capacity * SUB_BLOCKS * CHAINS.len(),
             // The load generator pipelines hundreds of transfers from one sender (as fast as
             // the API admits them): a wide window and share keep its figures comparable. Every
             // other limit is the default (docs/CONFIG.md), which production should keep.
@@ -507,7 +516,7 @@ impl Devnet {
             node_url: format!("http://{api}"),
             api_addr: auditor_api.to_string(),
             network_id: network_id.to_string(),
-            capacity: CAPACITY,
+            capacity,
             fee_account: config.fee_account.clone(),
             poll_ms: 300,
             chains: config
@@ -607,6 +616,7 @@ impl Devnet {
             config_path,
             auditor_api,
             auditor_config: auditor_config_path,
+            capacity,
             data_dir,
             bin,
             auditor_bin,

@@ -45,6 +45,10 @@ struct Cli {
     /// the node's database; 0: the node proves in-process.
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// Chunks per chain proof (its keys are set up on first use: minutes, and memory, grow with
+    /// it; docs/PERFORMANCE.md, "Choosing a proof size").
+    #[arg(long, default_value_t = rollup_devnet::CAPACITY)]
+    capacity: usize,
 }
 
 #[tokio::main]
@@ -72,6 +76,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             auditor_addr: cli.auditor,
             ha: cli.ha,
             workers: cli.workers,
+            capacity: cli.capacity,
         },
         &say,
     )

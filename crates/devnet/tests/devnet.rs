@@ -11,8 +11,8 @@
 
 use rollup_auditor::recover::{Until, from_l1};
 use rollup_devnet::{
-    ALICE, CAPACITY, CAROL, CHAINS, Devnet, DevnetConfig, ScenarioOptions, account, key,
-    network_config, provider, scenario,
+    ALICE, CAROL, CHAINS, Devnet, DevnetConfig, ScenarioOptions, account, key, network_config,
+    provider, scenario,
 };
 use rollup_sdk::Client;
 use rollup_types::tx::{L2Tx, Transfer};
@@ -105,7 +105,7 @@ async fn devnet_scenario_with_a_node_sigkill_then_recovery_from_l1_and_exodus() 
     let recovered = from_l1(
         &sources,
         &network_config(net.domain),
-        CAPACITY,
+        net.capacity,
         Until::ExecutedEverywhere,
         &|_, _| {},
     )

@@ -419,7 +419,7 @@ async fn ha_failovers_under_load() {
     let recovered = rollup_auditor::recover::from_l1(
         &net.chain_sources(),
         &rollup_devnet::network_config(net.domain),
-        rollup_devnet::CAPACITY,
+        net.capacity,
         rollup_auditor::recover::Until::ExecutedEverywhere,
         &|_, _| {},
     )

@@ -48,6 +48,9 @@ struct Cli {
     /// Prover workers as processes of their own (`rollup-devnet --workers`).
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// Chunks per chain proof (`rollup-devnet --capacity`).
+    #[arg(long, default_value_t = rollup_devnet::CAPACITY)]
+    capacity: usize,
 }
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -61,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
     let mut net = Devnet::start(
         &DevnetConfig {
             workers: cli.workers,
+            capacity: cli.capacity,
             ..DevnetConfig::on_free_ports(cli.data_dir, cli.keys_dir, cli.ha)
         },
         &say,
@@ -246,7 +250,7 @@ async fn main() -> anyhow::Result<()> {
     let recovered = from_l1(
         &sources,
         &rollup_devnet::network_config(net.domain),
-        rollup_devnet::CAPACITY,
+        net.capacity,
         Until::ExecutedEverywhere,
         &|_, _| {},
     )
