@@ -78,10 +78,12 @@ impl Ctx<'_> {
         kind + &self.link_id * p2(8) + payload * p2(40)
     }
 
+    /// A link header of a fixed kind.
     fn hdr(&self, kind: u8, payload: FpVar<F>) -> FpVar<F> {
         self.hdr_of(FpVar::constant(F::from(kind)), payload)
     }
 
+    /// Bytes `[off, off + n)` of the op as a big-endian number (free).
     pub(super) fn f(&self, off: usize, n: usize) -> FpVar<F> {
         field(self.bits, off, n)
     }
