@@ -16,6 +16,7 @@
 
 use crate::F;
 use crate::gadgets::bytes::{self, be_bytes, p2, small_be_bytes, truncate_253};
+use crate::gadgets::sha256;
 use crate::gadgets::{
     amount::{self, AMOUNT_BITS},
     eddsa::SignatureVar,
@@ -23,7 +24,6 @@ use crate::gadgets::{
     update::{UpdateVar, UpdateWitness},
 };
 use crate::wire::U128;
-use ark_crypto_primitives::crh::sha256::constraints::Sha256Gadget;
 use ark_ff::PrimeField;
 use ark_r1cs_std::{
     GR1CSVar, alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar, fields::fp::FpVar,
@@ -725,14 +725,14 @@ impl ChainCircuit {
             return Ok(implied);
         }
         // The public input.
-        let pubdata_hash = Sha256Gadget::digest(&carry.pubdata)?;
+        let pubdata_hash = sha256::digest(&carry.pubdata)?;
         let mut pre = be_bytes(&domain)?;
         pre.extend(small_be_bytes(&chain_id, 1)?);
         pre.extend(small_be_bytes(&number, 4)?);
         pre.extend(small_be_bytes(&FpVar::from(last), 1)?);
         pre.extend(be_bytes(&old_root)?);
         pre.extend(be_bytes(&new_root)?);
-        pre.extend(pubdata_hash.0);
+        pre.extend(pubdata_hash);
         pre.extend(be_bytes(&carry_in)?);
         pre.extend(be_bytes(&carry_out)?);
         bytes::enforce_sha256_input(&pre, &public)?;

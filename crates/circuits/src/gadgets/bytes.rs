@@ -2,8 +2,7 @@
 //! numbers as a few bytes, and the `sha256(…) mod 2^253` public inputs, each with its native twin.
 
 use crate::F;
-use crate::gadgets::amount;
-use ark_crypto_primitives::crh::sha256::constraints::Sha256Gadget;
+use crate::gadgets::{amount, sha256};
 use ark_ff::PrimeField;
 use ark_r1cs_std::{
     boolean::Boolean, convert::ToBitsGadget, eq::EqGadget, fields::fp::FpVar, uint8::UInt8,
@@ -34,9 +33,9 @@ pub fn enforce_sha256_input(
     preimage: &[UInt8<F>],
     public: &FpVar<F>,
 ) -> Result<(), SynthesisError> {
-    let digest = Sha256Gadget::digest(preimage)?;
+    let digest = sha256::digest(preimage)?;
     let mut bits: Vec<Boolean<F>> = Vec::with_capacity(256);
-    for byte in digest.0.iter().rev() {
+    for byte in digest.iter().rev() {
         bits.extend(byte.to_bits_le()?);
     }
     bits.truncate(253);

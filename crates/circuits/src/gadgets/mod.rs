@@ -5,6 +5,7 @@ pub mod bytes;
 pub mod eddsa;
 pub mod merkle;
 pub mod poseidon;
+pub mod sha256;
 pub mod update;
 
 use crate::F;
