@@ -755,15 +755,13 @@ mod tests {
     }
 
     fn satisfied(w: BindingWitness) -> bool {
-        let cs = ConstraintSystem::<F>::new_ref();
-        BindingCircuit {
-            chains: CHAINS.to_vec(),
-            links: LINKS,
-            witness: Some(w),
-        }
-        .generate_constraints(cs.clone())
-        .unwrap();
-        cs.is_satisfied().unwrap()
+        crate::attacks::binding_r1cs(&CHAINS, LINKS)
+            .is_satisfied(BindingCircuit {
+                chains: CHAINS.to_vec(),
+                links: LINKS,
+                witness: Some(w),
+            })
+            .unwrap()
     }
 
     fn rehash(w: &mut BindingWitness) {

@@ -6,6 +6,8 @@
 //!   `rollup_types::amount`).
 //!
 //! * [`chain`], [`binding`]: the per-chain block circuit and the binding circuit.
+//! * [`r1cs`]: a circuit's constraint matrices as the keys are made from them, and the relation
+//!   a proof attests checked over them (the prover's witness map, the forgery tests' check).
 //! * `attacks` (tests and the `attacks` feature only): forged blocks an operator holding every
 //!   key could build, kept as regression tests of the soundness review.
 //!
@@ -17,6 +19,7 @@ pub mod attacks;
 pub mod binding;
 pub mod chain;
 pub mod gadgets;
+pub mod r1cs;
 pub mod wire;
 
 /// The circuits' field: the BN254 scalar field.

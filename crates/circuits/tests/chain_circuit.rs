@@ -1,13 +1,13 @@
 //! The per-chain circuit over real blocks that use every operation: satisfied for honest
 //! witnesses; the public input is the native computation. (Forgeries: `src/chain/tests.rs`.)
 
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
-use rollup_circuits::F;
 use rollup_circuits::chain::{ChainCircuit, ChainWitness, CircuitError};
+use rollup_circuits::r1cs::R1cs;
 use rollup_state::dev::{DevWallet, amount, deposit};
 use rollup_state::*;
 use rollup_types::tx::*;
 use rollup_types::*;
+use std::sync::OnceLock;
 
 const C1: ChainId = ChainId(1);
 const C2: ChainId = ChainId(2);
@@ -59,19 +59,28 @@ impl Net {
     }
 }
 
+/// Whether `w` satisfies the chain circuit's matrices (synthesised once, shared by the tests),
+/// and the circuit's number of constraints.
 fn check(w: ChainWitness) -> (bool, usize) {
-    let cs = ConstraintSystem::<F>::new_ref();
-    ChainCircuit {
-        capacity: CAPACITY,
-        witness: Some(w),
+    static R1CS: OnceLock<R1cs> = OnceLock::new();
+    let r1cs = R1CS.get_or_init(|| {
+        R1cs::synthesise(ChainCircuit {
+            capacity: CAPACITY,
+            witness: None,
+        })
+        .unwrap()
+    });
+    let z = r1cs
+        .assign(ChainCircuit {
+            capacity: CAPACITY,
+            witness: Some(w),
+        })
+        .unwrap();
+    let unsatisfied = r1cs.first_unsatisfied(&z);
+    if let Some(row) = unsatisfied {
+        println!("unsatisfied: constraint {row}");
     }
-    .generate_constraints(cs.clone())
-    .unwrap();
-    let ok = cs.is_satisfied().unwrap();
-    if !ok {
-        println!("unsatisfied: {:?}", cs.which_is_unsatisfied());
-    }
-    (ok, cs.num_constraints())
+    (unsatisfied.is_none(), r1cs.num_constraints)
 }
 
 /// Every chain's circuit is satisfied (chains checked in parallel).

@@ -24,16 +24,16 @@ use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal,
-    R1CS_PREDICATE_LABEL, SynthesisError, SynthesisMode,
+    ConstraintSynthesizer, ConstraintSystemRef, R1CS_PREDICATE_LABEL, SynthesisError,
 };
-use ark_relations::utils::matrix::Matrix;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rollup_circuits::binding::{BindingCircuit, BindingWitness};
 use rollup_circuits::chain::{ChainCircuit, ChainWitness};
+pub use rollup_circuits::r1cs::R1cs;
+use rollup_circuits::r1cs::R1csError;
 use rollup_types::ChainId;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -80,6 +80,15 @@ pub enum ProverError {
     /// The binding circuit's witness could not be built from the block.
     #[error("binding witness: {0}")]
     BindingWitness(#[from] rollup_circuits::binding::BindingError),
+}
+
+impl From<R1csError> for ProverError {
+    fn from(e: R1csError) -> Self {
+        match e {
+            R1csError::Synthesis(e) => ProverError::Synthesis(e),
+            other => ProverError::Inconsistent(other.to_string()),
+        }
+    }
 }
 
 impl ProverError {
@@ -175,19 +184,6 @@ pub struct Keys {
     pub r1cs: R1cs,
 }
 
-/// A circuit's constraint system without a witness: what the prover's witness map needs besides
-/// the assignment.
-pub struct R1cs {
-    /// The A, B and C matrices.
-    pub matrices: Vec<Matrix<Fr>>,
-    /// Instance variables, the constant one included.
-    pub num_inputs: usize,
-    /// Witness variables.
-    pub num_witness: usize,
-    /// Constraints.
-    pub num_constraints: usize,
-}
-
 /// SHA-256 over the circuit's constraint matrices (synthesised without a witness).
 pub fn fingerprint(shape: &Shape) -> Result<String, ProverError> {
     Ok(synthesise(shape)?.0)
@@ -196,41 +192,26 @@ pub fn fingerprint(shape: &Shape) -> Result<String, ProverError> {
 /// The shape's constraint system, synthesised as the setup does (inlined linear combinations),
 /// and its fingerprint.
 fn synthesise(shape: &Shape) -> Result<(String, R1cs), ProverError> {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Setup);
-    shape.blank().generate_constraints(cs.clone())?;
-    cs.finalize();
+    let r1cs = R1cs::synthesise(shape.blank())?;
     let mut h = Sha256::new();
     h.update(shape.name());
-    h.update((cs.num_instance_variables() as u64).to_le_bytes());
-    h.update((cs.num_witness_variables() as u64).to_le_bytes());
-    let mut all = cs.to_matrices()?;
-    for (label, matrices) in &all {
-        h.update(label.as_bytes());
-        for m in matrices {
-            h.update((m.len() as u64).to_le_bytes());
-            for row in m {
-                h.update((row.len() as u64).to_le_bytes());
-                for (coeff, var) in row {
-                    let mut b = Vec::with_capacity(32);
-                    coeff
-                        .serialize_compressed(&mut b)
-                        .expect("serialising to memory");
-                    h.update(&b);
-                    h.update((*var as u64).to_le_bytes());
-                }
+    h.update((r1cs.num_inputs as u64).to_le_bytes());
+    h.update((r1cs.num_witness as u64).to_le_bytes());
+    h.update(R1CS_PREDICATE_LABEL.as_bytes());
+    for m in &r1cs.matrices {
+        h.update((m.len() as u64).to_le_bytes());
+        for row in m {
+            h.update((row.len() as u64).to_le_bytes());
+            for (coeff, var) in row {
+                let mut b = Vec::with_capacity(32);
+                coeff
+                    .serialize_compressed(&mut b)
+                    .expect("serialising to memory");
+                h.update(&b);
+                h.update((*var as u64).to_le_bytes());
             }
         }
     }
-    let r1cs = R1cs {
-        matrices: all
-            .remove(R1CS_PREDICATE_LABEL)
-            .ok_or(SynthesisError::PredicateNotFound)?,
-        num_inputs: cs.num_instance_variables(),
-        num_witness: cs.num_witness_variables(),
-        num_constraints: cs.num_constraints(),
-    };
     Ok((hex::encode(&h.finalize()[..16]), r1cs))
 }
 
@@ -321,35 +302,13 @@ pub struct Proved {
 
 fn prove(keys: &Keys, circuit: Circuit, public_input: Fr) -> Result<Proved, ProverError> {
     // The witness only: the matrices are the keys' (synthesised once at load).
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Prove {
-        construct_matrices: false,
-        generate_lc_assignments: false,
-    });
-    circuit.generate_constraints(cs.clone())?;
     let r1cs = &keys.r1cs;
-    let assignment = {
-        let cs = cs
-            .borrow()
-            .ok_or_else(|| ProverError::Inconsistent("no constraint system".into()))?;
-        let (instance, witness) = (cs.instance_assignment()?, cs.witness_assignment()?);
-        if instance.len() != r1cs.num_inputs || witness.len() != r1cs.num_witness {
-            return Err(ProverError::Inconsistent(format!(
-                "{} instance and {} witness variables, the keys' circuit has {} and {}",
-                instance.len(),
-                witness.len(),
-                r1cs.num_inputs,
-                r1cs.num_witness
-            )));
-        }
-        if instance.get(1) != Some(&public_input) {
-            return Err(ProverError::Inconsistent(
-                "the synthesised public input differs from the witness's".into(),
-            ));
-        }
-        [instance, witness].concat()
-    };
+    let assignment = r1cs.assign(circuit)?;
+    if assignment.get(1) != Some(&public_input) {
+        return Err(ProverError::Inconsistent(
+            "the synthesised public input differs from the witness's".into(),
+        ));
+    }
     // Proof randomness must be unpredictable (zero knowledge), unlike the setup's.
     let mut rng = ChaCha20Rng::from_entropy();
     let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));

@@ -13,13 +13,15 @@
 use crate::F;
 use crate::binding::{BindingCircuit, BindingWitness};
 use crate::chain::{ChainCircuit, ChainWitness};
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
+use crate::r1cs::R1cs;
+use ark_relations::gr1cs::ConstraintSynthesizer;
 use rollup_crypto::poseidon::hash4;
 use rollup_state::dev::{DevWallet, deposit};
 use rollup_state::smt::MerklePath;
 use rollup_state::*;
 use rollup_types::*;
 use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 mod cross_deployment;
 mod key_replacement;
@@ -44,25 +46,57 @@ pub enum Witness {
 
 impl Witness {
     /// Whether the witness satisfies its circuit (chain circuits of `capacity`, the binding of
-    /// [`CHAINS`] with `capacity` links per chain).
+    /// [`CHAINS`] with `capacity` links per chain), checked over the matrices the keys are made
+    /// from.
     pub fn satisfied(&self, capacity: usize) -> bool {
-        let cs = ConstraintSystem::<F>::new_ref();
         match self.clone() {
-            Witness::Chain(w) => ChainCircuit {
+            Witness::Chain(w) => chain_r1cs(capacity).is_satisfied(ChainCircuit {
                 capacity,
                 witness: Some(w),
-            }
-            .generate_constraints(cs.clone()),
-            Witness::Binding(w) => BindingCircuit {
+            }),
+            Witness::Binding(w) => binding_r1cs(&CHAINS, capacity).is_satisfied(BindingCircuit {
                 chains: CHAINS.to_vec(),
                 links: capacity,
                 witness: Some(w),
-            }
-            .generate_constraints(cs.clone()),
+            }),
         }
-        .expect("synthesis");
-        cs.is_satisfied().expect("satisfiability check")
+        .expect("synthesis")
     }
+}
+
+/// The chain circuit's matrices at `capacity`, synthesised once per process (every test of a
+/// shape shares them).
+pub fn chain_r1cs(capacity: usize) -> &'static R1cs {
+    cached(format!("chain-{capacity}"), || ChainCircuit {
+        capacity,
+        witness: None,
+    })
+}
+
+/// The binding circuit's matrices for `chains` with `links` link slots each, synthesised once
+/// per process.
+pub fn binding_r1cs(chains: &[ChainId], links: usize) -> &'static R1cs {
+    cached(format!("binding-{chains:?}-{links}"), || BindingCircuit {
+        chains: chains.to_vec(),
+        links,
+        witness: None,
+    })
+}
+
+pub(crate) fn cached<C: ConstraintSynthesizer<F>>(
+    shape: String,
+    blank: impl FnOnce() -> C,
+) -> &'static R1cs {
+    // One cell per shape, so tests of different shapes synthesise at once and tests of one
+    // shape wait for the first; the cells live as long as the test process.
+    static CELLS: OnceLock<Mutex<HashMap<String, &'static OnceLock<R1cs>>>> = OnceLock::new();
+    let cell: &'static OnceLock<R1cs> = CELLS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("cache lock")
+        .entry(shape)
+        .or_insert_with(|| Box::leak(Box::default()));
+    cell.get_or_init(|| R1cs::synthesise(blank()).expect("blank synthesis"))
 }
 
 /// One attack: what it would gain, the forged witnesses (every one must be refused) and the

@@ -577,16 +577,36 @@ fn mutate_chain(w: &mut ChainWitness, m: &Mutation) -> bool {
     try_rechain(w)
 }
 
+/// The chain circuit without its public input's equality (what [`implied`] checks).
+struct WithoutPublic(ChainCircuit);
+
+impl ark_relations::gr1cs::ConstraintSynthesizer<F> for WithoutPublic {
+    fn generate_constraints(
+        self,
+        cs: ark_relations::gr1cs::ConstraintSystemRef<F>,
+    ) -> Result<(), ark_relations::gr1cs::SynthesisError> {
+        self.0.synthesize(cs, false).map(|_| ())
+    }
+}
+
 /// The values a chain witness implies, if it satisfies every constraint but the public input's.
 fn implied(w: &ChainWitness) -> Option<(F, F, Vec<u8>)> {
-    let cs = ConstraintSystem::<F>::new_ref();
-    let out = ChainCircuit {
-        capacity: CAPACITY,
-        witness: Some(w.clone()),
-    }
-    .synthesize(cs.clone(), false)
-    .expect("synthesis");
-    if !cs.is_satisfied().expect("satisfiability") {
+    let r1cs = super::cached(format!("chain-{CAPACITY}-without-public"), || {
+        WithoutPublic(ChainCircuit {
+            capacity: CAPACITY,
+            witness: None,
+        })
+    });
+    let (z, out) = r1cs
+        .assign_with(|cs| {
+            ChainCircuit {
+                capacity: CAPACITY,
+                witness: Some(w.clone()),
+            }
+            .synthesize(cs, false)
+        })
+        .expect("synthesis");
+    if r1cs.first_unsatisfied(&z).is_some() {
         return None;
     }
     let pubdata = out
@@ -810,19 +830,15 @@ fn honest_binding(case: &Case) -> BindingWitness {
 
 /// Whether `w` satisfies the binding circuit, and the full assignment it gives its variables.
 fn binding_assignment(w: BindingWitness) -> (bool, Vec<F>) {
-    use ark_relations::gr1cs::ConstraintSynthesizer;
-    let cs = ConstraintSystem::<F>::new_ref();
-    crate::binding::BindingCircuit {
-        chains: CHAINS.to_vec(),
-        links: CAPACITY,
-        witness: Some(w),
-    }
-    .generate_constraints(cs.clone())
-    .expect("synthesis");
-    let ok = cs.is_satisfied().expect("satisfiability");
-    let mut all = cs.instance_assignment().expect("assigned");
-    all.extend(cs.witness_assignment().expect("assigned"));
-    (ok, all)
+    let r1cs = super::binding_r1cs(&CHAINS, CAPACITY);
+    let z = r1cs
+        .assign(crate::binding::BindingCircuit {
+            chains: CHAINS.to_vec(),
+            links: CAPACITY,
+            witness: Some(w),
+        })
+        .expect("synthesis");
+    (r1cs.first_unsatisfied(&z).is_none(), z)
 }
 
 /// The links hash of the honest links with the mutated step's link under the mutated id, when

@@ -6,7 +6,6 @@
 
 use super::*;
 use crate::attacks::rechain;
-use ark_relations::gr1cs::ConstraintSystem;
 use rollup_state::dev::{DevWallet, amount, deposit};
 use rollup_state::*;
 use rollup_types::tx::*;
@@ -55,14 +54,12 @@ fn witness(c: &Case) -> ChainWitness {
 }
 
 fn satisfied(w: ChainWitness) -> bool {
-    let cs = ConstraintSystem::<F>::new_ref();
-    ChainCircuit {
-        capacity: CAPACITY,
-        witness: Some(w),
-    }
-    .generate_constraints(cs.clone())
-    .unwrap();
-    cs.is_satisfied().unwrap()
+    crate::attacks::chain_r1cs(CAPACITY)
+        .is_satisfied(ChainCircuit {
+            capacity: CAPACITY,
+            witness: Some(w),
+        })
+        .unwrap()
 }
 
 /// Rewrites the transfer's op bytes (and the block pubdata) with `amount`, re-signed.
