@@ -89,7 +89,8 @@ pub fn fee_config() -> rollup_node::fees::FeeConfig {
         price: price.into(),
     };
     rollup_node::fees::FeeConfig {
-        block_gas: 860_000,
+        block_gas: 510_000,
+        proof_gas: 81_000,
         chunk_gas: 4_000,
         expected_chunks: None,
         withdraw_gas: 30_000,

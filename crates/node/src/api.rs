@@ -12,7 +12,7 @@
 //! | `rollup_status` | — | `{lastBlock, chains, domain (the deployment domain to sign for, hex), auditor: {state: notWatched \| unknown \| running \| halted, …}, halted}`: `halted` is true while the auditor has refused a block and every sender is stopped |
 //! | `rollup_blockInputs` | block number | `{number, inputs: [{chain, data}]}`: each chain's `commitBlocks` input (`CommitBlockInfo`, ABI-encoded hex) exactly as the senders will send it (stored with the block) — what the auditor audits and approves — or null for a block not stored |
 //! | `rollup_quote` | chain id, pool id, amount in (decimal string) | `{amountOut, peerChain, peerToken, feeBps}`: what a swap on `chain` pays on the peer chain now |
-//! | `rollup_estimateFee` | kind (`transfer`, `withdraw`, `swap`, …), chain id, token id | `{kind, chunks, minFee, parts: [{chain, chunks, gas, gasPrice, ethPrice}], tokenPrice, tokenDecimals, blockGas, chunkGas, expectedChunks, withdrawGas, marginPercent}`: the fee the API requires for that kind in that token and how it follows from each chain's L1 gas ([`crate::fees`]); `{kind, chunks, minFee: "0", free: true}` when the node charges no fees |
+//! | `rollup_estimateFee` | kind (`transfer`, `withdraw`, `swap`, …), chain id, token id, and for a transfer optionally its recipient's address (without it a transfer is priced as creating the recipient's account) | `{kind, recipientExists, chunks, minFee, parts: [{chain, chunks, gas, gasPrice, ethPrice}], tokenPrice, tokenDecimals, blockGas, proofGas, capacity, shareGas, chunkGas, expectedChunks, withdrawGas, marginPercent}`: the fee the API requires for that kind in that token and how it follows from each chain's L1 gas ([`crate::fees`]); `{kind, chunks, minFee: "0", free: true}` when the node charges no fees |
 //! | `rollup_subscribeBlocks` (WebSocket) | — | notifications `rollup_block`: `{number, stages}` on every stage change |
 //! | `rollup_subscribeTx` (WebSocket) | tx hash | notifications `rollup_tx`: the `rollup_txStatus` answer on every change, until executed on every chain, expired or rejected |
 //!
@@ -51,7 +51,7 @@ use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
 use rollup_state::TxError;
 use rollup_state::network::verify;
 use rollup_storage::{Admission, Stage};
-use rollup_types::tx::{CpkAuth, Tx};
+use rollup_types::tx::{CpkAuth, L2Tx, Tx};
 use rollup_types::{Amount, ChainId, PoolId, TokenId};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -252,6 +252,7 @@ async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObject
     // An on-chain authorised key change: the fact it needs (chain, owner, nonce, fact).
     let mut needs_fact = None;
     let fee_due;
+    let recipient_exists;
     {
         let mut state = shared.state.lock().await;
         let checked = state.check(&vtx);
@@ -292,6 +293,14 @@ async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObject
         }
         let pool_token = |c: ChainId, p: PoolId| state.chain(c)?.pool(p).map(|h| h.token);
         fee_due = fee_of(vtx.tx(), pool_token);
+        // A transfer to an address with an account creates nothing: it pays for one chunk.
+        recipient_exists = match vtx.tx() {
+            Tx::L2 {
+                tx: L2Tx::Transfer(t),
+                ..
+            } => state.account_id(&t.to).is_some(),
+            _ => false,
+        };
     }
     if let Some((kind, chain, token, fee)) = fee_due
         && !api.fees.is_free()
@@ -299,7 +308,14 @@ async fn admit(api: &Api, params: Params<'static>) -> Result<String, ErrorObject
         let market = api.market().await?;
         let min = api
             .fees
-            .minimum(kind, chain, token, &shared.network.chains, &market)
+            .minimum(
+                kind,
+                chain,
+                token,
+                &shared.network.chains,
+                &market,
+                recipient_exists,
+            )
             .map_err(fee_error)?;
         if fee < min {
             return Err(err(
@@ -542,11 +558,30 @@ pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
     })
     .expect("unique method name");
     m.register_async_method("rollup_estimateFee", |params, api, _| async move {
-        let (kind, chain, token): (String, u8, u16) = params
-            .parse()
-            .map_err(|e| err(code::INVALID_PARAMS, e.message().to_string()))?;
+        let bad = |e: ErrorObjectOwned| err(code::INVALID_PARAMS, e.message().to_string());
+        let mut seq = params.sequence();
+        let kind: String = seq.next().map_err(bad)?;
+        let chain: u8 = seq.next().map_err(bad)?;
+        let token: u16 = seq.next().map_err(bad)?;
+        let to: Option<String> = seq.optional_next().map_err(bad)?;
         let chain = chain_arg(chain, &api.shared)?;
         let chains = &api.shared.network.chains;
+        let recipient_exists = match to {
+            None => false,
+            Some(_) if kind != "transfer" => {
+                return Err(err(
+                    code::INVALID_PARAMS,
+                    format!("a recipient is for a transfer's fee, not a {kind:?}'s"),
+                ));
+            }
+            Some(to) => {
+                let a: [u8; 20] = hex_arg(&to, "recipient")?
+                    .try_into()
+                    .map_err(|_| err(code::INVALID_PARAMS, "recipient: 20 bytes"))?;
+                let state = api.shared.state.lock().await;
+                state.account_id(&rollup_crypto::Address(a)).is_some()
+            }
+        };
         let market = if api.fees.is_free() {
             Arc::new(Market::default())
         } else {
@@ -554,17 +589,31 @@ pub fn module(shared: Arc<Shared>, fees: FeePolicy) -> RpcModule<Api> {
         };
         match api
             .fees
-            .estimate(&kind, chain, TokenId(token), chains, &market)
+            .estimate(
+                &kind,
+                chain,
+                TokenId(token),
+                chains,
+                &market,
+                recipient_exists,
+            )
             .map_err(fee_error)?
         {
             Some(e) => Ok::<Value, ErrorObjectOwned>(json!(e)),
             None => {
                 let peer = chains.iter().copied().find(|c| *c != chain);
-                let chunks: u64 = crate::fees::placement(&kind, chain, peer, chains)
-                    .map_err(fee_error)?
-                    .values()
-                    .sum();
-                Ok(json!({"kind": kind, "chunks": chunks, "minFee": "0", "free": true}))
+                let chunks: u64 =
+                    crate::fees::placement(&kind, chain, peer, chains, recipient_exists)
+                        .map_err(fee_error)?
+                        .values()
+                        .sum();
+                Ok(json!({
+                    "kind": kind,
+                    "recipientExists": recipient_exists,
+                    "chunks": chunks,
+                    "minFee": "0",
+                    "free": true
+                }))
             }
         }
     })

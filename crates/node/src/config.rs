@@ -222,7 +222,7 @@ impl NodeConfig {
             );
         }
         self.mempool.validate(self.max_txs)?;
-        crate::fees::FeePolicy::new(self.fees.as_ref(), self.capacity)?;
+        crate::fees::FeePolicy::new(self.fees.as_ref(), self.capacity, self.sub_blocks)?;
         self.api_addr
             .parse::<std::net::SocketAddr>()
             .map_err(|e| anyhow::anyhow!("api_addr {:?}: {e}", self.api_addr))?;

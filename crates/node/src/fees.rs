@@ -3,11 +3,15 @@
 //!
 //! A kind occupies, in the worst case, a known number of pubdata chunks on each chain (its
 //! [`placement`]: a transfer may create its recipient's account, which is broadcast to every
-//! chain; a key change broadcasts the key). On each chain a chunk costs its share of the block's
-//! fixed L1 gas (commit, prove, sync and execute of one block: `block_gas`) at the expected fill
-//! (`expected_chunks` per chain), plus what the chunk itself costs in the commit (`chunk_gas`:
-//! calldata, hashing, the op's walk). A withdrawal adds what its execution does on L1
-//! (`withdraw_gas`: crediting the pending balance). Each chain's gas is priced at that chain's
+//! chain; a key change broadcasts the key). Every chain commits, proves, syncs and executes
+//! every block, and verifies every chain's proofs: a block costs each chain `block_gas` (its
+//! commit, the prove transaction's fixed part, sync and execute) plus `proof_gas` per proof it
+//! verifies — each chain's sub-blocks (`expected_chunks` per chain at the expected fill, in
+//! proofs of `capacity` chunks) and the binding proof. A chunk's share of that, on every chain,
+//! is the block's cost over the block's chunks on all chains; on its own chain it adds what the
+//! chunk itself costs in the commit (`chunk_gas`: calldata, hashing, the op's walk). A
+//! withdrawal adds what its execution does on L1 (`withdraw_gas`: crediting the pending
+//! balance). Each chain's gas is priced at that chain's
 //! gas price (read from the chain by its driver: [`rollup_storage::Storage::gas_prices`]) and
 //! converted into the fee token through a [`PriceSource`] (fixed prices from the configuration
 //! on the devnet; a real feed implements the same trait), plus `margin_percent`, then rounded up
@@ -45,15 +49,20 @@ pub struct PriceRule {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct FeeConfig {
-    /// L1 gas of one block on one chain for its commit, proof, sync and execution, apart from
-    /// its chunks (docs/PERFORMANCE.md measures it).
+    /// L1 gas of one block on one chain for its commit, the fixed part of its prove
+    /// transaction, its sync and its execution, apart from its proofs and its chunks
+    /// (docs/PERFORMANCE.md measures it).
     #[serde(default = "default_block_gas")]
     pub block_gas: u64,
+    /// L1 gas each proof adds to a chain's prove transaction (calldata, its public input, its
+    /// share of the batched pairing check); every chain verifies every chain's proofs.
+    #[serde(default = "default_proof_gas")]
+    pub proof_gas: u64,
     /// L1 gas each pubdata chunk adds to a commit.
     #[serde(default = "default_chunk_gas")]
     pub chunk_gas: u64,
     /// Chunks per chain a block is expected to carry (its fixed gas is shared by them);
-    /// default: the chain circuit's capacity.
+    /// default: the largest block, `capacity × sub_blocks`.
     #[serde(default)]
     pub expected_chunks: Option<u64>,
     /// L1 gas a withdrawal's execution adds (crediting the pending balance).
@@ -68,7 +77,10 @@ pub struct FeeConfig {
 }
 
 fn default_block_gas() -> u64 {
-    860_000
+    510_000
+}
+fn default_proof_gas() -> u64 {
+    81_000
 }
 fn default_chunk_gas() -> u64 {
     4_000
@@ -196,12 +208,14 @@ fn parse_price(s: &str) -> Result<Price, String> {
 /// Chunks a transaction of `kind` paying on `home` occupies on each chain of `chains`, in the
 /// worst case. The other half of a swap or a new pool is on another chain: charged at the
 /// dearest other chain (`peer`, chosen by the caller from the gas prices), so the minimum does
-/// not depend on the pool.
+/// not depend on the pool. A transfer creates its recipient's account unless
+/// `recipient_exists` (known from the state: accounts are never removed).
 pub fn placement(
     kind: &str,
     home: ChainId,
     peer: Option<ChainId>,
     chains: &[ChainId],
+    recipient_exists: bool,
 ) -> Result<BTreeMap<ChainId, u64>, FeeError> {
     let mut m: BTreeMap<ChainId, u64> = chains.iter().map(|c| (*c, 0)).collect();
     let mut add = |c: ChainId, n: u64| {
@@ -224,7 +238,9 @@ pub fn placement(
         }
         "transfer" => {
             add(home, 1);
-            creates(&mut add);
+            if !recipient_exists {
+                creates(&mut add);
+            }
         }
         "withdraw" => add(home, 3),
         "add_liquidity" | "remove_liquidity" => add(home, 2),
@@ -269,6 +285,8 @@ pub struct FeePart {
 pub struct Estimate {
     /// The kind.
     pub kind: String,
+    /// A transfer's recipient has an account already (its creation is not charged).
+    pub recipient_exists: bool,
     /// Chunks over every chain.
     pub chunks: u64,
     /// The minimum, in base units of the fee token (decimal string), fee-packable.
@@ -281,6 +299,13 @@ pub struct Estimate {
     pub token_decimals: u8,
     /// The policy's constants.
     pub block_gas: u64,
+    /// Gas per verified proof.
+    pub proof_gas: u64,
+    /// Chunks per proof (the chain circuit's capacity).
+    pub capacity: u64,
+    /// Gas of each chunk's share of a block, on every chain (the network's `chains` at the
+    /// expected fill).
+    pub share_gas: u64,
     /// Chunk gas.
     pub chunk_gas: u64,
     /// Expected chunks per chain and block.
@@ -309,8 +334,21 @@ pub struct FeePolicy {
 #[derive(Clone)]
 struct Priced {
     cfg: FeeConfig,
+    capacity: u64,
     expected_chunks: u64,
     prices: Arc<dyn PriceSource>,
+}
+
+impl Priced {
+    /// One chunk's share of a block's gas on each chain of a network of `chains` chains: the
+    /// block's fixed gas and every proof it verifies (each chain's sub-blocks at the expected
+    /// fill, and the binding), over the block's chunks on every chain; rounded up.
+    fn share_gas(&self, chains: u64) -> u64 {
+        let chains = chains.max(1);
+        let proofs = chains * self.expected_chunks.div_ceil(self.capacity) + 1;
+        let block = self.cfg.block_gas + self.cfg.proof_gas * proofs;
+        block.div_ceil(chains * self.expected_chunks)
+    }
 }
 
 impl FeePolicy {
@@ -320,13 +358,18 @@ impl FeePolicy {
     }
 
     /// From the `[fees]` section (`None`: free) with its fixed prices; `capacity` is the chain
-    /// circuit's, the default expected fill.
-    pub fn new(cfg: Option<&FeeConfig>, capacity: usize) -> Result<Self, FeeError> {
+    /// circuit's (chunks per proof), `sub_blocks` the proofs of the largest block per chain
+    /// (their product is the default expected fill).
+    pub fn new(
+        cfg: Option<&FeeConfig>,
+        capacity: usize,
+        sub_blocks: usize,
+    ) -> Result<Self, FeeError> {
         match cfg {
             None => Ok(Self::free()),
             Some(c) => {
                 let prices = FixedPrices::new(&c.prices)?;
-                Self::with_source(c.clone(), capacity, Arc::new(prices))
+                Self::with_source(c.clone(), capacity, sub_blocks, Arc::new(prices))
             }
         }
     }
@@ -335,13 +378,27 @@ impl FeePolicy {
     pub fn with_source(
         cfg: FeeConfig,
         capacity: usize,
+        sub_blocks: usize,
         prices: Arc<dyn PriceSource>,
     ) -> Result<Self, FeeError> {
-        let expected_chunks = cfg.expected_chunks.unwrap_or(capacity as u64);
-        if expected_chunks == 0 {
-            return Err(FeeError::Config("expected_chunks must be positive".into()));
+        if capacity == 0 || sub_blocks == 0 {
+            return Err(FeeError::Config(
+                "capacity and sub_blocks must be positive".into(),
+            ));
         }
-        if cfg.block_gas > 100_000_000 || cfg.chunk_gas > 1_000_000 || cfg.withdraw_gas > 10_000_000
+        let capacity = capacity as u64;
+        let expected_chunks = cfg
+            .expected_chunks
+            .unwrap_or(capacity.saturating_mul(sub_blocks as u64));
+        if expected_chunks == 0 || expected_chunks > 1_000_000 {
+            return Err(FeeError::Config(
+                "expected_chunks must be 1 to 1,000,000".into(),
+            ));
+        }
+        if cfg.block_gas > 100_000_000
+            || cfg.proof_gas > 10_000_000
+            || cfg.chunk_gas > 1_000_000
+            || cfg.withdraw_gas > 10_000_000
         {
             return Err(FeeError::Config("gas figures beyond any L1 block".into()));
         }
@@ -351,6 +408,7 @@ impl FeePolicy {
         Ok(FeePolicy {
             priced: Some(Priced {
                 cfg,
+                capacity,
                 expected_chunks,
                 prices,
             }),
@@ -363,7 +421,8 @@ impl FeePolicy {
     }
 
     /// The minimum fee for `kind` paid in `token` on `home`, on a network of `chains`, with its
-    /// parts; `None` when every transaction is free.
+    /// parts; `None` when every transaction is free. `recipient_exists`: a transfer's
+    /// recipient has an account already (see [`placement`]).
     pub fn estimate(
         &self,
         kind: &str,
@@ -371,9 +430,10 @@ impl FeePolicy {
         token: TokenId,
         chains: &[ChainId],
         market: &Market,
+        recipient_exists: bool,
     ) -> Result<Option<Estimate>, FeeError> {
         let Some(p) = &self.priced else {
-            placement(kind, home, None, chains)?;
+            placement(kind, home, None, chains, recipient_exists)?;
             return Ok(None);
         };
         let gas_price = |c: ChainId| {
@@ -399,7 +459,7 @@ impl FeePolicy {
                 (peer, dearest) = (Some(*c), v);
             }
         }
-        let place = placement(kind, home, peer, chains)?;
+        let place = placement(kind, home, peer, chains, recipient_exists)?;
         let token_price = p
             .prices
             .price(home, token)
@@ -412,11 +472,14 @@ impl FeePolicy {
             return Err(FeeError::Overflow(token));
         }
         let c = &p.cfg;
-        // Σ gas · gas price · ETH price, in wei × billionths.
+        let total: u64 = place.values().sum();
+        let share = p.share_gas(chains.len() as u64);
+        // Σ gas · gas price · ETH price, in wei × billionths. Every chain pays its share of
+        // every chunk, wherever the chunk is; a chunk's own commit cost is its chain's.
         let mut value = U256::ZERO;
         let mut parts = Vec::new();
-        for (&chain, &chunks) in place.iter().filter(|(_, n)| **n > 0) {
-            let mut gas = chunks * (c.block_gas.div_ceil(p.expected_chunks) + c.chunk_gas);
+        for (&chain, &chunks) in &place {
+            let mut gas = total * share + chunks * c.chunk_gas;
             if kind == "withdraw" && chain == home {
                 gas += c.withdraw_gas;
             }
@@ -442,12 +505,16 @@ impl FeePolicy {
             .ok_or(FeeError::Overflow(token))?;
         Ok(Some(Estimate {
             kind: kind.to_string(),
-            chunks: place.values().sum(),
+            recipient_exists: recipient_exists && kind == "transfer",
+            chunks: total,
             min_fee: min.get().to_string(),
             parts,
             token_price: token_price.to_string(),
             token_decimals: decimals,
             block_gas: c.block_gas,
+            proof_gas: c.proof_gas,
+            capacity: p.capacity,
+            share_gas: share,
             chunk_gas: c.chunk_gas,
             expected_chunks: p.expected_chunks,
             withdraw_gas: c.withdraw_gas,
@@ -463,13 +530,16 @@ impl FeePolicy {
         token: TokenId,
         chains: &[ChainId],
         market: &Market,
+        recipient_exists: bool,
     ) -> Result<Amount, FeeError> {
-        Ok(match self.estimate(kind, home, token, chains, market)? {
-            None => Amount::ZERO,
-            Some(e) => {
-                Amount::new(e.min_fee.parse().expect("written above")).expect("checked above")
-            }
-        })
+        Ok(
+            match self.estimate(kind, home, token, chains, market, recipient_exists)? {
+                None => Amount::ZERO,
+                Some(e) => {
+                    Amount::new(e.min_fee.parse().expect("written above")).expect("checked above")
+                }
+            },
+        )
     }
 }
 
@@ -511,11 +581,16 @@ mod tests {
         }
     }
 
+    /// 510k gas per block and chain, 81k per proof, 4k per chunk; 48 chunks per chain expected,
+    /// in proofs of 16 (`FeePolicy::new(.., 16, 3)`): 3 chains × 3 sub-blocks + the binding =
+    /// 10 proofs, so a block costs each chain 510k + 810k = 1,320k gas, and each of its 144
+    /// chunks (48 on each of 3 chains) costs every chain ⌈1,320k / 144⌉ = 9,167 gas.
     fn config(prices: Vec<PriceRule>) -> FeeConfig {
         FeeConfig {
-            block_gas: 800_000,
+            block_gas: 510_000,
+            proof_gas: 81_000,
             chunk_gas: 4_000,
-            expected_chunks: Some(16),
+            expected_chunks: Some(48),
             withdraw_gas: 30_000,
             margin_percent: 0,
             prices,
@@ -549,10 +624,12 @@ mod tests {
     }
 
     #[test]
-    fn the_minimum_is_the_l1_gas_of_the_chunks_at_each_chains_price() {
-        let p = FeePolicy::new(Some(&config(eth_everywhere())), 16).unwrap();
-        // A withdrawal: 3 chunks on chain 1 at (800k/16 + 4k) gas each, plus 30k: 192k gas at
-        // 2 gwei = 3.84e14 wei, already fee-packable (384·10^12).
+    fn the_minimum_is_every_chains_share_of_the_chunks_at_its_gas_price() {
+        let p = FeePolicy::new(Some(&config(eth_everywhere())), 16, 3).unwrap();
+        // A withdrawal: 3 chunks on chain 1. Each chain pays 3 · 9,167 = 27,501 gas; chain 1
+        // adds 3 · 4k for the chunks' commit and 30k for the withdrawal: 69,501. At 2, 1 and
+        // 1 gwei: 139,002 + 27,501 + 27,501 = 194,004 gwei, rounded up to the fee-packable
+        // 1,941 · 10^11 wei (the mantissa has 11 bits).
         let e = p
             .estimate(
                 "withdraw",
@@ -560,14 +637,19 @@ mod tests {
                 TokenId(0),
                 &CHAINS,
                 &market([2, 1, 1]),
+                false,
             )
             .unwrap()
             .unwrap();
-        assert_eq!(e.parts.len(), 1);
-        assert_eq!(e.parts[0].gas, 3 * 54_000 + 30_000);
-        assert_eq!(e.min_fee, "384000000000000");
+        assert_eq!(e.share_gas, 9_167);
+        let gas: Vec<(u8, u64, u64)> = e.parts.iter().map(|x| (x.chain, x.chunks, x.gas)).collect();
+        assert_eq!(gas, vec![(1, 3, 69_501), (2, 0, 27_501), (3, 0, 27_501)]);
+        assert_eq!(e.min_fee, "194100000000000");
         // A transfer: 1 + 2 chunks at home, 2 on each other chain (a new recipient is
-        // broadcast): 3·54k·2 gwei + 2·54k·1 gwei + 2·54k·3 gwei = 756k gwei.
+        // broadcast), 7 in all: each chain pays 7 · 9,167 = 64,169 gas plus 4k per chunk of its
+        // own — 76,169 at home (2 gwei), 72,169 on chains 2 (1 gwei) and 3 (3 gwei):
+        // 152,338 + 72,169 + 216,507 = 441,014 gwei → 442 · 10^12 wei (4,411 · 10^11 has a
+        // mantissa above 2,047).
         let e = p
             .estimate(
                 "transfer",
@@ -575,16 +657,17 @@ mod tests {
                 TokenId(0),
                 &CHAINS,
                 &market([2, 1, 3]),
+                false,
             )
             .unwrap()
             .unwrap();
         assert_eq!(e.chunks, 7);
-        assert_eq!(e.min_fee, "756000000000000");
-        // Paid in a 6-decimal token worth 1: 756k gwei of ETH at 3000 = 2.268 → 2,268,000 units,
-        // rounded up to the fee-packable 2,270,000 (the mantissa has 11 bits).
+        assert_eq!(e.min_fee, "442000000000000");
+        // Paid in a 6-decimal token worth 1: 441,014 gwei of ETH at 3000 = 1.323042 →
+        // 1,323,042 units, rounded up to the fee-packable 1,324,000.
         let mut prices = eth_everywhere();
         prices.push(price(1, 1, "1"));
-        let p = FeePolicy::new(Some(&config(prices)), 16).unwrap();
+        let p = FeePolicy::new(Some(&config(prices)), 16, 3).unwrap();
         let m = p
             .minimum(
                 "transfer",
@@ -592,17 +675,95 @@ mod tests {
                 TokenId(1),
                 &CHAINS,
                 &market([2, 1, 3]),
+                false,
             )
             .unwrap();
-        assert_eq!(m.get(), 2_270_000);
+        assert_eq!(m.get(), 1_324_000);
         assert!(m.is_fee_packable());
     }
 
     #[test]
+    fn a_transfer_to_an_existing_account_pays_for_its_one_chunk() {
+        let p = FeePolicy::new(Some(&config(eth_everywhere())), 16, 3).unwrap();
+        let fee = |exists: bool| {
+            p.estimate(
+                "transfer",
+                ChainId(1),
+                TokenId(0),
+                &CHAINS,
+                &market([1, 1, 1]),
+                exists,
+            )
+            .unwrap()
+            .unwrap()
+        };
+        // 1 chunk: 9,167 gas on every chain, 4k more at home → 31,501 gwei, rounded up to the
+        // fee-packable 316 · 10^11 wei.
+        let known = fee(true);
+        assert_eq!(known.chunks, 1);
+        let gas: Vec<u64> = known.parts.iter().map(|x| x.gas).collect();
+        assert_eq!(gas, vec![13_167, 9_167, 9_167]);
+        assert_eq!(known.min_fee, "31600000000000");
+        // A new recipient: 7 chunks (its creation broadcast to every chain): 220,507 gwei →
+        // 221 · 10^12 wei.
+        let new = fee(false);
+        assert_eq!(new.chunks, 7);
+        assert_eq!(new.min_fee, "221000000000000");
+        // Only a transfer has a recipient: every other kind is priced the same either way.
+        for kind in KINDS.iter().filter(|k| **k != "transfer") {
+            let [a, b] = [true, false].map(|e| {
+                p.estimate(kind, ChainId(1), TokenId(0), &CHAINS, &market([1, 1, 1]), e)
+                    .unwrap()
+                    .unwrap()
+                    .min_fee
+            });
+            assert_eq!(a, b, "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_chunks_share_follows_the_proofs_a_block_needs() {
+        let share = |capacity: usize, sub_blocks: usize, expected: Option<u64>| {
+            let mut c = config(eth_everywhere());
+            c.expected_chunks = expected;
+            let p = FeePolicy::new(Some(&c), capacity, sub_blocks).unwrap();
+            let e = p
+                .estimate(
+                    "withdraw",
+                    ChainId(1),
+                    TokenId(0),
+                    &CHAINS,
+                    &market([1, 1, 1]),
+                    false,
+                )
+                .unwrap()
+                .unwrap();
+            (e.expected_chunks, e.share_gas)
+        };
+        // By default a block is expected full: 8 sub-blocks of 16 chunks per chain, 25 proofs,
+        // (510k + 25 · 81k) / 384 chunks = 6,601.6 gas each.
+        assert_eq!(share(16, 8, None), (128, 6_602));
+        // Bigger proofs, fewer of them: 8 of 32 chunks, (510k + 25 · 81k) / 768.
+        assert_eq!(share(32, 8, None), (256, 3_301));
+        // A block expected a third full still needs a proof per chain, however empty:
+        // 16 chunks per chain in proofs of 16 → 4 proofs, (510k + 324k) / 48.
+        assert_eq!(share(16, 8, Some(16)), (16, 17_375));
+        // 17 chunks need two sub-blocks on each chain: 7 proofs, (510k + 567k) / 51.
+        assert_eq!(share(16, 8, Some(17)), (17, 21_118));
+    }
+
+    #[test]
     fn a_swap_charges_its_other_half_at_the_dearest_other_chain() {
-        let p = FeePolicy::new(Some(&config(eth_everywhere())), 16).unwrap();
+        let p = FeePolicy::new(Some(&config(eth_everywhere())), 16, 3).unwrap();
         let e = p
-            .estimate("swap", ChainId(1), TokenId(0), &CHAINS, &market([1, 1, 5]))
+            .estimate(
+                "swap",
+                ChainId(1),
+                TokenId(0),
+                &CHAINS,
+                &market([1, 1, 5]),
+                false,
+            )
             .unwrap()
             .unwrap();
         let chunks: BTreeMap<u8, u64> = e.parts.iter().map(|x| (x.chain, x.chunks)).collect();
@@ -613,7 +774,7 @@ mod tests {
     fn margin_and_rounding_only_raise_the_minimum() {
         let mut c = config(eth_everywhere());
         c.margin_percent = 10;
-        let p = FeePolicy::new(Some(&c), 16).unwrap();
+        let p = FeePolicy::new(Some(&c), 16, 3).unwrap();
         let m = p
             .minimum(
                 "withdraw",
@@ -621,15 +782,16 @@ mod tests {
                 TokenId(0),
                 &CHAINS,
                 &market([2, 1, 1]),
+                false,
             )
             .unwrap();
-        assert!(m.get() >= 384_000_000_000_000 * 11 / 10, "{m:?}");
+        assert!(m.get() >= 194_004_000_000_000 * 11 / 10, "{m:?}");
         assert!(m.is_fee_packable());
     }
 
     #[test]
     fn what_cannot_be_priced_is_refused_and_free_is_free() {
-        let p = FeePolicy::new(Some(&config(vec![price(1, 0, "3000")])), 16).unwrap();
+        let p = FeePolicy::new(Some(&config(vec![price(1, 0, "3000")])), 16, 3).unwrap();
         // No ETH price for chain 2, which a key change touches.
         assert!(matches!(
             p.minimum(
@@ -637,21 +799,23 @@ mod tests {
                 ChainId(1),
                 TokenId(0),
                 &CHAINS,
-                &market([1, 1, 1])
+                &market([1, 1, 1]),
+                false
             ),
             Err(FeeError::NoPrice {
                 chain: ChainId(2),
                 ..
             })
         ));
-        // A withdrawal touches chain 1 only, but token 1 has no price.
+        // Token 1 has no price (checked before any chain's part).
         assert!(matches!(
             p.minimum(
                 "withdraw",
                 ChainId(1),
                 TokenId(1),
                 &CHAINS,
-                &market([1, 1, 1])
+                &market([1, 1, 1]),
+                false
             ),
             Err(FeeError::NoPrice { .. })
         ));
@@ -659,11 +823,18 @@ mod tests {
         let mut m = market([1, 1, 1]);
         m.gas_price.remove(&ChainId(1));
         let e = p
-            .minimum("withdraw", ChainId(1), TokenId(0), &CHAINS, &m)
+            .minimum("withdraw", ChainId(1), TokenId(0), &CHAINS, &m, false)
             .unwrap_err();
         assert!(matches!(e, FeeError::NoGasPrice(ChainId(1))) && e.unavailable());
         assert!(matches!(
-            p.minimum("mint", ChainId(1), TokenId(0), &CHAINS, &market([1, 1, 1])),
+            p.minimum(
+                "mint",
+                ChainId(1),
+                TokenId(0),
+                &CHAINS,
+                &market([1, 1, 1]),
+                false
+            ),
             Err(FeeError::Kind(_))
         ));
         let free = FeePolicy::free();
@@ -673,14 +844,22 @@ mod tests {
                 ChainId(1),
                 TokenId(9),
                 &CHAINS,
-                &Market::default()
+                &Market::default(),
+                false
             )
             .unwrap(),
             Amount::ZERO
         );
         assert!(
-            free.minimum("mint", ChainId(1), TokenId(0), &CHAINS, &Market::default())
-                .is_err()
+            free.minimum(
+                "mint",
+                ChainId(1),
+                TokenId(0),
+                &CHAINS,
+                &Market::default(),
+                false
+            )
+            .is_err()
         );
     }
 
@@ -697,9 +876,18 @@ mod tests {
         assert!(FixedPrices::new(&[price(1, 0, "1"), price(1, 0, "2")]).is_err());
         let mut c = config(vec![]);
         c.expected_chunks = Some(0);
-        assert!(FeePolicy::new(Some(&c), 16).is_err());
+        assert!(FeePolicy::new(Some(&c), 16, 3).is_err());
+        c.expected_chunks = Some(1_000_001);
+        assert!(FeePolicy::new(Some(&c), 16, 3).is_err());
         let mut c = config(vec![]);
         c.margin_percent = 5_000;
-        assert!(FeePolicy::new(Some(&c), 16).is_err());
+        assert!(FeePolicy::new(Some(&c), 16, 3).is_err());
+        let mut c = config(vec![]);
+        c.proof_gas = 10_000_001;
+        assert!(FeePolicy::new(Some(&c), 16, 3).is_err());
+        let c = config(vec![]);
+        assert!(FeePolicy::new(Some(&c), 0, 3).is_err());
+        assert!(FeePolicy::new(Some(&c), 16, 0).is_err());
+        assert!(FeePolicy::new(Some(&c), 16, 3).is_ok());
     }
 }

@@ -228,7 +228,8 @@ async fn serve(
     }
     if components.iter().any(|c| c == "api") {
         let addr = cfg.api_addr.parse().context("api_addr")?;
-        let fees = rollup_node::fees::FeePolicy::new(cfg.fees.as_ref(), cfg.capacity)?;
+        let fees =
+            rollup_node::fees::FeePolicy::new(cfg.fees.as_ref(), cfg.capacity, cfg.sub_blocks)?;
         if let Some(dir) = &cfg.explorer_dir {
             anyhow::ensure!(
                 dir.join("index.html").is_file(),

@@ -60,11 +60,13 @@ async fn submit_and_query_with_clear_errors() {
         .await
         .unwrap();
     assert_eq!(keeper::seal(&shared, 64).await.unwrap(), Some(1));
-    // The operator prices fees from L1 gas: here one gas per chunk (16 gas per block of 16
-    // chunks, nothing else), ETH at 1 on every chain; the gas prices are read further down.
+    // The operator prices fees from L1 gas: here every chunk costs each of the 3 chains one gas
+    // (48 gas per block and chain, shared by its 16 chunks on each chain; no proof or chunk
+    // gas), ETH at 1 on every chain; the gas prices are read further down.
     let fees = FeePolicy::new(
         Some(&FeeConfig {
-            block_gas: 16,
+            block_gas: 48,
+            proof_gas: 0,
             chunk_gas: 0,
             expected_chunks: Some(16),
             withdraw_gas: 0,
@@ -78,6 +80,7 @@ async fn submit_and_query_with_clear_errors() {
                 .collect(),
         }),
         16,
+        1,
     )
     .unwrap();
     // The explorer's pages, served beside JSON-RPC on the same port.
@@ -175,20 +178,21 @@ async fn submit_and_query_with_clear_errors() {
     .await
     .unwrap_err();
     assert_eq!(code_of(e).0, code::FEE_UNAVAILABLE);
-    // The drivers read 3 wei on every chain.
+    // The drivers read 1 wei on every chain.
     for chain in 1..=3 {
-        storage.save_gas_price(chain, 3).await.unwrap();
+        storage.save_gas_price(chain, 1).await.unwrap();
     }
-    // The fee estimate: a key change on 3 chains occupies up to 4 + 2 + 2 chunks, 1 gas each at
-    // 3 wei → 24 wei; a free key change is refused, one paying the estimate is accepted, listed
-    // in the mempool, then included in block 2.
+    // The fee estimate: a key change on 3 chains occupies up to 4 + 2 + 2 chunks, each costing
+    // every chain 1 gas at 1 wei → 3 · 8 = 24 wei; a free key change is refused, one paying the
+    // estimate is accepted, listed in the mempool, then included in block 2.
     let est: Value = client
         .request("rollup_estimateFee", rpc_params!["change_pubkey", 1, 0])
         .await
         .unwrap();
     assert_eq!(est["chunks"], 8);
     assert_eq!(est["minFee"], "24");
-    let parts: Vec<(u64, u64, &str)> = est["parts"]
+    assert_eq!(est["shareGas"], 1);
+    let parts: Vec<(u64, u64, u64, &str)> = est["parts"]
         .as_array()
         .unwrap()
         .iter()
@@ -196,12 +200,14 @@ async fn submit_and_query_with_clear_errors() {
             (
                 p["chain"].as_u64().unwrap(),
                 p["chunks"].as_u64().unwrap(),
+                p["gas"].as_u64().unwrap(),
                 p["gasPrice"].as_str().unwrap(),
             )
         })
         .collect();
-    assert_eq!(parts, vec![(1, 4, "3"), (2, 2, "3"), (3, 2, "3")]);
-    // A transfer may create its recipient's account on every chain: 1 + 3·2 chunks → 21.
+    assert_eq!(parts, vec![(1, 4, 8, "1"), (2, 2, 8, "1"), (3, 2, 8, "1")]);
+    // A transfer may create its recipient's account on every chain: 1 + 3·2 chunks, each
+    // costing every chain 1 gas → 21.
     let t: Value = client
         .request("rollup_estimateFee", rpc_params!["transfer", 2, 0])
         .await
@@ -553,6 +559,55 @@ async fn submit_and_query_with_clear_errors() {
         serde_json::json!([1, 2, 3]),
         "a broadcast"
     );
+    // Bob has an account now: a transfer to him pays for its one chunk (1 gas on each of the
+    // 3 chains at 1 wei), a transfer to an address without one for its creation as well.
+    let fee_to = |to: String| {
+        let client = &client;
+        async move {
+            let v: Value = client
+                .request("rollup_estimateFee", rpc_params!["transfer", 1, 0, to])
+                .await
+                .unwrap();
+            (
+                v["recipientExists"].as_bool(),
+                v["chunks"].as_u64(),
+                v["minFee"].as_str().map(str::to_string),
+            )
+        }
+    };
+    let hex_of = |a: rollup_crypto::Address| format!("0x{}", hex::encode(a.0));
+    assert_eq!(
+        fee_to(hex_of(bob.address())).await,
+        (Some(true), Some(1), Some("3".into()))
+    );
+    assert_eq!(
+        fee_to(hex_of(mallory.address())).await,
+        (Some(false), Some(7), Some("21".into()))
+    );
+    for bad in [
+        rpc_params!["withdraw", 1, 0, hex_of(bob.address())],
+        rpc_params!["transfer", 1, 0, "0x1234"],
+        rpc_params!["transfer", 1, 0, "bob"],
+    ] {
+        let e = call("rollup_estimateFee", bad).await.unwrap_err();
+        assert_eq!(code_of(e).0, code::INVALID_PARAMS);
+    }
+    // The API charges the same at admission: 2 is below a transfer to bob's minimum of 3.
+    let under = alice.sign(L2Tx::Transfer(Transfer {
+        chain: ChainId(1),
+        from: AccountId(1),
+        to: bob.address(),
+        token: TokenId(0),
+        amount: amount(100),
+        fee: amount(2),
+        nonce: Nonce(3),
+    }));
+    let e = call("rollup_submitTx", rpc_params![hexed(&under)])
+        .await
+        .unwrap_err();
+    let (c, msg) = code_of(e);
+    assert_eq!(c, code::FEE_TOO_LOW);
+    assert!(msg.contains("minimum 3 "), "{msg}");
     let waiting = transfer(&alice, 100, 3);
     let wh: String = client
         .request("rollup_submitTx", rpc_params![hexed(&waiting)])

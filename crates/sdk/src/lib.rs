@@ -505,7 +505,8 @@ impl Client {
     }
 
     /// The smallest fee the node accepts for a transaction of `kind` ("transfer", "swap", …)
-    /// paying in `token` on `chain`.
+    /// paying in `token` on `chain` (a transfer as if it created its recipient's account: see
+    /// [`Client::min_transfer_fee`]).
     pub async fn min_fee(
         &self,
         kind: &str,
@@ -516,10 +517,26 @@ impl Client {
             .http
             .request("rollup_estimateFee", rpc_params![kind, chain.0, token.0])
             .await?;
-        v["minFee"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| SdkError::Transport(format!("bad fee estimate {v}")))
+        min_fee_of(&v)
+    }
+
+    /// The smallest fee the node accepts for a transfer to `to` paying in `token` on `chain`:
+    /// one chunk's share when `to` has an account, its creation on every chain as well when not.
+    pub async fn min_transfer_fee(
+        &self,
+        chain: ChainId,
+        token: TokenId,
+        to: Address,
+    ) -> Result<u128, SdkError> {
+        let to = format!("0x{}", hex::encode(to.0));
+        let v: serde_json::Value = self
+            .http
+            .request(
+                "rollup_estimateFee",
+                rpc_params!["transfer", chain.0, token.0, to],
+            )
+            .await?;
+        min_fee_of(&v)
     }
 
     /// A block's stages per chain.
@@ -602,4 +619,12 @@ impl Client {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+}
+
+/// The minimum of a `rollup_estimateFee` answer.
+fn min_fee_of(v: &serde_json::Value) -> Result<u128, SdkError> {
+    v["minFee"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| SdkError::Transport(format!("bad fee estimate {v}")))
 }

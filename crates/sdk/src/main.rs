@@ -323,18 +323,23 @@ async fn units(
 }
 
 /// The fee given in `text` (units of `token`), or the node's minimum for `kind` now (printed
-/// on stderr: stdout starts with what the command produced).
+/// on stderr: stdout starts with what the command produced); a transfer's minimum for its
+/// recipient `to` (cheaper when the recipient has an account).
 async fn fee_or_min(
     client: &Client,
     kind: &str,
     chain: ChainId,
     token: TokenId,
     text: Option<String>,
+    to: Option<rollup_crypto::Address>,
 ) -> anyhow::Result<u128> {
     match text {
         Some(t) => units(client, chain, token, &t).await,
         None => {
-            let min = client.min_fee(kind, chain, token).await?;
+            let min = match to {
+                Some(to) => client.min_transfer_fee(chain, token, to).await?,
+                None => client.min_fee(kind, chain, token).await?,
+            };
             let t = client.token(chain, token).await?;
             eprintln!(
                 "fee {} {} (the node's minimum for a {kind})",
@@ -609,7 +614,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let w = wallet(for_account)?;
             let chain = ChainId::new(chain)?;
             let account = account_of(&client, &w, chain).await?;
-            let fee = fee_or_min(&client, "change_pubkey", chain, TokenId(0), fee).await?;
+            let fee = fee_or_min(&client, "change_pubkey", chain, TokenId(0), fee, None).await?;
             let change =
                 w.key_change(chain, AccountId(account.id), account.nonce, TokenId(0), fee)?;
             let to = client.contract(chain).await?;
@@ -705,9 +710,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 async move { units(client, chain, TokenId::new(token)?, &text).await }
             };
             // The fee of a `kind` paid in `token`: given, or the node's minimum.
-            let fee_in = |kind: &'static str, token: u16| {
+            let fee_in = |kind: &'static str, token: u16, to: Option<rollup_crypto::Address>| {
                 let (client, fee) = (&client, fee.clone());
-                async move { fee_or_min(client, kind, chain, TokenId::new(token)?, fee).await }
+                async move { fee_or_min(client, kind, chain, TokenId::new(token)?, fee, to).await }
             };
             let tx = match cmd {
                 Command::ChangePubkey {
@@ -722,7 +727,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         "--account: a contract wallet cannot sign its key change; use \
                          auth-calldata and change-pubkey --onchain"
                     );
-                    let fee = fee_in("change_pubkey", 0).await?;
+                    let fee = fee_in("change_pubkey", 0, None).await?;
                     if onchain {
                         let change = w.key_change(chain, id, nonce.0, TokenId(0), fee)?;
                         if let (Some(rpc), Some(contract)) = (rpc, contract) {
@@ -750,7 +755,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         to: addr(to),
                         token: TokenId::new(token)?,
                         amount: amt(units_of(token, amount).await?)?,
-                        fee: amt(fee_in("transfer", token).await?)?,
+                        fee: amt(fee_in("transfer", token, Some(addr(to))).await?)?,
                         nonce,
                     }),
                     &domain,
@@ -764,7 +769,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         to: addr(to),
                         token: TokenId::new(token)?,
                         amount: amt(units_of(token, amount).await?)?,
-                        fee: amt(fee_in("withdraw", token).await?)?,
+                        fee: amt(fee_in("withdraw", token, None).await?)?,
                         nonce,
                     }),
                     &domain,
@@ -793,7 +798,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             peer_chain,
                             peer_token: TokenId::new(peer_token)?,
                             fee_bps,
-                            fee: amt(fee_in("create_pool", token).await?)?,
+                            fee: amt(fee_in("create_pool", token, None).await?)?,
                             nonce,
                         }),
                         &domain,
@@ -820,7 +825,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             pool: PoolId(pid),
                             shares: amt(shares)?,
                             min_out: amt(units_of(half.token, min_out).await?)?,
-                            fee: amt(fee_in("remove_liquidity", half.token).await?)?,
+                            fee: amt(fee_in("remove_liquidity", half.token, None).await?)?,
                             nonce,
                         }),
                         &domain,
@@ -840,7 +845,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             pool: PoolId(pool),
                             amount: amt(units_of(half.token, amount).await?)?,
                             min_shares: amt(min_shares)?,
-                            fee: amt(fee_in("add_liquidity", half.token).await?)?,
+                            fee: amt(fee_in("add_liquidity", half.token, None).await?)?,
                             nonce,
                         }),
                         &domain,
@@ -862,7 +867,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             pool: PoolId(pool),
                             amount_in: amt(units_of(half.token, amount).await?)?,
                             min_out: amt(min_out)?,
-                            fee: amt(fee_in("swap", half.token).await?)?,
+                            fee: amt(fee_in("swap", half.token, None).await?)?,
                             nonce,
                         }),
                         &domain,
