@@ -615,6 +615,20 @@ mod tests {
         }
     }
 
+    /// A withdrawal's estimate on chain 1, paid in its ETH, at `gwei` on the three chains.
+    fn withdrawal(p: &FeePolicy, gwei: [u128; 3]) -> Estimate {
+        p.estimate(
+            "withdraw",
+            ChainId(1),
+            TokenId(0),
+            &CHAINS,
+            &market(gwei),
+            false,
+        )
+        .unwrap()
+        .unwrap()
+    }
+
     fn eth_everywhere() -> Vec<PriceRule> {
         vec![
             price(1, 0, "3000"),
@@ -630,17 +644,7 @@ mod tests {
         // adds 3 · 4k for the chunks' commit and 30k for the withdrawal: 69,501. At 2, 1 and
         // 1 gwei: 139,002 + 27,501 + 27,501 = 194,004 gwei, rounded up to the fee-packable
         // 1,941 · 10^11 wei (the mantissa has 11 bits).
-        let e = p
-            .estimate(
-                "withdraw",
-                ChainId(1),
-                TokenId(0),
-                &CHAINS,
-                &market([2, 1, 1]),
-                false,
-            )
-            .unwrap()
-            .unwrap();
+        let e = withdrawal(&p, [2, 1, 1]);
         assert_eq!(e.share_gas, 9_167);
         let gas: Vec<(u8, u64, u64)> = e.parts.iter().map(|x| (x.chain, x.chunks, x.gas)).collect();
         assert_eq!(gas, vec![(1, 3, 69_501), (2, 0, 27_501), (3, 0, 27_501)]);
@@ -727,17 +731,7 @@ mod tests {
             let mut c = config(eth_everywhere());
             c.expected_chunks = expected;
             let p = FeePolicy::new(Some(&c), capacity, sub_blocks).unwrap();
-            let e = p
-                .estimate(
-                    "withdraw",
-                    ChainId(1),
-                    TokenId(0),
-                    &CHAINS,
-                    &market([1, 1, 1]),
-                    false,
-                )
-                .unwrap()
-                .unwrap();
+            let e = withdrawal(&p, [1, 1, 1]);
             (e.expected_chunks, e.share_gas)
         };
         // By default a block is expected full: 8 sub-blocks of 16 chunks per chain, 25 proofs,
